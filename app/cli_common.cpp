@@ -1,0 +1,182 @@
+#include "cli_common.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#if __has_include("attn/formats/load.h")
+#include "attn/formats/load.h"
+#define ATTN_HAVE_LOADERS 1
+#endif
+#if __has_include("attn/train.h")
+#include "attn/train.h"
+#define ATTN_HAVE_TRAIN 1
+#endif
+
+namespace attn::cli {
+
+bool Args::flag(const std::string& k) const {
+    return std::find(flags.begin(), flags.end(), k) != flags.end();
+}
+std::string Args::get(const std::string& k, const std::string& def) const {
+    auto it = values.find(k);
+    return it == values.end() ? def : it->second;
+}
+
+Result<Args> parseArgs(int argc, char** argv, int first, const std::vector<std::string>& allowedValues,
+                       const std::vector<std::string>& allowedFlags) {
+    Args a;
+    for (int i = first; i < argc; ++i) {
+        std::string s = argv[i];
+        if (s.rfind("--", 0) != 0) {
+            a.positional.push_back(s);
+            continue;
+        }
+        std::string name = s.substr(2), value;
+        bool inlineValue = false;
+        if (auto eq = name.find('='); eq != std::string::npos) {
+            value = name.substr(eq + 1);
+            name = name.substr(0, eq);
+            inlineValue = true;
+        }
+        if (std::find(allowedFlags.begin(), allowedFlags.end(), name) != allowedFlags.end()) {
+            a.flags.push_back(name);
+            continue;
+        }
+        if (std::find(allowedValues.begin(), allowedValues.end(), name) == allowedValues.end())
+            return makeError("Unknown option --" + name + ". See --help.");
+        if (!inlineValue) {
+            if (i + 1 >= argc) return makeError("Option --" + name + " needs a value.");
+            value = argv[++i];
+        }
+        a.values[name] = value;
+    }
+    return a;
+}
+
+const std::vector<std::string>& modelOptionNames() {
+    static const std::vector<std::string> names = {
+        "layers", "heads", "kv-heads", "d-model", "mask", "pe", "score", "projection",
+        "temperature", "seed", "model", "decoder-layers"};
+    return names;
+}
+
+namespace {
+Result<int> toInt(const Args& a, const std::string& k, int def) {
+    if (!a.has(k)) return def;
+    const std::string s = a.get(k);
+    int v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size())
+        return makeError("--" + k + " takes a whole number, not '" + s + "'.");
+    return v;
+}
+}  // namespace
+
+Result<ModelConfig> configFromArgs(const Args& a, ModelConfig c) {
+    auto layers = toInt(a, "layers", c.n_layers);
+    if (!layers) return layers.error();
+    auto heads = toInt(a, "heads", c.n_heads);
+    if (!heads) return heads.error();
+    auto kv = toInt(a, "kv-heads", c.n_kv_heads);
+    if (!kv) return kv.error();
+    auto d = toInt(a, "d-model", c.d_model);
+    if (!d) return d.error();
+    auto dl = toInt(a, "decoder-layers", c.n_decoder_layers);
+    if (!dl) return dl.error();
+    c.n_layers = *layers;
+    c.n_heads = *heads;
+    c.n_kv_heads = *kv;
+    c.d_model = *d;
+    c.n_decoder_layers = *dl;
+    if (a.has("seed")) {
+        auto s = toInt(a, "seed", 1);
+        if (!s || *s < 0) return makeError("--seed takes a whole number ≥ 0.");
+        c.seed = static_cast<std::uint64_t>(*s);
+    }
+    if (a.has("mask") && !parseMaskKind(a.get("mask"), &c.mask))
+        return makeError("--mask takes none, causal or padding, not '" + a.get("mask") + "'.");
+    if (a.has("pe") && !parsePositionalKind(a.get("pe"), &c.positional))
+        return makeError("--pe takes sinusoidal, learned, rope or none, not '" + a.get("pe") + "'.");
+    if (a.has("score") && !parseScoreFunction(a.get("score"), &c.score))
+        return makeError("--score takes scaled-dot, dot, cosine, general or additive, not '" +
+                         a.get("score") + "'.");
+    if (a.has("projection") && !parseProjectionMode(a.get("projection"), &c.projection))
+        return makeError("--projection takes embeddings, qk or qkv, not '" + a.get("projection") +
+                         "'.");
+    if (a.has("temperature")) {
+        const std::string s = a.get("temperature");
+        char* end = nullptr;
+        const float t = std::strtof(s.c_str(), &end);
+        if (s.empty() || *end != '\0' || !std::isfinite(t) || t < 0)
+            return makeError("--temperature takes a number ≥ 0 (0 = hard look-up), not '" + s + "'.");
+        c.temperature = t;
+    }
+    if (a.flag("no-scale")) c.scale = false;
+    if (Status s = validate(c); !s) return s.error();
+    return c;
+}
+
+Result<std::shared_ptr<const Model>> resolveModel(const Args& a, bool wantSeq2Seq) {
+    const std::string spec = a.get("model", "untrained");
+    if (spec == "untrained") {
+        ModelConfig base;
+        if (wantSeq2Seq) base.architecture = Architecture::EncoderDecoder;
+        auto cfg = configFromArgs(a, base);
+        if (!cfg) return cfg.error();
+        auto m = makeUntrainedModel(*cfg);
+        if (!m) return m.error();
+        return std::shared_ptr<const Model>(m.value());
+    }
+#ifdef ATTN_HAVE_TRAIN
+    if (spec.rfind("builtin:", 0) == 0) {
+        const std::string name = spec.substr(8);
+        std::string path = builtinModelPath(name);
+        if (path.empty())
+            return makeError("No built-in model '" + name + "' (try builtin:english or builtin:translation).");
+        auto m = loadTeachingModel(path);
+        if (!m) return m.error();
+        return std::shared_ptr<const Model>(m.value());
+    }
+#else
+    if (spec.rfind("builtin:", 0) == 0)
+        return makeError("This build has no built-in trained models.");
+#endif
+#ifdef ATTN_HAVE_LOADERS
+    auto m = loadModel(spec);
+    if (!m) return m.error();
+    return std::shared_ptr<const Model>(m.value());
+#else
+    return makeError("Cannot open model '" + spec + "': this build reads no model files.");
+#endif
+}
+
+Result<TracePtr> traceFromArgs(const Args& a) {
+    const bool seq2seq = a.has("source") || a.has("target");
+    if (seq2seq && !(a.has("source") && a.has("target")))
+        return makeError("Encoder–decoder attention needs both --source and --target.");
+    if (!seq2seq && !a.has("text")) return makeError("Give the text with --text \"...\".");
+    auto model = resolveModel(a, seq2seq);
+    if (!model) return model.error();
+    const bool attentionOptions = a.has("mask") || a.has("pe") || a.has("score") ||
+                                  a.has("projection") || a.has("temperature") ||
+                                  a.flag("no-scale") || a.has("layers") || a.has("heads") ||
+                                  a.has("d-model");
+    if (a.get("model", "untrained") != "untrained" && attentionOptions) {
+        // A loaded model keeps its own architecture; attention options still apply.
+        auto cfg = configFromArgs(a, (*model)->config);
+        if (!cfg) return cfg.error();
+        if (cfg->n_layers != (*model)->config.n_layers || cfg->n_heads != (*model)->config.n_heads ||
+            cfg->d_model != (*model)->config.d_model)
+            return makeError("--layers, --heads and --d-model describe an untrained model; a loaded "
+                             "model keeps its own shape.");
+        auto copy = std::make_shared<Model>(**model);
+        copy->config = *cfg;
+        model = std::shared_ptr<const Model>(copy);
+    }
+    RunOptions opt;
+    if (seq2seq) return runSeq2Seq(*model, a.get("source"), a.get("target"), opt);
+    return run(*model, a.get("text"), opt);
+}
+
+}  // namespace attn::cli

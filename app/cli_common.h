@@ -1,0 +1,45 @@
+#pragma once
+// Shared pieces of the command line: argument parsing into a model config, model resolution,
+// matrix printing.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "attn/model.h"
+#include "attn/result.h"
+#include "attn/trace.h"
+
+namespace attn::cli {
+
+/// --name value pairs and bare --flags. Positional words are kept in order.
+struct Args {
+    std::map<std::string, std::string> values;
+    std::vector<std::string> flags;
+    std::vector<std::string> positional;
+
+    bool has(const std::string& k) const { return values.count(k) > 0; }
+    bool flag(const std::string& k) const;
+    std::string get(const std::string& k, const std::string& def = {}) const;
+};
+
+/// Parses argv[first..]; every option must be among allowedValues (takes a value) or
+/// allowedFlags. Unknown options are an error naming them.
+Result<Args> parseArgs(int argc, char** argv, int first, const std::vector<std::string>& allowedValues,
+                       const std::vector<std::string>& allowedFlags);
+
+/// The options every command that builds a model takes.
+const std::vector<std::string>& modelOptionNames();
+
+/// Builds a ModelConfig from --layers --heads --d-model --mask --pe --score --projection
+/// --temperature --seed --no-scale; errors name the option.
+Result<ModelConfig> configFromArgs(const Args& args, ModelConfig base = {});
+
+/// --model untrained (default) | builtin:english | builtin:translation | PATH.
+Result<std::shared_ptr<const Model>> resolveModel(const Args& args, bool wantSeq2Seq);
+
+/// Runs the trace the options ask for (--text, or --source/--target).
+Result<TracePtr> traceFromArgs(const Args& args);
+
+}  // namespace attn::cli

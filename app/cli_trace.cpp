@@ -1,0 +1,275 @@
+#include "cli_trace.h"
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "attn/analysis.h"
+#include "attn/tokenizer.h"
+#include "cli_common.h"
+
+namespace attn::cli {
+
+namespace {
+
+std::vector<std::string> labels(const std::vector<Token>& tokens) {
+    std::vector<std::string> l;
+    for (const Token& t : tokens) l.push_back(t.text);
+    return l;
+}
+
+std::string pad(const std::string& s, std::size_t width) {
+    const std::size_t n = utf8Length(s);
+    if (n >= width) {
+        // Cut on a code-point boundary.
+        std::string out;
+        std::size_t count = 0;
+        for (std::size_t i = 0; i < s.size() && count < width;) {
+            std::size_t len = 1;
+            const unsigned char c = static_cast<unsigned char>(s[i]);
+            if (c >= 0xF0) len = 4;
+            else if (c >= 0xE0) len = 3;
+            else if (c >= 0xC0) len = 2;
+            out += s.substr(i, len);
+            i += len;
+            ++count;
+        }
+        return out;
+    }
+    return s + std::string(width - n, ' ');
+}
+
+void printMatrix(std::ostream& out, const std::string& title, const Mat& m,
+                 const std::vector<std::string>& rows, const std::vector<std::string>& cols,
+                 int maxRows = 24, int maxCols = 16) {
+    out << "  " << title << "  (" << m.rows() << "×" << m.cols() << ")\n";
+    const int R = std::min<int>(static_cast<int>(m.rows()), maxRows);
+    const int C = std::min<int>(static_cast<int>(m.cols()), maxCols);
+    out << "    " << pad("", 10);
+    for (int j = 0; j < C; ++j)
+        out << ' ' << std::setw(8) << pad(j < static_cast<int>(cols.size()) ? cols[j] : "d" + std::to_string(j), 8);
+    if (C < m.cols()) out << " …";
+    out << '\n';
+    for (int i = 0; i < R; ++i) {
+        out << "    " << pad(i < static_cast<int>(rows.size()) ? rows[i] : std::to_string(i), 10);
+        for (int j = 0; j < C; ++j) {
+            const float v = m(i, j);
+            if (std::isinf(v))
+                out << ' ' << std::setw(8) << (v < 0 ? "-inf" : "inf");
+            else
+                out << ' ' << std::setw(8) << std::fixed << std::setprecision(3) << v;
+        }
+        if (C < m.cols()) out << " …";
+        out << '\n';
+    }
+    if (R < m.rows()) out << "    … " << (m.rows() - R) << " more rows\n";
+}
+
+std::vector<std::string> dims(Eigen::Index n) {
+    std::vector<std::string> d;
+    for (Eigen::Index i = 0; i < n; ++i) d.push_back("d" + std::to_string(i));
+    return d;
+}
+
+nlohmann::json matrixJson(const Mat& m) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (Eigen::Index i = 0; i < m.rows(); ++i) {
+        nlohmann::json row = nlohmann::json::array();
+        for (Eigen::Index j = 0; j < m.cols(); ++j) {
+            const float v = m(i, j);
+            if (std::isfinite(v))
+                row.push_back(v);
+            else
+                row.push_back(nullptr);  // −∞ of a mask: JSON has no infinity
+        }
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+nlohmann::json attentionJson(const Trace& tr, int layer, bool decoder, bool cross) {
+    const LayerTrace& lt = tr.layer(layer, decoder);
+    const AttentionTrace& at = cross ? *lt.cross_attention : lt.self_attention;
+    nlohmann::json j;
+    nlohmann::json heads = nlohmann::json::array();
+    for (int h = 0; h < static_cast<int>(at.heads.size()); ++h) {
+        const HeadTrace ht = tr.headDetail(layer, h, decoder, cross);
+        heads.push_back({{"head", h},
+                         {"kv_head", ht.kv_head},
+                         {"enabled", ht.enabled},
+                         {"q", matrixJson(ht.Q)},
+                         {"k", matrixJson(ht.K)},
+                         {"v", matrixJson(ht.V)},
+                         {"scores", matrixJson(ht.scores)},
+                         {"scaled", matrixJson(ht.scaled)},
+                         {"masked", matrixJson(ht.masked)},
+                         {"weights", matrixJson(ht.weights)},
+                         {"output", matrixJson(ht.output)}});
+    }
+    j["heads"] = std::move(heads);
+    j["concat"] = matrixJson(at.concat);
+    j["projected"] = matrixJson(at.projected);
+    return j;
+}
+
+nlohmann::json layersJson(const Trace& tr, bool decoder) {
+    nlohmann::json layers = nlohmann::json::array();
+    const auto& ls = decoder ? tr.decoder_layers : tr.layers;
+    for (int l = 0; l < static_cast<int>(ls.size()); ++l) {
+        nlohmann::json layer;
+        layer["layer"] = l;
+        layer["input"] = matrixJson(ls[l].input);
+        layer["self_attention"] = attentionJson(tr, l, decoder, false);
+        if (ls[l].cross_attention) layer["cross_attention"] = attentionJson(tr, l, decoder, true);
+        layer["after_attention"] = matrixJson(ls[l].after_self);
+        layer["ffn_output"] = matrixJson(ls[l].ffn_output);
+        layer["output"] = matrixJson(ls[l].output);
+        layers.push_back(std::move(layer));
+    }
+    return layers;
+}
+
+void printAttention(std::ostream& out, const Trace& tr, int l, bool decoder, bool cross) {
+    const LayerTrace& lt = tr.layer(l, decoder);
+    const AttentionTrace& at = cross ? *lt.cross_attention : lt.self_attention;
+    const auto qLabels = labels(decoder ? tr.target_tokens : tr.tokens);
+    const auto kLabels = labels(decoder && !cross ? tr.target_tokens : tr.tokens);
+    const AttentionConfig ac = tr.attentionConfigOf(decoder, cross);
+    for (int h = 0; h < static_cast<int>(at.heads.size()); ++h) {
+        const HeadTrace ht = tr.headDetail(l, h, decoder, cross);
+        out << "\n  ── " << (decoder ? "decoder " : "") << "layer " << l + 1 << ", "
+            << (cross ? "cross-attention" : "self-attention") << ", head " << h + 1;
+        if (ac.n_kv_heads != ac.n_heads) out << " (key/value head " << ht.kv_head + 1 << ")";
+        if (!ht.enabled) out << " [switched off]";
+        out << " ──\n";
+        printMatrix(out, "Q", ht.Q, qLabels, dims(ht.Q.cols()));
+        printMatrix(out, "K", ht.K, kLabels, dims(ht.K.cols()));
+        printMatrix(out, "V", ht.V, kLabels, dims(ht.V.cols()));
+        printMatrix(out, "scores Q·Kᵀ (row = query, column = key)", ht.scores, qLabels, kLabels);
+        printMatrix(out, "scaled", ht.scaled, qLabels, kLabels);
+        printMatrix(out, "masked", ht.masked, qLabels, kLabels);
+        printMatrix(out, "weights = softmax(masked)", ht.weights, qLabels, kLabels);
+        printMatrix(out, "output = weights·V", ht.output, qLabels, dims(ht.output.cols()));
+        const Vec ent = rowEntropy(ht.weights);
+        out << "  entropy per query row (nats):";
+        for (Eigen::Index i = 0; i < std::min<Eigen::Index>(ent.size(), 24); ++i)
+            out << ' ' << std::fixed << std::setprecision(2) << ent(i);
+        out << '\n';
+    }
+    printMatrix(out, "concat of heads", at.concat, qLabels, dims(at.concat.cols()));
+    printMatrix(out, "projected (concat·W_O)", at.projected, qLabels, dims(at.projected.cols()));
+}
+
+}  // namespace
+
+void printTrace(const Trace& tr, std::ostream& out) {
+    const ModelConfig& c = tr.model->config;
+    out << "Attention Lab trace — model '" << c.name << "' (" << toString(c.architecture)
+        << ", d_model " << c.d_model << ", " << c.n_heads << " heads";
+    if (c.kvHeads() != c.n_heads) out << " sharing " << c.kvHeads() << " key/value heads";
+    out << ", d_k " << c.headDim() << ", " << c.n_layers << " layer(s), PE "
+        << toString(c.positional) << ", score " << toString(c.score) << ", projection "
+        << toString(c.projection) << ", seed " << c.seed << ")\n";
+    out << "Steps:";
+    for (std::size_t i = 0; i < tr.steps.size() && i < 14; ++i) out << (i ? " → " : " ") << tr.steps[i].title;
+    if (tr.steps.size() > 14) out << " → … (" << tr.steps.size() << " steps)";
+    out << "\n\nTokens (" << tr.tokens.size() << "):";
+    for (const Token& t : tr.tokens) out << " [" << t.text << (t.unknown ? " ?" : "") << "]";
+    out << '\n';
+    const auto tl = labels(tr.tokens);
+    printMatrix(out, "embeddings E", tr.embeddings, tl, dims(tr.embeddings.cols()));
+    printMatrix(out, "positional encoding PE", tr.positional, tl, dims(tr.positional.cols()));
+    printMatrix(out, "input X = E + PE", tr.input, tl, dims(tr.input.cols()));
+    for (int l = 0; l < static_cast<int>(tr.layers.size()); ++l) {
+        out << "\n══ " << (tr.decoder_layers.empty() ? "" : "encoder ") << "layer " << l + 1 << " ══\n";
+        printAttention(out, tr, l, false, false);
+        printMatrix(out, "after add & norm", tr.layers[l].after_self, tl, dims(c.d_model));
+        printMatrix(out, "layer output", tr.layers[l].output, tl, dims(c.d_model));
+    }
+    if (!tr.decoder_layers.empty()) {
+        out << "\nTarget tokens (" << tr.target_tokens.size() << "):";
+        for (const Token& t : tr.target_tokens) out << " [" << t.text << "]";
+        out << '\n';
+        for (int l = 0; l < static_cast<int>(tr.decoder_layers.size()); ++l) {
+            out << "\n══ decoder layer " << l + 1 << " ══\n";
+            printAttention(out, tr, l, true, false);
+            printAttention(out, tr, l, true, true);
+        }
+    }
+}
+
+void printTraceJson(const Trace& tr, std::ostream& out) {
+    const ModelConfig& c = tr.model->config;
+    nlohmann::json j;
+    j["model"] = {{"name", c.name},
+                  {"architecture", toString(c.architecture)},
+                  {"d_model", c.d_model},
+                  {"heads", c.n_heads},
+                  {"kv_heads", c.kvHeads()},
+                  {"d_k", c.headDim()},
+                  {"layers", c.n_layers},
+                  {"positional", toString(c.positional)},
+                  {"score", toString(c.score)},
+                  {"projection", toString(c.projection)},
+                  {"scale", c.scale},
+                  {"temperature", c.temperature},
+                  {"mask", toString(c.mask)},
+                  {"seed", c.seed}};
+    j["text"] = tr.text;
+    j["tokens"] = labels(tr.tokens);
+    nlohmann::json spans = nlohmann::json::array();
+    for (const Token& t : tr.tokens) spans.push_back({t.begin, t.end});
+    j["token_spans"] = spans;
+    j["embeddings"] = matrixJson(tr.embeddings);
+    j["positional"] = matrixJson(tr.positional);
+    j["input"] = matrixJson(tr.input);
+    j["layers"] = layersJson(tr, false);
+    if (!tr.decoder_layers.empty()) {
+        j["target_text"] = tr.target_text;
+        j["target_tokens"] = labels(tr.target_tokens);
+        j["decoder_layers"] = layersJson(tr, true);
+    }
+    nlohmann::json steps = nlohmann::json::array();
+    for (const Step& s : tr.steps)
+        steps.push_back({{"id", s.id}, {"title", s.title}, {"formula", s.formula}});
+    j["steps"] = steps;
+    out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
+
+int runTraceCommand(int argc, char** argv) {
+    std::vector<std::string> values = modelOptionNames();
+    for (const char* v : {"text", "source", "target"}) values.push_back(v);
+    auto args = parseArgs(argc, argv, 2, values, {"json", "no-scale", "help"});
+    if (!args) {
+        std::cerr << "attention-lab trace: " << args.message() << '\n';
+        return 2;
+    }
+    if (args->flag("help")) {
+        std::cout << "attention-lab trace --text \"...\" [--layers N --heads H --d-model D "
+                     "--mask none|causal|padding --pe sinusoidal|learned|rope|none --score "
+                     "scaled-dot|dot|cosine|general|additive --projection embeddings|qk|qkv "
+                     "--temperature T --seed S --no-scale --model untrained|builtin:NAME|PATH] "
+                     "[--json]\n       attention-lab trace --source \"...\" --target \"...\"\n";
+        return 0;
+    }
+    if (!args->positional.empty()) {
+        std::cerr << "attention-lab trace: unexpected argument '" << args->positional[0]
+                  << "' (quote the text: --text \"...\").\n";
+        return 2;
+    }
+    auto trace = traceFromArgs(*args);
+    if (!trace) {
+        std::cerr << "attention-lab trace: " << trace.message() << '\n';
+        return 1;
+    }
+    if (args->flag("json"))
+        printTraceJson(**trace, std::cout);
+    else
+        printTrace(**trace, std::cout);
+    return 0;
+}
+
+}  // namespace attn::cli

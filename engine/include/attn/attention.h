@@ -1,0 +1,133 @@
+#pragma once
+// One attention block, step by step: projections, scores, scaling, mask, softmax, weighted
+// sum of values, concatenation, output projection. Every intermediate is kept for the trace.
+
+#include <Eigen/Dense>
+#include <string>
+#include <vector>
+
+#include "attn/result.h"
+
+namespace attn {
+
+using Mat = Eigen::MatrixXf;     // column-major; row = token unless said otherwise
+using RowVec = Eigen::RowVectorXf;
+using Vec = Eigen::VectorXf;
+using BoolMat = Eigen::Matrix<bool, Eigen::Dynamic, Eigen::Dynamic>;
+
+/// From the simplest form to the full one.
+enum class ProjectionMode {
+    Embeddings,  ///< Q = K = V = X (each head takes its slice of X), no W_O
+    QK,          ///< Q = X·W_Q, K = X·W_K, V = K
+    QKV          ///< Q = X·W_Q, K = X·W_K, V = X·W_V
+};
+enum class ScoreFunction {
+    Dot,        ///< q·k
+    ScaledDot,  ///< q·k / √d_k (the scaling step divides)
+    Cosine,     ///< q·k / (‖q‖‖k‖), in [-1, 1]
+    General,    ///< q·W·kᵀ (W per head, d_head × d_head)
+    Additive    ///< vᵀ·tanh(W₁q + W₂k)
+};
+enum class MaskKind {
+    None,
+    Causal,   ///< query i sees keys j ≤ i
+    Padding,  ///< keys flagged as padding are hidden
+    Given     ///< an explicit (T_q, T_k) mask, true = hidden
+};
+
+std::string toString(ProjectionMode mode);
+std::string toString(ScoreFunction fn);
+std::string toString(MaskKind mask);
+bool parseProjectionMode(const std::string& text, ProjectionMode* out);  ///< embeddings|qk|qkv
+bool parseScoreFunction(const std::string& text, ScoreFunction* out);    ///< dot|scaled-dot|cosine|general|additive
+bool parseMaskKind(const std::string& text, MaskKind* out);              ///< none|causal|padding
+
+struct AttentionConfig {
+    int d_model = 8;
+    int n_heads = 2;
+    int n_kv_heads = 2;   ///< query head h uses key/value head h / (n_heads / n_kv_heads)
+    int d_head = 4;       ///< d_k = d_v
+    ProjectionMode projection = ProjectionMode::QKV;
+    ScoreFunction score = ScoreFunction::ScaledDot;
+    bool scale = true;         ///< divide by √d_k (only for dot-product scores)
+    float temperature = 1.0f;  ///< scores ÷ T before softmax; 0 = hard arg-max look-up
+    bool rope = false;         ///< rotate Q and K (RoPE) before scoring
+    float rope_theta = 10000.0f;
+    int d_additive = 0;        ///< hidden size of the additive score (0 = d_head)
+
+    int kvHeadOf(int head) const { return head / (n_heads / n_kv_heads); }
+};
+
+/// Weights of one attention block. Biases are empty when the model has none.
+struct AttentionWeights {
+    Mat W_Q;  // (d_model, n_heads·d_head)
+    Mat W_K;  // (d_model, n_kv_heads·d_head)
+    Mat W_V;  // (d_model, n_kv_heads·d_head)
+    Mat W_O;  // (n_heads·d_head, d_model)
+    RowVec b_Q, b_K, b_V, b_O;
+    std::vector<Mat> W_general;  // per head (d_head, d_head), for ScoreFunction::General
+    std::vector<Mat> W_add_q;    // per head (d_head, d_additive), for ScoreFunction::Additive
+    std::vector<Mat> W_add_k;    // per head (d_head, d_additive)
+    std::vector<Vec> v_add;      // per head (d_additive)
+};
+
+/// Which keys each query may see.
+struct MaskSpec {
+    MaskKind kind = MaskKind::None;
+    std::vector<bool> key_padding;  ///< Padding: true = key j is padding (size T_k)
+    BoolMat given;                  ///< Given: (T_q, T_k), true = hidden
+};
+
+/// Every intermediate of one head. The (T_q, T_k) matrices scores/scaled/masked may be left
+/// empty for long inputs (detailed == false); attentionHeadDetail recomputes them.
+struct HeadTrace {
+    int kv_head = 0;
+    Mat Q;        // (T_q, d_head), after RoPE when the model uses it
+    Mat K;        // (T_k, d_head)
+    Mat V;        // (T_k, d_head)
+    Mat scores;   // (T_q, T_k): row = query token, column = key token; raw score function
+    Mat scaled;   // (T_q, T_k): ÷√d_k (if on) and ÷ temperature
+    Mat masked;   // (T_q, T_k): -inf where hidden
+    Mat weights;  // (T_q, T_k): softmax of each row; rows sum to 1 (0 for a fully hidden row)
+    Mat output;   // (T_q, d_head) = weights·V
+    bool detailed = true;
+    bool enabled = true;  ///< false when the user switched this head off (output zeroed)
+};
+
+struct AttentionTrace {
+    std::vector<HeadTrace> heads;
+    Mat concat;     // (T_q, n_heads·d_head)
+    Mat projected;  // (T_q, d_model) = concat·W_O + b_O
+};
+
+struct AttendOptions {
+    bool keep_detail = true;          ///< keep scores/scaled/masked of every head
+    int focus_head = -1;              ///< this head keeps them even when keep_detail is false
+    std::vector<bool> head_enabled;   ///< empty = all on; false zeroes that head's output
+    int q_position_offset = 0;        ///< RoPE position of the first query row
+};
+
+/// Runs one attention block. Xq (T_q, d_model) gives the queries, Xkv (T_k, d_model) the keys
+/// and values (the same matrix for self-attention).
+AttentionTrace attend(const AttentionConfig& config, const AttentionWeights& weights,
+                      const Mat& Xq, const Mat& Xkv, const MaskSpec& mask,
+                      const AttendOptions& options = {});
+
+/// Recomputes scores/scaled/masked of one head from its Q and K.
+void attentionHeadDetail(const AttentionConfig& config, const AttentionWeights& weights,
+                         int head, const MaskSpec& mask, HeadTrace* trace);
+
+/// Row-wise stable softmax in place: subtracts the row maximum; a row that is all -inf
+/// becomes all zeros (never NaN).
+void softmaxRows(Mat& scores);
+
+/// Hidden mask for (T_q, T_k) under spec, true = hidden.
+BoolMat buildMask(const MaskSpec& spec, int T_q, int T_k);
+
+/// Checks an attention configuration; the message names the problem.
+Status validate(const AttentionConfig& config);
+
+/// Per-row entropy of a weight matrix (nats), (T_q).
+Vec rowEntropy(const Mat& weights);
+
+}  // namespace attn

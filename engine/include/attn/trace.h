@@ -1,0 +1,106 @@
+#pragma once
+// The trace: an immutable value with every intermediate of one run, and the ordered steps a UI
+// walks one at a time.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "attn/attention.h"
+#include "attn/model.h"
+#include "attn/tokenizer.h"
+
+namespace attn {
+
+struct LayerTrace {
+    Mat input;                                    // (T, d_model) entering the layer
+    AttentionTrace self_attention;
+    std::optional<AttentionTrace> cross_attention;  // decoder layers of an EncoderDecoder
+    Mat after_self;    // (T, d_model): add & norm after self-attention
+    Mat after_cross;   // (T, d_model): add & norm after cross-attention (decoder only)
+    Mat ffn_output;    // (T, d_model): feed-forward output before the residual
+    Mat output;        // (T, d_model): leaving the layer
+};
+
+enum class StepKind {
+    Tokens, Embedding, Positional, LayerInput, Projections, Scores, Scaled, Masked, Weights,
+    WeightedSum, Concat, OutputProjection, AddNorm, FeedForward, LayerOutput, Logits
+};
+
+/// One step of the pipeline, for the UI to show one at a time.
+struct Step {
+    std::string id;       ///< stable, e.g. "L0.self.weights"
+    std::string title;    ///< "Softmax: scores → weights"
+    std::string formula;  ///< "A = softmax(S_masked) (row by row)"
+    StepKind kind = StepKind::Tokens;
+    int layer = -1;       ///< -1 before the first layer
+    bool decoder = false; ///< step of the decoder stack of an EncoderDecoder
+    bool cross = false;   ///< cross-attention step
+};
+
+struct Trace {
+    std::shared_ptr<const Model> model;
+    std::string text;                    ///< input text (the source for EncoderDecoder)
+    std::string target_text;
+    std::vector<Token> tokens;           ///< first stack's tokens
+    std::vector<Token> target_tokens;    ///< EncoderDecoder decoder tokens
+    Mat embeddings;         // (T, d_model) token embeddings
+    Mat positional;         // (T, d_model) additive PE (zeros for RoPE/none)
+    Mat input;              // (T, d_model) = embeddings + positional (+ types, norm)
+    Mat target_embeddings, target_positional, target_input;  // (T_t, d_model)
+    std::vector<LayerTrace> layers;          ///< first stack
+    std::vector<LayerTrace> decoder_layers;  ///< EncoderDecoder decoder stack
+    Mat final_hidden;       // (T, d_model) after the last layer (and final norm)
+    Mat logits;             // (T, vocab) when the model has an LM head
+    std::vector<Step> steps;
+    bool full_detail = true;  ///< every head keeps scores/scaled/masked
+
+    int tokenCount() const { return static_cast<int>(tokens.size()); }
+    const LayerTrace& layer(int l, bool decoder = false) const {
+        return decoder ? decoder_layers.at(l) : layers.at(l);
+    }
+    /// A head with scores/scaled/masked filled in (recomputed when the trace dropped them).
+    HeadTrace headDetail(int layer, int head, bool decoder = false, bool cross = false) const;
+    /// The mask that was used by that attention block.
+    MaskSpec maskOf(bool decoder, bool cross) const;
+    /// The attention config of that block.
+    AttentionConfig attentionConfigOf(bool decoder, bool cross) const;
+};
+
+using TracePtr = std::shared_ptr<const Trace>;
+
+struct RunOptions {
+    /// Above this many bytes of (T×T) matrices, heads keep only their weights (plus the focus
+    /// head's full detail); Trace::headDetail recomputes the rest on demand.
+    std::size_t detail_limit_bytes = std::size_t{256} << 20;
+    int focus_layer = 0;
+    int focus_head = 0;
+    std::vector<std::pair<int, int>> disabled_heads;  ///< (layer, head) whose output is zeroed
+    const std::atomic<bool>* cancel = nullptr;        ///< set to true to stop; run returns an error
+    std::function<void(double)> progress;             ///< fraction done, 0..1
+    bool compute_logits = true;
+};
+
+/// Tokenizes text with the model's tokenizer and runs it, keeping every intermediate.
+Result<TracePtr> run(std::shared_ptr<const Model> model, std::string_view text,
+                     const RunOptions& options = {});
+
+/// Runs given tokens (ids or hashed text) as they are.
+Result<TracePtr> runTokens(std::shared_ptr<const Model> model, std::vector<Token> tokens,
+                           const RunOptions& options = {});
+
+/// EncoderDecoder: the encoder reads source, the decoder reads target (teacher forcing; the
+/// decoder start token is prepended when the model has one) with cross-attention to the source.
+/// Works for an untrained encoder–decoder too.
+Result<TracePtr> runSeq2Seq(std::shared_ptr<const Model> model, std::string_view source,
+                            std::string_view target, const RunOptions& options = {});
+
+/// The ordered steps for a config (also filled into every trace).
+std::vector<Step> buildSteps(const ModelConfig& config, bool has_target);
+
+}  // namespace attn

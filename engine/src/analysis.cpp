@@ -1,0 +1,65 @@
+#include "attn/analysis.h"
+
+namespace attn {
+
+std::vector<Mat> attentionRollout(const Trace& trace, bool decoder) {
+    const auto& layers = decoder ? trace.decoder_layers : trace.layers;
+    std::vector<Mat> out;
+    Mat R;
+    for (const LayerTrace& lt : layers) {
+        const auto& heads = lt.self_attention.heads;
+        if (heads.empty()) break;
+        Mat A = Mat::Zero(heads[0].weights.rows(), heads[0].weights.cols());
+        for (const HeadTrace& h : heads) A += h.weights;
+        A /= static_cast<float>(heads.size());
+        // The residual stream carries the token itself: half identity, then rows renormalised.
+        A = 0.5f * A + 0.5f * Mat::Identity(A.rows(), A.cols());
+        Vec sums = A.rowwise().sum();
+        for (Eigen::Index i = 0; i < A.rows(); ++i)
+            if (sums(i) > 0) A.row(i) /= sums(i);
+        R = R.size() ? Mat(A * R) : A;
+        out.push_back(R);
+    }
+    return out;
+}
+
+Mat valueContributions(const HeadTrace& head) {
+    // ‖α_ij v_j‖ = α_ij ‖v_j‖ for α ≥ 0.
+    const Vec vnorm = head.V.rowwise().norm();  // (T_k)
+    Mat C = head.weights;
+    for (Eigen::Index j = 0; j < C.cols(); ++j) C.col(j) *= vnorm(j);
+    return C;
+}
+
+std::vector<HeadSummary> summarizeHeads(const Trace& trace, bool decoder) {
+    const auto& layers = decoder ? trace.decoder_layers : trace.layers;
+    std::vector<HeadSummary> out;
+    for (int l = 0; l < static_cast<int>(layers.size()); ++l) {
+        const auto& heads = layers[l].self_attention.heads;
+        for (int h = 0; h < static_cast<int>(heads.size()); ++h) {
+            const Mat& A = heads[h].weights;
+            HeadSummary s;
+            s.layer = l;
+            s.head = h;
+            const Eigen::Index T = std::min(A.rows(), A.cols());
+            if (T == 0) {
+                out.push_back(s);
+                continue;
+            }
+            double prev = 0, self = 0, first = 0;
+            for (Eigen::Index i = 0; i < T; ++i) {
+                self += A(i, i);
+                first += A(i, 0);
+                if (i > 0) prev += A(i, i - 1);
+            }
+            s.self = static_cast<float>(self / T);
+            s.first_token = static_cast<float>(first / T);
+            s.previous_token = T > 1 ? static_cast<float>(prev / (T - 1)) : 0.0f;
+            s.entropy = rowEntropy(A).mean();
+            out.push_back(s);
+        }
+    }
+    return out;
+}
+
+}  // namespace attn

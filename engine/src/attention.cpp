@@ -1,0 +1,327 @@
+#include "attn/attention.h"
+
+#include <omp.h>
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "attn/positional_encoding.h"
+
+namespace attn {
+
+namespace {
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+template <class E>
+bool parseEnum(const std::string& text, E* out, std::initializer_list<E> all) {
+    for (E e : all) {
+        if (toString(e) == text) {
+            *out = e;
+            return true;
+        }
+    }
+    return false;
+}
+}  // namespace
+
+std::string toString(ProjectionMode mode) {
+    switch (mode) {
+        case ProjectionMode::Embeddings: return "embeddings";
+        case ProjectionMode::QK: return "qk";
+        case ProjectionMode::QKV: return "qkv";
+    }
+    return "?";
+}
+std::string toString(ScoreFunction fn) {
+    switch (fn) {
+        case ScoreFunction::Dot: return "dot";
+        case ScoreFunction::ScaledDot: return "scaled-dot";
+        case ScoreFunction::Cosine: return "cosine";
+        case ScoreFunction::General: return "general";
+        case ScoreFunction::Additive: return "additive";
+    }
+    return "?";
+}
+std::string toString(MaskKind mask) {
+    switch (mask) {
+        case MaskKind::None: return "none";
+        case MaskKind::Causal: return "causal";
+        case MaskKind::Padding: return "padding";
+        case MaskKind::Given: return "given";
+    }
+    return "?";
+}
+bool parseProjectionMode(const std::string& t, ProjectionMode* out) {
+    return parseEnum(t, out, {ProjectionMode::Embeddings, ProjectionMode::QK, ProjectionMode::QKV});
+}
+bool parseScoreFunction(const std::string& t, ScoreFunction* out) {
+    return parseEnum(t, out,
+                     {ScoreFunction::Dot, ScoreFunction::ScaledDot, ScoreFunction::Cosine,
+                      ScoreFunction::General, ScoreFunction::Additive});
+}
+bool parseMaskKind(const std::string& t, MaskKind* out) {
+    return parseEnum(t, out, {MaskKind::None, MaskKind::Causal, MaskKind::Padding});
+}
+
+Status validate(const AttentionConfig& c) {
+    std::ostringstream m;
+    if (c.d_model <= 0) {
+        m << "d_model must be positive (it is " << c.d_model << ").";
+    } else if (c.n_heads <= 0) {
+        m << "The number of heads must be positive (it is " << c.n_heads << ").";
+    } else if (c.n_kv_heads <= 0 || c.n_heads % c.n_kv_heads != 0) {
+        m << c.n_heads << " query heads cannot share " << c.n_kv_heads
+          << " key/value heads: the number of query heads must be a multiple of it.";
+    } else if (c.d_head <= 0) {
+        m << "The head size d_k must be positive (it is " << c.d_head << ").";
+    } else if (c.projection == ProjectionMode::Embeddings && c.d_head * c.n_heads != c.d_model) {
+        m << "With raw embeddings as Q, K and V, d_model (" << c.d_model
+          << ") must split evenly into " << c.n_heads << " heads.";
+    } else if (!(c.temperature >= 0.0f) || !std::isfinite(c.temperature)) {
+        m << "The temperature must be zero (hard look-up) or positive (it is " << c.temperature
+          << ").";
+    } else if (c.rope && c.d_head % 2 != 0) {
+        m << "Rotary positions (RoPE) need an even head size; d_k is " << c.d_head << ".";
+    }
+    if (m.tellp() > 0) return makeError(m.str());
+    return Ok{};
+}
+
+void softmaxRows(Mat& S) {
+    // Column-major: reduce row-wise into vectors, then update column by column so every pass
+    // runs over contiguous memory (a row-at-a-time loop would stride through memory).
+    const Eigen::Index T_q = S.rows();
+    const Eigen::Index T_k = S.cols();
+    if (T_q == 0 || T_k == 0) return;
+    Vec rowMax = S.rowwise().maxCoeff();
+    Vec shift = rowMax;
+    for (Eigen::Index i = 0; i < T_q; ++i) {
+        if (rowMax(i) == kNegInf) shift(i) = 0.0f;  // fully hidden row: exp(-inf) = 0
+    }
+    for (Eigen::Index j = 0; j < T_k; ++j) {
+        S.col(j).array() = (S.col(j).array() - shift.array()).exp();
+    }
+    Vec inv = S.rowwise().sum();
+    for (Eigen::Index i = 0; i < T_q; ++i) inv(i) = inv(i) > 0.0f ? 1.0f / inv(i) : 0.0f;
+    for (Eigen::Index j = 0; j < T_k; ++j) S.col(j).array() *= inv.array();
+}
+
+BoolMat buildMask(const MaskSpec& spec, int T_q, int T_k) {
+    BoolMat hidden = BoolMat::Constant(T_q, T_k, false);
+    switch (spec.kind) {
+        case MaskKind::None: break;
+        case MaskKind::Causal:
+            // Query i is at position i + (T_k - T_q) of the key sequence; it sees that and before.
+            for (int j = 0; j < T_k; ++j)
+                for (int i = 0; i < T_q; ++i) hidden(i, j) = j > i + (T_k - T_q);
+            break;
+        case MaskKind::Padding:
+            for (int j = 0; j < T_k && j < static_cast<int>(spec.key_padding.size()); ++j)
+                if (spec.key_padding[j]) hidden.col(j).setConstant(true);
+            break;
+        case MaskKind::Given:
+            assert(spec.given.rows() == T_q && spec.given.cols() == T_k);
+            hidden = spec.given;
+            break;
+    }
+    return hidden;
+}
+
+Vec rowEntropy(const Mat& A) {
+    Vec h = Vec::Zero(A.rows());
+    for (Eigen::Index j = 0; j < A.cols(); ++j) {
+        for (Eigen::Index i = 0; i < A.rows(); ++i) {
+            const float p = A(i, j);
+            if (p > 0.0f) h(i) -= p * std::log(p);
+        }
+    }
+    return h;
+}
+
+namespace {
+
+// Raw scores of one head into S (T_q, T_k).
+void computeScores(const AttentionConfig& c, const AttentionWeights& w, int head, const Mat& Q,
+                   const Mat& K, Mat& S) {
+    switch (c.score) {
+        case ScoreFunction::Dot:
+        case ScoreFunction::ScaledDot:
+            S.noalias() = Q * K.transpose();
+            break;
+        case ScoreFunction::Cosine: {
+            S.noalias() = Q * K.transpose();
+            Vec qn = Q.rowwise().norm();
+            Vec kn = K.rowwise().norm();
+            for (Eigen::Index j = 0; j < S.cols(); ++j)
+                for (Eigen::Index i = 0; i < S.rows(); ++i)
+                    S(i, j) /= std::max(qn(i) * kn(j), 1e-12f);
+            break;
+        }
+        case ScoreFunction::General:
+            S.noalias() = (Q * w.W_general.at(head)) * K.transpose();
+            break;
+        case ScoreFunction::Additive: {
+            const Mat A = Q * w.W_add_q.at(head);  // (T_q, d_a)
+            const Mat B = K * w.W_add_k.at(head);  // (T_k, d_a)
+            const Vec& v = w.v_add.at(head);       // (d_a)
+            Eigen::ArrayXf tmp(A.cols());
+            for (Eigen::Index j = 0; j < S.cols(); ++j)
+                for (Eigen::Index i = 0; i < S.rows(); ++i) {
+                    tmp = (A.row(i) + B.row(j)).array().tanh().transpose();
+                    S(i, j) = (tmp * v.array()).sum();
+                }
+            break;
+        }
+    }
+}
+
+float scaleFactor(const AttentionConfig& c) {
+    float f = 1.0f;
+    if (c.scale && c.score == ScoreFunction::ScaledDot) f /= std::sqrt(static_cast<float>(c.d_head));
+    if (c.temperature > 0.0f) f /= c.temperature;
+    return f;
+}
+
+void applyMask(const BoolMat& hidden, Mat& S) {
+    for (Eigen::Index j = 0; j < S.cols(); ++j)
+        for (Eigen::Index i = 0; i < S.rows(); ++i)
+            if (hidden(i, j)) S(i, j) = kNegInf;
+}
+
+void applyCausal(Mat& S) {
+    const Eigen::Index off = S.cols() - S.rows();
+    for (Eigen::Index j = 0; j < S.cols(); ++j) {
+        const Eigen::Index first = std::max<Eigen::Index>(0, j - off);  // rows i < j - off hidden
+        S.col(j).head(std::min<Eigen::Index>(first, S.rows())).setConstant(kNegInf);
+    }
+}
+
+// Temperature 0: the hard look-up puts all weight on the best key of each row.
+void hardArgmax(Mat& S) {
+    for (Eigen::Index i = 0; i < S.rows(); ++i) {
+        Eigen::Index best = -1;
+        float bestV = kNegInf;
+        for (Eigen::Index j = 0; j < S.cols(); ++j)
+            if (S(i, j) > bestV) bestV = S(i, j), best = j;
+        S.row(i).setZero();
+        if (best >= 0) S(i, best) = 1.0f;
+    }
+}
+
+void finishWeights(const AttentionConfig& c, Mat& S) {
+    if (c.temperature == 0.0f)
+        hardArgmax(S);
+    else
+        softmaxRows(S);
+}
+
+// Scaled + masked in place on S, given the raw scores in S.
+void scaleAndMask(const AttentionConfig& c, const MaskSpec& mask, const BoolMat* hidden, Mat& S) {
+    const float f = scaleFactor(c);
+    if (f != 1.0f) S *= f;
+    if (mask.kind == MaskKind::Causal)
+        applyCausal(S);
+    else if (mask.kind != MaskKind::None)
+        applyMask(*hidden, S);
+}
+
+}  // namespace
+
+AttentionTrace attend(const AttentionConfig& c, const AttentionWeights& w, const Mat& Xq,
+                      const Mat& Xkv, const MaskSpec& mask, const AttendOptions& opt) {
+    const int H = c.n_heads, dh = c.d_head;
+    const int T_q = static_cast<int>(Xq.rows());
+    const int T_k = static_cast<int>(Xkv.rows());
+    assert(Xq.cols() == c.d_model && Xkv.cols() == c.d_model);
+
+    // 1. Projections. Q_all (T_q, H·dh), K_all/V_all (T_k, H_kv·dh).
+    Mat Q_all, K_all, V_all;
+    if (c.projection == ProjectionMode::Embeddings) {
+        Q_all = Xq;
+        K_all = Xkv;
+        V_all = Xkv;
+    } else {
+        Q_all.noalias() = Xq * w.W_Q;
+        if (w.b_Q.size()) Q_all.rowwise() += w.b_Q;
+        K_all.noalias() = Xkv * w.W_K;
+        if (w.b_K.size()) K_all.rowwise() += w.b_K;
+        if (c.projection == ProjectionMode::QKV) {
+            V_all.noalias() = Xkv * w.W_V;
+            if (w.b_V.size()) V_all.rowwise() += w.b_V;
+        }
+    }
+    if (c.rope) {
+        applyRope(Q_all, dh, c.rope_theta, opt.q_position_offset);
+        applyRope(K_all, dh, c.rope_theta, 0);
+    }
+    const Mat& V_src = c.projection == ProjectionMode::QK ? K_all : V_all;
+    const int groups = c.projection == ProjectionMode::Embeddings ? 1 : H / c.n_kv_heads;
+
+    BoolMat hidden;
+    if (mask.kind == MaskKind::Padding || mask.kind == MaskKind::Given)
+        hidden = buildMask(mask, T_q, T_k);
+
+    AttentionTrace out;
+    out.heads.resize(H);
+    out.concat.resize(T_q, H * dh);
+
+    // 2. Every head on its own: heads run in parallel; Eigen's GEMM stays single-threaded
+    // inside the parallel region.
+#pragma omp parallel for schedule(dynamic, 1) if (H > 1 && static_cast<long>(T_q) * T_k * dh > 32768)
+    for (int h = 0; h < H; ++h) {
+        HeadTrace& ht = out.heads[h];
+        const int kv = c.projection == ProjectionMode::Embeddings ? h : h / groups;
+        ht.kv_head = kv;
+        ht.enabled = opt.head_enabled.empty() || opt.head_enabled[h];
+        ht.Q = Q_all.middleCols(h * dh, dh);
+        ht.K = K_all.middleCols(kv * dh, dh);
+        ht.V = V_src.middleCols(kv * dh, dh);
+        const bool keep = opt.keep_detail || h == opt.focus_head;
+        ht.detailed = keep;
+        Mat& S = ht.weights;
+        S.resize(T_q, T_k);
+        computeScores(c, w, h, ht.Q, ht.K, S);
+        if (keep) ht.scores = S;
+        scaleAndMask(c, mask, &hidden, S);
+        if (keep) {
+            // scaled = before the mask; recomputed cheaply from scores.
+            ht.masked = S;
+            ht.scaled = ht.scores * scaleFactor(c);
+        }
+        finishWeights(c, S);
+        // 3. Weighted sum of values: (T_q, T_k)·(T_k, dh).
+        if (ht.enabled)
+            ht.output.noalias() = S * ht.V;
+        else
+            ht.output = Mat::Zero(T_q, dh);
+        out.concat.middleCols(h * dh, dh) = ht.output;
+    }
+
+    // 4. Output projection (skipped in the raw-embeddings form, which has no learned weights).
+    if (c.projection == ProjectionMode::Embeddings || w.W_O.size() == 0) {
+        out.projected = out.concat;
+    } else {
+        out.projected.noalias() = out.concat * w.W_O;
+        if (w.b_O.size()) out.projected.rowwise() += w.b_O;
+    }
+    return out;
+}
+
+void attentionHeadDetail(const AttentionConfig& c, const AttentionWeights& w, int head,
+                         const MaskSpec& mask, HeadTrace* ht) {
+    if (ht->detailed) return;
+    const int T_q = static_cast<int>(ht->Q.rows());
+    const int T_k = static_cast<int>(ht->K.rows());
+    ht->scores.resize(T_q, T_k);
+    computeScores(c, w, head, ht->Q, ht->K, ht->scores);
+    ht->scaled = ht->scores * scaleFactor(c);
+    ht->masked = ht->scores;
+    BoolMat hidden;
+    if (mask.kind == MaskKind::Padding || mask.kind == MaskKind::Given)
+        hidden = buildMask(mask, T_q, T_k);
+    scaleAndMask(c, mask, &hidden, ht->masked);
+    ht->detailed = true;
+}
+
+}  // namespace attn

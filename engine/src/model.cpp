@@ -1,0 +1,227 @@
+#include "attn/model.h"
+
+#include <cmath>
+#include <random>
+#include <sstream>
+
+namespace attn {
+
+std::string toString(Architecture a) {
+    switch (a) {
+        case Architecture::Encoder: return "encoder";
+        case Architecture::Decoder: return "decoder";
+        case Architecture::EncoderDecoder: return "encoder-decoder";
+    }
+    return "?";
+}
+std::string toString(NormKind n) { return n == NormKind::LayerNorm ? "layernorm" : "rmsnorm"; }
+std::string toString(Activation a) {
+    switch (a) {
+        case Activation::ReLU: return "relu";
+        case Activation::GELU: return "gelu";
+        case Activation::GELUTanh: return "gelu-tanh";
+        case Activation::SwiGLU: return "swiglu";
+    }
+    return "?";
+}
+
+AttentionConfig ModelConfig::attentionConfig(bool causal_decoder) const {
+    (void)causal_decoder;
+    AttentionConfig c;
+    c.d_model = d_model;
+    c.n_heads = n_heads;
+    c.n_kv_heads = kvHeads();
+    c.d_head = headDim();
+    c.projection = projection;
+    c.score = score;
+    c.scale = scale;
+    c.temperature = temperature;
+    c.rope = positional == PositionalKind::Rope;
+    c.rope_theta = rope_theta;
+    return c;
+}
+
+Status validate(const ModelConfig& c) {
+    std::ostringstream m;
+    if (c.d_model <= 0 || c.d_model > 16384) {
+        m << "d_model must be between 1 and 16384 (it is " << c.d_model << ").";
+    } else if (c.n_heads <= 0 || c.n_heads > 256) {
+        m << "The number of heads must be between 1 and 256 (it is " << c.n_heads << ").";
+    } else if (c.d_head == 0 && c.d_model % c.n_heads != 0) {
+        m << "d_model " << c.d_model << " is not divisible by " << c.n_heads
+          << " heads: pick a d_model that is a multiple of the number of heads.";
+    } else if (c.n_layers <= 0 || c.n_layers > 128) {
+        m << "The number of layers must be between 1 and 128 (it is " << c.n_layers << ").";
+    } else if (c.architecture == Architecture::EncoderDecoder &&
+               (c.n_decoder_layers <= 0 || c.n_decoder_layers > 128)) {
+        m << "The number of decoder layers must be between 1 and 128 (it is "
+          << c.n_decoder_layers << ").";
+    } else if (c.max_len <= 0) {
+        m << "The longest input must be positive (it is " << c.max_len << ").";
+    } else if (c.positional == PositionalKind::Sinusoidal && c.d_model % 2 != 0) {
+        m << "Sinusoidal positional encoding pairs sines with cosines, so d_model must be even (it "
+             "is "
+          << c.d_model << ").";
+    } else if (c.vocab_size < 0 || c.d_ff < 0) {
+        m << "Sizes must not be negative.";
+    }
+    if (m.tellp() > 0) return makeError(m.str());
+    return validate(c.attentionConfig());
+}
+
+// splitmix64: a small, well-mixed, reproducible hash → seed.
+static std::uint64_t mix(std::uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+RowVec hashedEmbedding(std::string_view text, int d_model, std::uint64_t seed) {
+    std::uint64_t h = mix(seed);
+    for (unsigned char ch : text) h = mix(h ^ ch);  // FNV-like fold, well mixed
+    std::mt19937_64 rng(h);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    RowVec e(d_model);
+    for (int i = 0; i < d_model; ++i) e(i) = normal(rng);
+    return e;
+}
+
+namespace {
+
+struct Init {
+    std::mt19937_64 rng;
+    // Xavier-uniform: keeps the scale of activations steady through the projections.
+    Mat xavier(int rows, int cols) {
+        const float a = std::sqrt(6.0f / static_cast<float>(rows + cols));
+        std::uniform_real_distribution<float> u(-a, a);
+        Mat m(rows, cols);
+        for (Eigen::Index j = 0; j < m.cols(); ++j)
+            for (Eigen::Index i = 0; i < m.rows(); ++i) m(i, j) = u(rng);
+        return m;
+    }
+    Mat normal(int rows, int cols, float sd) {
+        std::normal_distribution<float> n(0.0f, sd);
+        Mat m(rows, cols);
+        for (Eigen::Index j = 0; j < m.cols(); ++j)
+            for (Eigen::Index i = 0; i < m.rows(); ++i) m(i, j) = n(rng);
+        return m;
+    }
+};
+
+AttentionWeights makeAttention(const ModelConfig& c, Init& init) {
+    const int H = c.n_heads, Hkv = c.kvHeads(), dh = c.headDim(), d = c.d_model;
+    AttentionWeights w;
+    w.W_Q = init.xavier(d, H * dh);
+    w.W_K = init.xavier(d, Hkv * dh);
+    w.W_V = init.xavier(d, Hkv * dh);
+    w.W_O = init.xavier(H * dh, d);
+    for (int h = 0; h < H; ++h) {
+        w.W_general.push_back(init.xavier(dh, dh));
+        w.W_add_q.push_back(init.xavier(dh, dh));
+        w.W_add_k.push_back(init.xavier(dh, dh));
+        w.v_add.push_back(init.xavier(dh, 1).col(0));
+    }
+    return w;
+}
+
+NormWeights makeNorm(const ModelConfig& c) {
+    NormWeights n;
+    n.gamma = RowVec::Ones(c.d_model);
+    if (c.norm == NormKind::LayerNorm) n.beta = RowVec::Zero(c.d_model);
+    return n;
+}
+
+LayerWeights makeLayer(const ModelConfig& c, Init& init, bool cross) {
+    LayerWeights l;
+    l.self_attention = makeAttention(c, init);
+    if (cross) l.cross_attention = makeAttention(c, init);
+    l.norm1 = makeNorm(c);
+    l.norm2 = makeNorm(c);
+    l.norm3 = makeNorm(c);
+    const int ff = c.ffDim();
+    l.ffn.W1 = init.xavier(c.d_model, ff);
+    l.ffn.W2 = init.xavier(ff, c.d_model);
+    if (c.activation == Activation::SwiGLU) l.ffn.W3 = init.xavier(c.d_model, ff);
+    l.ffn.b1 = RowVec::Zero(ff);
+    l.ffn.b2 = RowVec::Zero(c.d_model);
+    return l;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Model>> makeUntrainedModel(const ModelConfig& config) {
+    if (Status s = validate(config); !s) return s.error();
+    auto model = std::make_shared<Model>();
+    model->config = config;
+    const ModelConfig& c = model->config;
+    Init init{std::mt19937_64(mix(config.seed ^ 0xa77e0))};
+    ModelWeights& w = model->weights;
+    if (c.vocab_size > 0) w.token_embedding = init.normal(c.vocab_size, c.d_model, 1.0f);
+    if (c.architecture == Architecture::EncoderDecoder && c.target_vocab_size > 0)
+        w.target_embedding = init.normal(c.target_vocab_size, c.d_model, 1.0f);
+    if (c.positional == PositionalKind::Learned)
+        w.position_embedding = init.normal(std::min(c.max_len, 8192), c.d_model, 0.5f);
+    if (c.type_vocab_size > 0) w.token_type_embedding = init.normal(c.type_vocab_size, c.d_model, 0.1f);
+    w.embedding_norm = makeNorm(c);
+    for (int l = 0; l < c.n_layers; ++l) w.layers.push_back(makeLayer(c, init, false));
+    if (c.architecture == Architecture::EncoderDecoder)
+        for (int l = 0; l < c.n_decoder_layers; ++l) w.decoder_layers.push_back(makeLayer(c, init, true));
+    w.final_norm = makeNorm(c);
+    w.decoder_final_norm = makeNorm(c);
+    if (c.has_lm_head) {
+        const int vocab = c.architecture == Architecture::EncoderDecoder ? c.target_vocab_size
+                                                                         : c.vocab_size;
+        if (vocab <= 0) return makeError("A language-model head needs a vocabulary.");
+        w.lm_head = init.xavier(c.d_model, vocab);
+    }
+    if (c.vocab_size == 0) model->tokenizer = std::make_shared<WordTokenizer>();
+    if (c.architecture == Architecture::EncoderDecoder && c.target_vocab_size == 0)
+        model->target_tokenizer = std::make_shared<WordTokenizer>();
+    return model;
+}
+
+void applyNorm(NormKind kind, const NormWeights& w, float eps, Mat& x) {
+    const Eigen::Index d = x.cols();
+    for (Eigen::Index i = 0; i < x.rows(); ++i) {
+        auto row = x.row(i);
+        if (kind == NormKind::LayerNorm) {
+            const float mean = row.mean();
+            row.array() -= mean;
+            const float var = row.squaredNorm() / static_cast<float>(d);
+            row *= 1.0f / std::sqrt(var + eps);
+        } else {
+            const float ms = row.squaredNorm() / static_cast<float>(d);
+            row *= 1.0f / std::sqrt(ms + eps);
+        }
+        if (w.gamma.size()) row.array() *= w.gamma.array();
+        if (w.beta.size()) row += w.beta;
+    }
+}
+
+Mat feedForward(Activation act, const FeedForwardWeights& w, const Mat& x) {
+    Mat h = x * w.W1;  // (T, d_ff)
+    if (w.b1.size()) h.rowwise() += w.b1;
+    switch (act) {
+        case Activation::ReLU: h = h.cwiseMax(0.0f); break;
+        case Activation::GELU:
+            h = h.unaryExpr([](float v) { return 0.5f * v * (1.0f + std::erf(v * 0.70710678f)); });
+            break;
+        case Activation::GELUTanh:
+            h = h.unaryExpr([](float v) {
+                return 0.5f * v * (1.0f + std::tanh(0.7978845608f * (v + 0.044715f * v * v * v)));
+            });
+            break;
+        case Activation::SwiGLU: {
+            Mat g = x * w.W3;  // (T, d_ff)
+            h = h.unaryExpr([](float v) { return v / (1.0f + std::exp(-v)); });
+            h.array() *= g.array();
+            break;
+        }
+    }
+    Mat y = h * w.W2;  // (T, d_model)
+    if (w.b2.size()) y.rowwise() += w.b2;
+    return y;
+}
+
+}  // namespace attn

@@ -1,0 +1,88 @@
+#include "attn/positional_encoding.h"
+
+#include <cassert>
+#include <cmath>
+
+namespace attn {
+
+std::string toString(PositionalKind kind) {
+    switch (kind) {
+        case PositionalKind::Sinusoidal: return "sinusoidal";
+        case PositionalKind::Learned: return "learned";
+        case PositionalKind::Rope: return "rope";
+        case PositionalKind::None: return "none";
+    }
+    return "?";
+}
+
+bool parsePositionalKind(const std::string& text, PositionalKind* out) {
+    static const PositionalKind all[] = {PositionalKind::Sinusoidal, PositionalKind::Learned,
+                                         PositionalKind::Rope, PositionalKind::None};
+    for (PositionalKind k : all) {
+        if (toString(k) == text) {
+            *out = k;
+            return true;
+        }
+    }
+    return false;
+}
+
+// Computed in double: at large t, float loses the phase of the fast dimensions.
+static double frequency(int pair, int d, double base) {
+    return std::pow(base, -2.0 * pair / static_cast<double>(d));
+}
+
+Eigen::MatrixXf sinusoidalEncoding(int positions, int d_model, float base) {
+    Eigen::MatrixXf pe(positions, d_model);  // (T, d_model)
+    for (int i = 0; i < d_model; ++i) {
+        const double w = frequency(i / 2, d_model, base);
+        for (int t = 0; t < positions; ++t) {
+            const double a = t * w;
+            pe(t, i) = static_cast<float>(i % 2 == 0 ? std::sin(a) : std::cos(a));
+        }
+    }
+    return pe;
+}
+
+Eigen::MatrixXf positionSimilarity(const Eigen::MatrixXf& pe) { return pe * pe.transpose(); }
+
+Eigen::MatrixXf sinusoidalOffsetMatrix(int d_model, int k, float base) {
+    // For each pair (sin ωt, cos ωt): a rotation by ωk maps position t to t + k.
+    Eigen::MatrixXf M = Eigen::MatrixXf::Zero(d_model, d_model);
+    for (int i = 0; i + 1 < d_model; i += 2) {
+        const double a = k * frequency(i / 2, d_model, base);
+        const float c = static_cast<float>(std::cos(a));
+        const float s = static_cast<float>(std::sin(a));
+        M(i, i) = c;
+        M(i, i + 1) = s;
+        M(i + 1, i) = -s;
+        M(i + 1, i + 1) = c;
+    }
+    if (d_model % 2 == 1) M(d_model - 1, d_model - 1) = 1.0f;  // unpaired sine: not exact
+    return M;
+}
+
+float ropeAngle(int t, int pair, int d_head, float theta) {
+    return static_cast<float>(t * std::pow(static_cast<double>(theta),
+                                           -2.0 * pair / static_cast<double>(d_head)));
+}
+
+void applyRope(Eigen::MatrixXf& x, int d_head, float theta, int offset) {
+    assert(d_head > 0 && d_head % 2 == 0 && x.cols() % d_head == 0);
+    const int T = static_cast<int>(x.rows());
+    for (int c = 0; c + 1 < x.cols(); c += 2) {
+        const int pair = (c % d_head) / 2;
+        const double w = std::pow(static_cast<double>(theta), -2.0 * pair / d_head);
+        for (int t = 0; t < T; ++t) {
+            const double a = (t + offset) * w;
+            const float cs = static_cast<float>(std::cos(a));
+            const float sn = static_cast<float>(std::sin(a));
+            const float v0 = x(t, c);
+            const float v1 = x(t, c + 1);
+            x(t, c) = v0 * cs - v1 * sn;
+            x(t, c + 1) = v0 * sn + v1 * cs;
+        }
+    }
+}
+
+}  // namespace attn
