@@ -1,0 +1,264 @@
+// The trace: every intermediate of a run, the steps, validation, long inputs.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "attn/analysis.h"
+#include "attn/model.h"
+#include "attn/trace.h"
+
+using namespace attn;
+
+namespace {
+std::shared_ptr<Model> model(ModelConfig c = {}) {
+    auto m = makeUntrainedModel(c);
+    EXPECT_TRUE(m) << (m ? "" : m.message());
+    return m.value();
+}
+}  // namespace
+
+TEST(Trace, EveryIntermediateHasItsShape) {
+    ModelConfig c;
+    c.n_layers = 2;
+    auto tr = run(model(c), "The black cat drank the milk");
+    ASSERT_TRUE(tr) << tr.message();
+    const Trace& t = **tr;
+    ASSERT_EQ(t.tokens.size(), 6u);
+    EXPECT_EQ(t.tokens[5].text, "milk");
+    EXPECT_EQ(t.embeddings.rows(), 6);
+    EXPECT_EQ(t.embeddings.cols(), 8);
+    EXPECT_EQ(t.positional.rows(), 6);
+    EXPECT_LE((t.input - t.embeddings - t.positional).cwiseAbs().maxCoeff(), 1e-6f);
+    ASSERT_EQ(t.layers.size(), 2u);
+    for (const LayerTrace& l : t.layers) {
+        ASSERT_EQ(l.self_attention.heads.size(), 2u);
+        for (const HeadTrace& h : l.self_attention.heads) {
+            EXPECT_EQ(h.Q.rows(), 6);
+            EXPECT_EQ(h.Q.cols(), 4);
+            EXPECT_EQ(h.scores.rows(), 6);
+            EXPECT_EQ(h.scores.cols(), 6);
+            EXPECT_EQ(h.weights.rows(), 6);
+            EXPECT_EQ(h.output.cols(), 4);
+        }
+        EXPECT_EQ(l.self_attention.concat.cols(), 8);
+        EXPECT_EQ(l.output.rows(), 6);
+    }
+    // The second layer reads what the first wrote.
+    EXPECT_EQ(t.layers[1].input, t.layers[0].output);
+}
+
+TEST(Trace, SameTokenSameEmbeddingInAnySentence) {
+    auto m = model();
+    auto a = run(m, "the cat");
+    auto b = run(m, "a black cat sat");
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ((*a)->embeddings.row(1), (*b)->embeddings.row(2));
+    // And the same seed reproduces the whole run.
+    auto c = run(model(), "the cat");
+    ASSERT_TRUE(c);
+    EXPECT_EQ((*a)->final_hidden, (*c)->final_hidden);
+}
+
+TEST(Trace, StepsWalkThePipelineInOrder) {
+    auto tr = run(model(), "The ball is blue");
+    ASSERT_TRUE(tr);
+    std::vector<std::string> ids;
+    for (const Step& s : (*tr)->steps) ids.push_back(s.id);
+    const std::vector<std::string> want = {
+        "tokens",      "embed",          "pos",          "L0.self.qkv",
+        "L0.self.scores", "L0.self.scaled", "L0.self.masked", "L0.self.weights",
+        "L0.self.output", "L0.self.concat", "L0.self.proj",   "L0.self.addnorm",
+        "L0.ffn",      "L0.out"};
+    EXPECT_EQ(ids, want);
+    for (const Step& s : (*tr)->steps) {
+        EXPECT_FALSE(s.title.empty());
+        EXPECT_FALSE(s.formula.empty());
+    }
+    EXPECT_NE((*tr)->steps[5].formula.find("√d_k = √4"), std::string::npos);
+}
+
+TEST(Trace, EncoderDecoderCrossAttentionQueriesTargetKeysSource) {
+    ModelConfig c;
+    c.architecture = Architecture::EncoderDecoder;
+    auto tr = runSeq2Seq(model(c), "The ball is blue", "La bola es azul .");
+    ASSERT_TRUE(tr) << tr.message();
+    const Trace& t = **tr;
+    ASSERT_EQ(t.decoder_layers.size(), 1u);
+    const LayerTrace& d = t.decoder_layers[0];
+    ASSERT_TRUE(d.cross_attention.has_value());
+    const HeadTrace& x = d.cross_attention->heads[0];
+    EXPECT_EQ(x.weights.rows(), 5);  // target tokens
+    EXPECT_EQ(x.weights.cols(), 4);  // source tokens
+    // Decoder self-attention is causal: no token sees the future.
+    const HeadTrace& s = d.self_attention.heads[0];
+    for (int i = 0; i < 5; ++i)
+        for (int j = i + 1; j < 5; ++j) EXPECT_EQ(s.weights(i, j), 0.0f);
+    bool hasCross = false;
+    for (const Step& st : t.steps) hasCross |= st.cross;
+    EXPECT_TRUE(hasCross);
+}
+
+TEST(Trace, FourThousandTokensKeepWeightsAndRecomputeDetail) {
+    std::string text;
+    for (int i = 0; i < 4096; ++i) text += "w" + std::to_string(i % 97) + " ";
+    RunOptions opt;
+    opt.detail_limit_bytes = 64u << 20;  // 4 × 2 heads × 4096² floats is far beyond this
+    opt.focus_head = 1;
+    auto tr = run(model(), text, opt);
+    ASSERT_TRUE(tr) << tr.message();
+    const Trace& t = **tr;
+    EXPECT_EQ(t.tokens.size(), 4096u);
+    EXPECT_FALSE(t.full_detail);
+    const HeadTrace& h0 = t.layers[0].self_attention.heads[0];
+    const HeadTrace& h1 = t.layers[0].self_attention.heads[1];
+    EXPECT_EQ(h0.weights.rows(), 4096);  // every head's weights kept
+    EXPECT_EQ(h0.scores.size(), 0);      // but not its scores…
+    EXPECT_FALSE(h0.detailed);
+    EXPECT_TRUE(h1.detailed);            // …except the head in focus
+    const HeadTrace again = t.headDetail(0, 0);
+    ASSERT_EQ(again.scores.rows(), 4096);
+    // Recomputed scores reproduce the kept weights.
+    Mat w = again.masked;
+    softmaxRows(w);
+    EXPECT_LE((w - h0.weights).cwiseAbs().maxCoeff(), 1e-5f);
+}
+
+TEST(Trace, ShortInputsKeepEveryDetail) {
+    auto tr = run(model(), "a b c");
+    ASSERT_TRUE(tr);
+    EXPECT_TRUE((*tr)->full_detail);
+    for (const HeadTrace& h : (*tr)->layers[0].self_attention.heads) EXPECT_TRUE(h.detailed);
+}
+
+TEST(Trace, SwitchedOffHeadHasZeroOutput) {
+    RunOptions opt;
+    opt.disabled_heads = {{0, 1}};
+    auto tr = run(model(), "The black cat drank the milk", opt);
+    ASSERT_TRUE(tr);
+    const auto& heads = (*tr)->layers[0].self_attention.heads;
+    EXPECT_FALSE(heads[1].enabled);
+    EXPECT_EQ(heads[1].output.cwiseAbs().sum(), 0.0f);
+    EXPECT_GT(heads[0].output.cwiseAbs().sum(), 0.0f);
+}
+
+TEST(Trace, CancelStopsTheRun) {
+    std::atomic<bool> cancel{true};
+    RunOptions opt;
+    opt.cancel = &cancel;
+    auto tr = run(model(), "The black cat", opt);
+    ASSERT_FALSE(tr);
+    EXPECT_NE(tr.message().find("Cancelled"), std::string::npos);
+}
+
+TEST(Trace, ProgressReachesOne) {
+    ModelConfig c;
+    c.n_layers = 3;
+    double last = 0;
+    RunOptions opt;
+    opt.progress = [&](double f) { last = f; };
+    ASSERT_TRUE(run(model(c), "The black cat", opt));
+    EXPECT_DOUBLE_EQ(last, 1.0);
+}
+
+TEST(Trace, ValidationMessagesAreClear) {
+    ModelConfig c;
+    c.d_model = 10;
+    c.n_heads = 3;
+    auto m = makeUntrainedModel(c);
+    ASSERT_FALSE(m);
+    EXPECT_EQ(m.message(),
+              "d_model 10 is not divisible by 3 heads: pick a d_model that is a multiple of the "
+              "number of heads.");
+
+    auto empty = run(model(), "   ");
+    ASSERT_FALSE(empty);
+    EXPECT_EQ(empty.message(), "The text is empty: type a sentence to see its attention.");
+
+    ModelConfig shortModel;
+    shortModel.max_len = 4;
+    auto tooLong = run(model(shortModel), "one two three four five");
+    ASSERT_FALSE(tooLong);
+    EXPECT_EQ(tooLong.message(),
+              "The text has 5 tokens; this model takes at most 4. Shorten the text.");
+
+    ModelConfig odd;
+    odd.d_model = 9;
+    odd.n_heads = 3;
+    auto oddPe = makeUntrainedModel(odd);
+    ASSERT_FALSE(oddPe);
+    EXPECT_NE(oddPe.message().find("must be even"), std::string::npos) << oddPe.message();
+
+    ModelConfig big;
+    big.n_heads = 64;
+    big.d_model = 128;
+    big.n_layers = 8;
+    std::string text;
+    for (int i = 0; i < 2000; ++i) text += "x ";
+    auto huge = run(model(big), text);
+    ASSERT_FALSE(huge);
+    EXPECT_NE(huge.message().find("Shorten the text or use fewer heads"), std::string::npos);
+
+    auto noModel = run(nullptr, "text");
+    ASSERT_FALSE(noModel);
+    EXPECT_EQ(noModel.message(), "No model is loaded.");
+
+    auto notSeq = runSeq2Seq(model(), "a", "b");
+    ASSERT_FALSE(notSeq);
+    EXPECT_NE(notSeq.message().find("encoder–decoder"), std::string::npos);
+}
+
+TEST(Trace, EveryPositionalKindRuns) {
+    for (PositionalKind k : {PositionalKind::Sinusoidal, PositionalKind::Learned,
+                             PositionalKind::Rope, PositionalKind::None}) {
+        ModelConfig c;
+        c.positional = k;
+        auto tr = run(model(c), "The black cat drank the milk");
+        ASSERT_TRUE(tr) << toString(k) << ": " << tr.message();
+        if (k == PositionalKind::None || k == PositionalKind::Rope) {
+            EXPECT_EQ((*tr)->positional.cwiseAbs().sum(), 0.0f);
+        } else {
+            EXPECT_GT((*tr)->positional.cwiseAbs().sum(), 0.0f);
+        }
+    }
+}
+
+TEST(Analysis, RolloutRowsSumToOne) {
+    ModelConfig c;
+    c.n_layers = 3;
+    auto tr = run(model(c), "The black cat drank the milk");
+    ASSERT_TRUE(tr);
+    const auto r = attentionRollout(**tr);
+    ASSERT_EQ(r.size(), 3u);
+    for (const Mat& m : r)
+        for (int i = 0; i < m.rows(); ++i) EXPECT_NEAR(m.row(i).sum(), 1.0f, 1e-5f);
+}
+
+TEST(Analysis, EntropyAndContributions) {
+    Mat A(2, 2);
+    A << 1, 0, 0.5f, 0.5f;
+    const Vec h = rowEntropy(A);
+    EXPECT_NEAR(h(0), 0.0f, 1e-7f);
+    EXPECT_NEAR(h(1), std::log(2.0f), 1e-6f);
+    HeadTrace ht;
+    ht.weights = A;
+    ht.V = Mat(2, 2);
+    ht.V << 3, 4, 0, 1;  // ‖v₀‖ = 5, ‖v₁‖ = 1
+    const Mat C = valueContributions(ht);
+    EXPECT_NEAR(C(0, 0), 5.0f, 1e-6f);
+    EXPECT_NEAR(C(1, 0), 2.5f, 1e-6f);
+    EXPECT_NEAR(C(1, 1), 0.5f, 1e-6f);
+}
+
+TEST(Analysis, HeadSummaryOfACausalModelAttendsBackwards) {
+    ModelConfig c;
+    c.architecture = Architecture::Decoder;
+    auto tr = run(model(c), "The black cat drank the milk");
+    ASSERT_TRUE(tr);
+    const auto s = summarizeHeads(**tr);
+    ASSERT_EQ(s.size(), 2u);
+    for (const HeadSummary& h : s) {
+        EXPECT_GT(h.first_token, 0.0f);  // row 0 must put all weight on token 0
+        EXPECT_GE(h.entropy, 0.0f);
+    }
+}
