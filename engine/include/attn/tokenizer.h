@@ -22,7 +22,7 @@ struct Token {
 };
 
 struct WordTokenizerOptions {
-    bool lowercase = false;  ///< fold case (ICU full case folding, locale-independent lower-case)
+    bool lowercase = false;  ///< lower-case with ICU (root locale, full mapping: ΟΔΟΣ → οδος)
 };
 
 /// Words and punctuation, Unicode-aware through ICU: letters and digits group into words
