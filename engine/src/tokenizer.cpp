@@ -395,7 +395,30 @@ int VocabTokenizer::idOf(std::string_view word) const {
 }
 
 std::vector<Token> VocabTokenizer::encode(std::string_view text) const {
-    std::vector<Token> tokens = tokenizeWords(text, m_options);
+    std::vector<Token> words = tokenizeWords(text, m_options);
+    // Special entries such as "[MASK]" or "[UNK]" stay one token when written without spaces.
+    std::vector<Token> tokens;
+    tokens.reserve(words.size());
+    for (std::size_t i = 0; i < words.size(); ++i) {
+        if (i + 2 < words.size() && words[i].text == "[" && words[i + 2].text == "]" &&
+            words[i].end == words[i + 1].begin && words[i + 1].end == words[i + 2].begin) {
+            std::string whole(text.substr(words[i].begin, words[i + 2].end - words[i].begin));
+            if (idOf(whole) < 0) {  // "[mask]" typed for "[MASK]"
+                for (char& ch : whole)
+                    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+            }
+            if (idOf(whole) >= 0) {
+                Token t;
+                t.text = std::move(whole);
+                t.begin = words[i].begin;
+                t.end = words[i + 2].end;
+                tokens.push_back(std::move(t));
+                i += 2;
+                continue;
+            }
+        }
+        tokens.push_back(std::move(words[i]));
+    }
     for (Token& t : tokens) {
         t.id = idOf(t.text);
         if (t.id < 0) {

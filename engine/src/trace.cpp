@@ -174,6 +174,27 @@ Status checkTokens(const Model& m, const std::vector<Token>& tokens, const char*
     return Ok{};
 }
 
+// A trained model has only the extra matrices of the score function it was trained with;
+// choosing "general" or "additive" on it would have nothing to multiply by.
+Status checkScoreWeights(const Model& m) {
+    const ModelConfig& c = m.config;
+    const auto lacks = [&](const AttentionWeights& w) {
+        const auto n = static_cast<std::size_t>(c.n_heads);
+        if (c.score == ScoreFunction::General) return w.W_general.size() < n;
+        if (c.score == ScoreFunction::Additive)
+            return w.W_add_q.size() < n || w.W_add_k.size() < n || w.v_add.size() < n;
+        return false;
+    };
+    bool missing = false;
+    for (const LayerWeights& l : m.weights.layers) missing = missing || lacks(l.self_attention);
+    for (const LayerWeights& l : m.weights.decoder_layers)
+        missing = missing || lacks(l.self_attention) || lacks(l.cross_attention);
+    if (!missing) return Ok{};
+    return makeError("This model has no weights for the " + toString(c.score) +
+                     " score function (it was not trained with it). Choose scaled dot, dot or "
+                     "cosine, or the untrained model.");
+}
+
 Status checkMemory(const ModelConfig& c, int T_src, int T_tgt) {
     const double heads = c.n_heads;
     double bytes = heads * c.n_layers * double(T_src) * T_src * 4.0;
@@ -203,6 +224,7 @@ Result<TracePtr> runImpl(std::shared_ptr<const Model> model, std::vector<Token> 
     if (!model) return makeError("No model is loaded.");
     const ModelConfig& c = model->config;
     if (Status s = validate(c); !s) return s.error();
+    if (Status s = checkScoreWeights(*model); !s) return s.error();
     if (Status s = checkTokens(*model, src, seq2seq ? "source sentence" : "text"); !s)
         return s.error();
     if (seq2seq) {

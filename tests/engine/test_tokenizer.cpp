@@ -339,5 +339,21 @@ TEST(VocabTokenizer, WithoutLowerCaseLookupIsCaseSensitive) {
     EXPECT_TRUE(tokens[3].unknown);
 }
 
+TEST(VocabTokenizer, BracketedSpecialEntriesStayOneToken) {
+    const VocabTokenizer tokenizer({"[UNK]", "the", "[MASK]", "milk", "[", "]"}, 0,
+                                   WordTokenizerOptions{true});
+    const std::vector<Token> tokens = tokenizer.encode("the [MASK] [mask] [ milk ] [milk]");
+    ASSERT_EQ(tokens.size(), 9u);
+    EXPECT_EQ(tokens[1].text, "[MASK]");
+    EXPECT_EQ(tokens[1].id, 2);
+    EXPECT_EQ(tokens[1].begin, 4u);
+    EXPECT_EQ(tokens[1].end, 10u);
+    EXPECT_EQ(tokens[2].id, 2);  // lower-case spelling of the same entry
+    EXPECT_EQ(tokens[3].text, "[");  // spaced brackets are ordinary punctuation
+    EXPECT_EQ(tokens[4].id, 3);
+    EXPECT_EQ(tokens[6].text, "[");  // "[milk]" is not an entry: three tokens
+    EXPECT_EQ(tokens[7].id, 3);
+}
+
 }  // namespace
 }  // namespace attn

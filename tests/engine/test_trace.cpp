@@ -208,6 +208,24 @@ TEST(Trace, ValidationMessagesAreClear) {
     EXPECT_NE(notSeq.message().find("encoder–decoder"), std::string::npos);
 }
 
+TEST(Trace, ScoreFunctionWithoutItsWeightsIsAMessage) {
+    ModelConfig c;  // scaled dot: an untrained model still gets every score function's weights
+    auto m = model(c);
+    for (auto& l : m->weights.layers) {
+        l.self_attention.W_general.clear();  // as a model trained with scaled dot has them
+        l.self_attention.W_add_q.clear();
+    }
+    ASSERT_TRUE(run(m, "the cat"));
+    m->config.score = ScoreFunction::General;
+    auto general = run(m, "the cat");
+    ASSERT_FALSE(general);
+    EXPECT_NE(general.message().find("no weights for the general score function"),
+              std::string::npos)
+        << general.message();
+    m->config.score = ScoreFunction::Additive;
+    EXPECT_FALSE(run(m, "the cat"));
+}
+
 TEST(Trace, EveryPositionalKindRuns) {
     for (PositionalKind k : {PositionalKind::Sinusoidal, PositionalKind::Learned,
                              PositionalKind::Rope, PositionalKind::None}) {
