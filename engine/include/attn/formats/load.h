@@ -1,0 +1,34 @@
+#pragma once
+// Opens a pretrained model from disk, whatever its format.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "attn/model.h"
+#include "attn/result.h"
+
+namespace attn {
+
+/// Opens the model at path:
+/// - a llama2.c checkpoint file (its tokenizer beside it, see loadLlama2c);
+/// - a Hugging Face folder with config.json: "model_type" "gpt2" or "bert" (another type is an
+///   error naming it and the file); config.json or model.safetensors given as the path open
+///   their folder;
+/// - a Hugging Face cache snapshot (…/models--org--name/snapshots/<hash>) or the
+///   models--org--name folder itself (its refs/main snapshot, else the newest);
+/// - a folder holding one llama2.c checkpoint;
+/// - a lone .safetensors file (no config.json beside it): one of our own teaching models
+///   (loadTeachingModel, attn/train.h).
+/// Every failure is a message naming the file and the problem.
+Result<std::shared_ptr<Model>> loadModel(const std::string& path);
+
+/// The Hugging Face hub cache folder: $HF_HUB_CACHE, else $HF_HOME/hub, else
+/// $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub (it may not exist).
+std::string huggingFaceCacheDir();
+
+/// Snapshot folders with a config.json under the hub cache
+/// (models--*/snapshots/*), sorted; empty when there is no cache.
+std::vector<std::string> listHuggingFaceCache();
+
+}  // namespace attn

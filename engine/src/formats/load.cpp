@@ -1,0 +1,136 @@
+#include "attn/formats/load.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+
+#include "attn/formats/bert.h"
+#include "attn/formats/gpt2.h"
+#include "attn/formats/llama2c.h"
+#include "attn/train.h"
+#include "hf_common.h"
+
+namespace attn {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// refs/main's snapshot, else the most recently written one; empty when none.
+fs::path pickSnapshot(const fs::path& repo) {
+    std::error_code ec;
+    const auto ref = detail::readTextFile((repo / "refs" / "main").string());
+    if (ref) {
+        std::string hash = *ref;
+        while (!hash.empty() && (hash.back() == '\n' || hash.back() == '\r' || hash.back() == ' '))
+            hash.pop_back();
+        const fs::path snap = repo / "snapshots" / hash;
+        if (!hash.empty() && hash.find('/') == std::string::npos && fs::is_directory(snap, ec))
+            return snap;
+    }
+    fs::path best;
+    fs::file_time_type best_time{};
+    for (const auto& e : fs::directory_iterator(repo / "snapshots", ec)) {
+        if (!e.is_directory(ec)) continue;
+        const auto t = e.last_write_time(ec);
+        if (best.empty() || t > best_time) {
+            best = e.path();
+            best_time = t;
+        }
+    }
+    return best;
+}
+
+Result<std::shared_ptr<Model>> loadHfFolder(const fs::path& dir) {
+    const fs::path config = dir / "config.json";
+    auto cfg = detail::HfConfig::load(config.string());
+    if (!cfg) return cfg.error();
+    auto type = cfg->stringOr("model_type", "");
+    if (!type) return type.error();
+    if (type->empty()) {
+        return makeError(config.string() +
+                         ": has no \"model_type\" (we read \"gpt2\" and \"bert\")");
+    }
+    if (*type == "gpt2") return loadGpt2Folder(dir.string());
+    if (*type == "bert") return loadBertFolder(dir.string());
+    return makeError("unknown architecture '" + *type + "' in " + config.string() +
+                     " (we read gpt2 and bert)");
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Model>> loadModel(const std::string& path) {
+    if (path.empty()) return makeError("no model path given");
+    std::error_code ec;
+    const fs::path p(path);
+    if (!fs::exists(p, ec)) return makeError(path + ": no such file or folder");
+
+    if (fs::is_directory(p, ec)) {
+        if (fs::exists(p / "config.json", ec)) return loadHfFolder(p);
+        if (fs::is_directory(p / "snapshots", ec)) {
+            const fs::path snap = pickSnapshot(p);
+            if (snap.empty()) return makeError(path + ": the cache folder has no snapshot");
+            if (!fs::exists(snap / "config.json", ec)) {
+                return makeError((snap / "config.json").string() +
+                                 ": no such file (the download is incomplete?)");
+            }
+            return loadHfFolder(snap);
+        }
+        // A folder holding a llama2.c checkpoint (stories260K/ with its tok512.bin).
+        std::vector<fs::path> bins;
+        for (const auto& e : fs::directory_iterator(p, ec)) {
+            if (e.is_regular_file(ec) && e.path().extension() == ".bin") bins.push_back(e.path());
+        }
+        std::sort(bins.begin(), bins.end());
+        for (const auto& b : bins) {
+            if (readLlama2cHeader(b.string())) return loadLlama2c(b.string());
+        }
+        return makeError(path +
+                         ": holds no config.json (Hugging Face model) and no llama2.c "
+                         "checkpoint");
+    }
+
+    const std::string name = p.filename().string();
+    if (p.extension() == ".safetensors" && !fs::exists(p.parent_path() / "config.json", ec)) {
+        // A lone safetensors file is one of our own teaching models (config in its metadata).
+        return loadTeachingModel(path);
+    }
+    if (name == "config.json" || p.extension() == ".safetensors" ||
+        name == "model.safetensors.index.json") {
+        return loadModel(p.parent_path().string());
+    }
+    return loadLlama2c(path);
+}
+
+std::string huggingFaceCacheDir() {
+    auto env = [](const char* name) -> std::string {
+        const char* v = std::getenv(name);
+        return v != nullptr ? std::string(v) : std::string();
+    };
+    if (auto v = env("HF_HUB_CACHE"); !v.empty()) return v;
+    if (auto v = env("HF_HOME"); !v.empty()) return (fs::path(v) / "hub").string();
+    if (auto v = env("XDG_CACHE_HOME"); !v.empty())
+        return (fs::path(v) / "huggingface" / "hub").string();
+    if (auto v = env("HOME"); !v.empty())
+        return (fs::path(v) / ".cache" / "huggingface" / "hub").string();
+    return {};
+}
+
+std::vector<std::string> listHuggingFaceCache() {
+    std::vector<std::string> out;
+    const std::string root = huggingFaceCacheDir();
+    if (root.empty()) return out;
+    std::error_code ec;
+    for (const auto& repo : fs::directory_iterator(root, ec)) {
+        if (!repo.is_directory(ec) || repo.path().filename().string().rfind("models--", 0) != 0)
+            continue;
+        for (const auto& snap : fs::directory_iterator(repo.path() / "snapshots", ec)) {
+            if (snap.is_directory(ec) && fs::exists(snap.path() / "config.json", ec))
+                out.push_back(snap.path().string());
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace attn
