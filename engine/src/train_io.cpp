@@ -1,0 +1,375 @@
+// Teaching models on disk: one safetensors file whose "__metadata__" carries the config (JSON),
+// the vocabularies (JSON arrays) and the special token ids. docs/MODEL_FORMAT.md describes it.
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+
+#include "attn/formats/safetensors.h"
+#include "attn/train.h"
+
+namespace attn {
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kFormatName = "attention-lab-teaching-model";
+constexpr int kFormatVersion = 1;
+
+template <class E>
+bool parseByName(const std::string& text, E* out, std::initializer_list<E> all) {
+    for (E e : all)
+        if (toString(e) == text) {
+            *out = e;
+            return true;
+        }
+    return false;
+}
+
+// A float as the shortest decimal that reads back the same float: 1e-05, not 9.99999974e-06.
+double tidy(float v) {
+    char buf[32];
+    for (int digits = 6; digits <= 9; ++digits) {
+        std::snprintf(buf, sizeof buf, "%.*g", digits, static_cast<double>(v));
+        if (std::strtof(buf, nullptr) == v) break;
+    }
+    return std::strtod(buf, nullptr);
+}
+
+json configToJson(const ModelConfig& c) {
+    return json{
+        {"name", c.name},
+        {"architecture", toString(c.architecture)},
+        {"d_model", c.d_model},
+        {"n_heads", c.n_heads},
+        {"n_kv_heads", c.kvHeads()},
+        {"d_head", c.headDim()},
+        {"n_layers", c.n_layers},
+        {"n_decoder_layers", c.n_decoder_layers},
+        {"d_ff", c.ffDim()},
+        {"vocab_size", c.vocab_size},
+        {"target_vocab_size", c.target_vocab_size},
+        {"type_vocab_size", c.type_vocab_size},
+        {"max_len", c.max_len},
+        {"positional", toString(c.positional)},
+        {"pe_base", tidy(c.pe_base)},
+        {"rope_theta", tidy(c.rope_theta)},
+        {"norm", toString(c.norm)},
+        {"pre_norm", c.pre_norm},
+        {"embedding_norm", c.embedding_norm},
+        {"final_norm", c.final_norm},
+        {"norm_eps", tidy(c.norm_eps)},
+        {"activation", toString(c.activation)},
+        {"has_lm_head", c.has_lm_head},
+        {"projection", toString(c.projection)},
+        {"score", toString(c.score)},
+        {"scale", c.scale},
+        {"temperature", tidy(c.temperature)},
+        {"mask", toString(c.mask)},
+        {"seed", c.seed},
+    };
+}
+
+Result<ModelConfig> configFromJson(const json& j) {
+    ModelConfig c;
+    try {
+        auto str = [&](const char* key, const std::string& def) {
+            return j.contains(key) ? j.at(key).get<std::string>() : def;
+        };
+        c.name = str("name", c.name);
+        c.d_model = j.at("d_model").get<int>();
+        c.n_heads = j.at("n_heads").get<int>();
+        c.n_kv_heads = j.value("n_kv_heads", 0);
+        c.d_head = j.value("d_head", 0);
+        c.n_layers = j.at("n_layers").get<int>();
+        c.n_decoder_layers = j.value("n_decoder_layers", 1);
+        c.d_ff = j.value("d_ff", 0);
+        c.vocab_size = j.at("vocab_size").get<int>();
+        c.target_vocab_size = j.value("target_vocab_size", 0);
+        c.type_vocab_size = j.value("type_vocab_size", 0);
+        c.max_len = j.value("max_len", c.max_len);
+        c.pe_base = j.value("pe_base", c.pe_base);
+        c.rope_theta = j.value("rope_theta", c.rope_theta);
+        c.pre_norm = j.value("pre_norm", false);
+        c.embedding_norm = j.value("embedding_norm", false);
+        c.final_norm = j.value("final_norm", false);
+        c.norm_eps = j.value("norm_eps", c.norm_eps);
+        c.has_lm_head = j.value("has_lm_head", true);
+        c.scale = j.value("scale", true);
+        c.temperature = j.value("temperature", 1.0f);
+        c.seed = j.value("seed", std::uint64_t{1});
+        const std::string arch = str("architecture", "encoder");
+        const std::string pos = str("positional", "sinusoidal");
+        const std::string norm = str("norm", "layernorm");
+        const std::string act = str("activation", "relu");
+        const std::string proj = str("projection", "qkv");
+        const std::string score = str("score", "scaled-dot");
+        const std::string mask = str("mask", "none");
+        if (!parseByName(
+                arch, &c.architecture,
+                {Architecture::Encoder, Architecture::Decoder, Architecture::EncoderDecoder}))
+            return makeError("Unknown architecture '" + arch + "'.");
+        if (!parsePositionalKind(pos, &c.positional))
+            return makeError("Unknown positional encoding '" + pos + "'.");
+        if (!parseByName(norm, &c.norm, {NormKind::LayerNorm, NormKind::RMSNorm}))
+            return makeError("Unknown norm '" + norm + "'.");
+        if (!parseByName(
+                act, &c.activation,
+                {Activation::ReLU, Activation::GELU, Activation::GELUTanh, Activation::SwiGLU}))
+            return makeError("Unknown activation '" + act + "'.");
+        if (!parseProjectionMode(proj, &c.projection))
+            return makeError("Unknown projection mode '" + proj + "'.");
+        if (!parseScoreFunction(score, &c.score))
+            return makeError("Unknown score function '" + score + "'.");
+        if (!parseMaskKind(mask, &c.mask)) return makeError("Unknown mask '" + mask + "'.");
+    } catch (const json::exception& e) {
+        return makeError(std::string("The model config is incomplete or has a wrong type: ") +
+                         e.what());
+    }
+    if (Status s = validate(c); !s) return s.error();
+    return c;
+}
+
+std::shared_ptr<const VocabTokenizer> tokenizerFrom(const std::vector<std::string>& vocab,
+                                                    bool lowercase) {
+    WordTokenizerOptions o;
+    o.lowercase = lowercase;
+    return std::make_shared<VocabTokenizer>(vocab, kUnkId, o);
+}
+
+int idIn(const std::vector<std::string>& vocab, const std::string& word) {
+    for (std::size_t i = 0; i < vocab.size(); ++i)
+        if (vocab[i] == word) return static_cast<int>(i);
+    return -1;
+}
+
+}  // namespace
+
+Status saveTeachingModel(const Model& model, const std::string& path,
+                         const std::map<std::string, std::string>& extra) {
+    const auto* src = dynamic_cast<const VocabTokenizer*>(model.tokenizer.get());
+    if (!src) return makeError("Only models with a word vocabulary can be saved in this format.");
+    const auto* tgt = dynamic_cast<const VocabTokenizer*>(model.target_tokenizer.get());
+    if (model.config.architecture == Architecture::EncoderDecoder && !tgt)
+        return makeError("The encoder–decoder model has no target vocabulary to save.");
+
+    std::map<std::string, std::string> meta = extra;
+    meta["format"] = kFormatName;
+    meta["format_version"] = std::to_string(kFormatVersion);
+    meta["config"] = configToJson(model.config).dump();
+    meta["vocab"] = json(src->vocab()).dump();
+    if (tgt) meta["target_vocab"] = json(tgt->vocab()).dump();
+    meta["special_tokens"] = json{
+        {"pad", kPadToken},
+        {"unk", kUnkToken},
+        {"mask", kMaskToken},
+        {"bos", kBosToken},
+        {"eos", kEosToken}}.dump();
+    meta["lowercase"] = "true";
+
+    std::vector<std::pair<std::string, TensorF32>> tensors;
+    ModelWeights& w = const_cast<ModelWeights&>(model.weights);  // read only below
+    for (const train::TensorRef& t : train::tensorsOf(w)) {
+        if (t.vector) {
+            tensors.emplace_back(t.name,
+                                 toTensor(RowVec(Eigen::Map<const RowVec>(t.data, t.size()))));
+        } else {
+            tensors.emplace_back(t.name,
+                                 toTensor(Mat(Eigen::Map<const Mat>(t.data, t.rows, t.cols))));
+        }
+    }
+    std::error_code ec;
+    const fs::path parent = fs::path(path).parent_path();
+    if (!parent.empty() && !fs::exists(parent, ec))
+        return makeError("Cannot save the model: the folder " + parent.string() +
+                         " does not exist.");
+    return writeSafetensors(path, tensors, meta, DType::F32);
+}
+
+Result<std::shared_ptr<Model>> loadTeachingModel(const std::string& path) {
+    auto opened = SafetensorsFile::open(path);
+    if (!opened) return opened.error();
+    const SafetensorsFile& file = *opened.value();
+    const auto& meta = file.metadata();
+    auto get = [&](const char* key) -> const std::string* {
+        const auto it = meta.find(key);
+        return it == meta.end() ? nullptr : &it->second;
+    };
+    const std::string* format = get("format");
+    if (!format || *format != kFormatName)
+        return makeError(path +
+                         " is not an Attention Lab teaching model (its metadata has no "
+                         "\"format\": \"" +
+                         kFormatName + "\").");
+    if (const std::string* v = get("format_version"); !v || *v != std::to_string(kFormatVersion))
+        return makeError(path + " is a teaching model of format version " + (v ? *v : "?") +
+                         "; this program reads version " + std::to_string(kFormatVersion) + ".");
+    const std::string* configText = get("config");
+    const std::string* vocabText = get("vocab");
+    if (!configText || !vocabText)
+        return makeError(path + " has no model config or vocabulary in its metadata.");
+
+    auto model = std::make_shared<Model>();
+    std::vector<std::string> vocab, targetVocab;
+    try {
+        auto c = configFromJson(json::parse(*configText));
+        if (!c) return makeError(path + ": " + c.message());
+        model->config = c.value();
+        vocab = json::parse(*vocabText).get<std::vector<std::string>>();
+        if (const std::string* t = get("target_vocab"))
+            targetVocab = json::parse(*t).get<std::vector<std::string>>();
+    } catch (const json::exception& e) {
+        return makeError(path + ": the metadata is not valid JSON (" + e.what() + ").");
+    }
+    ModelConfig& c = model->config;
+    if (c.vocab_size <= 0 || !c.has_lm_head)
+        return makeError(path + ": a teaching model needs a vocabulary and an output layer.");
+    const bool encdec = c.architecture == Architecture::EncoderDecoder;
+    if (static_cast<int>(vocab.size()) != c.vocab_size)
+        return makeError(path + ": the vocabulary has " + std::to_string(vocab.size()) +
+                         " words but the config says " + std::to_string(c.vocab_size) + ".");
+    if (encdec && static_cast<int>(targetVocab.size()) != c.target_vocab_size)
+        return makeError(path + ": the target vocabulary has " +
+                         std::to_string(targetVocab.size()) + " words but the config says " +
+                         std::to_string(c.target_vocab_size) + ".");
+    if (c.temperature <= 0.0f) return makeError(path + ": a teaching model needs temperature > 0.");
+    if (idIn(vocab, kUnkToken) != kUnkId)
+        return makeError(path +
+                         ": the vocabulary must start with [PAD], [UNK], [MASK], <bos>, <eos>.");
+
+    // Read into a skeleton of the right shapes: every tensor the config needs must be there with
+    // its shape; attention biases are optional.
+    ModelWeights& w = model->weights;
+    w = train::initWeights(c, 0, /*attention_bias=*/true);
+    const ModelWeights required = train::initWeights(c, 0, /*attention_bias=*/false);
+    std::map<std::string, std::pair<Eigen::Index, Eigen::Index>> requiredShapes;
+    {
+        ModelWeights r = required;
+        for (const auto& t : train::tensorsOf(r)) requiredShapes[t.name] = {t.rows, t.cols};
+    }
+    for (const train::TensorRef& t : train::tensorsOf(w)) {
+        const TensorInfo* info = file.find(t.name);
+        if (!info) {
+            if (requiredShapes.count(t.name))
+                return makeError(path + " lacks the tensor " + t.name + " that its config needs.");
+            std::fill(t.data, t.data + t.size(), 0.0f);  // an absent bias: zeros, dropped below
+            continue;
+        }
+        std::vector<std::int64_t> want;
+        if (t.vector)
+            want = {t.size()};
+        else
+            want = {t.rows, t.cols};
+        if (info->shape != want) {
+            std::ostringstream m;
+            m << path << ": " << t.name << " has shape " << info->shapeString() << ", expected [";
+            for (std::size_t i = 0; i < want.size(); ++i) m << (i ? ", " : "") << want[i];
+            m << "] for this config.";
+            return makeError(m.str());
+        }
+        auto values = file.readFloats(t.name);
+        if (!values) return values.error();
+        if (t.vector) {
+            std::copy(values->begin(), values->end(), t.data);
+        } else {
+            // Stored row-major; our Mat is column-major.
+            Eigen::Map<Mat>(t.data, t.rows, t.cols) = Eigen::Map<
+                const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+                values->data(), t.rows, t.cols);
+        }
+    }
+    // Biases the file did not carry are removed rather than kept as zeros.
+    auto dropAbsent = [&](AttentionWeights& a, const std::string& p) {
+        if (!file.find(p + "b_Q")) a.b_Q.resize(0);
+        if (!file.find(p + "b_K")) a.b_K.resize(0);
+        if (!file.find(p + "b_V")) a.b_V.resize(0);
+        if (!file.find(p + "b_O")) a.b_O.resize(0);
+    };
+    for (std::size_t l = 0; l < w.layers.size(); ++l)
+        dropAbsent(w.layers[l].self_attention, "layers." + std::to_string(l) + ".self_attention.");
+    for (std::size_t l = 0; l < w.decoder_layers.size(); ++l) {
+        const std::string p = "decoder_layers." + std::to_string(l) + ".";
+        dropAbsent(w.decoder_layers[l].self_attention, p + "self_attention.");
+        dropAbsent(w.decoder_layers[l].cross_attention, p + "cross_attention.");
+    }
+    for (const auto& t : file.tensors()) {
+        bool known = false;
+        for (const auto& r : train::tensorsOf(w)) known = known || r.name == t.name;
+        if (!known)
+            return makeError(path + " has a tensor '" + t.name +
+                             "' that this config does not use.");
+    }
+
+    const bool lowercase = get("lowercase") ? *get("lowercase") == "true" : true;
+    model->tokenizer = tokenizerFrom(vocab, lowercase);
+    if (encdec) {
+        model->target_tokenizer = tokenizerFrom(targetVocab, lowercase);
+        model->bos_id = idIn(targetVocab, kBosToken);
+        model->eos_id = idIn(targetVocab, kEosToken);
+    } else {
+        model->mask_id = idIn(vocab, kMaskToken);
+    }
+    model->source_path = path;
+    return model;
+}
+
+std::vector<std::string> builtinModelSearchPath() {
+    std::vector<std::string> dirs;
+    if (const char* env = std::getenv("ATTN_RESOURCES_DIR"); env && *env)
+        dirs.push_back((fs::path(env) / "models").string());
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        // The executable's folder and its parents: build/<preset>/app → the source tree, and an
+        // installed layout (bin/ beside share/attention-lab/).
+        for (fs::path dir = exe.parent_path(); !dir.empty(); dir = dir.parent_path()) {
+            dirs.push_back((dir / "resources" / "models").string());
+            dirs.push_back((dir / "share" / "attention-lab" / "models").string());
+            if (dir == dir.root_path()) break;
+        }
+    }
+    const fs::path cwd = fs::current_path(ec);
+    if (!ec) dirs.push_back((cwd / "resources" / "models").string());
+    return dirs;
+}
+
+std::string builtinModelPath(const std::string& name) {
+    if (name != "english" && name != "translation") return {};
+    for (const std::string& dir : builtinModelSearchPath()) {
+        const fs::path p = fs::path(dir) / (name + ".safetensors");
+        std::error_code ec;
+        if (fs::is_regular_file(p, ec)) return fs::weakly_canonical(p, ec).string();
+    }
+    return {};
+}
+
+Result<std::shared_ptr<Model>> loadModelSpec(const std::string& spec) {
+    const std::string prefix = "builtin:";
+    if (spec.rfind(prefix, 0) == 0) {
+        const std::string name = spec.substr(prefix.size());
+        if (name != "english" && name != "translation")
+            return makeError("There is no built-in model '" + name +
+                             "'; the built-in models are builtin:english and builtin:translation.");
+        const std::string path = builtinModelPath(name);
+        if (path.empty()) {
+            std::string where;
+            const auto dirs = builtinModelSearchPath();
+            for (std::size_t i = 0; i < dirs.size() && i < 8; ++i) where += "\n  " + dirs[i];
+            return makeError("The built-in model '" + name +
+                             "' was not found. Set "
+                             "ATTN_RESOURCES_DIR to the resources folder, or train it with "
+                             "`attention-lab train --corpus " +
+                             name + " --out resources/models/" + name +
+                             ".safetensors`. Looked in:" + where);
+        }
+        return loadTeachingModel(path);
+    }
+    return loadTeachingModel(spec);
+}
+
+}  // namespace attn
