@@ -1,9 +1,13 @@
 // attention-lab: with no command it opens the window; with a command it works in the terminal.
 
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
 
+#include <unistd.h>
+
+#include "cli_common.h"
 #include "cli_trace.h"
 
 #if __has_include("cli_train.h")
@@ -51,9 +55,19 @@ Each command takes --help.
 )";
 }
 
+// libgomp reads OMP_WAIT_POLICY once, before main, and by default its idle threads spin for a
+// while after each parallel region: on a 2-core machine that steals the GUI thread's core.
+// Start again with the passive policy unless the user chose one.
+void ensurePassiveOpenMp(char** argv) {
+    if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    execv("/proc/self/exe", argv);  // returns only on failure; then run as we are
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    ensurePassiveOpenMp(argv);
     const std::string cmd = argc > 1 ? argv[1] : "";
     if (cmd == "--help" || cmd == "-h" || cmd == "help") {
         printHelp();
@@ -71,6 +85,12 @@ int main(int argc, char** argv) {
     if (cmd == "evaluate") return attn::cli::runEvaluateCommand(argc, argv);
 #endif
 #ifdef ATTN_HAVE_EXPORT
+    attn::ui::setExportTraceSource([](const attn::ui::ExportArgs& e) {
+        attn::cli::Args a;
+        a.values = e.values;
+        a.flags = e.flags;
+        return attn::cli::traceFromArgs(a);
+    });
     if (cmd == "export") return attn::ui::runExportCommand(argc, argv);
 #endif
 #ifdef ATTN_HAVE_UI_BENCH

@@ -4,17 +4,19 @@
 // a tooltip per cell from a provider; click/hover signals. Used by every view that shows a matrix
 // and by the exports.
 
+#include <Eigen/Dense>
 #include <QStringList>
 #include <QWidget>
 #include <functional>
 
-#include <Eigen/Dense>
-
 class QCustomPlot;
 class QCPColorMap;
 class QCPColorScale;
+class QCPTextElement;
 
 namespace attn::ui {
+
+class CellOverlayLayer;
 
 enum class ColorMapKind { Viridis, Cividis, Diverging, Greys };
 QString toString(ColorMapKind kind);
@@ -39,10 +41,18 @@ public:
     /// Fixed colour range (e.g. 0..1 for weights); unset = the data's min/max.
     void setRange(double lo, double hi);
     void clearRange();
-    void setShowNumbers(bool on);           ///< numbers in cells when they fit (default on)
-    void setFontScale(double scale);        ///< presentation mode
-    void setHighlight(int row, int col);    ///< outline one cell (-1 = none)
+    void setShowNumbers(bool on);         ///< numbers in cells when they fit (default on)
+    void setFontScale(double scale);      ///< presentation mode
+    void setHighlight(int row, int col);  ///< outline one cell (-1 = none)
     void setCellTooltipProvider(std::function<QString(int row, int col)> provider);
+    /// Keep cells square for (T, T) matrices and within 3:1 otherwise (default on); off fills
+    /// the widget.
+    void setKeepAspect(bool on);
+    /// Square cells of at most px pixels (0 = as large as the widget allows). Views with several
+    /// matrices give them one size so shared rows and columns line up.
+    void setCellSize(double px);
+    /// Width and height the plot needs beyond the cells (labels, title, colour scale).
+    QSize marginsAroundCells() const;
 
     const Eigen::MatrixXf& matrix() const { return m_matrix; }
     QStringList rowLabels() const { return m_rowLabels; }
@@ -51,16 +61,40 @@ public:
     QCustomPlot* plot() const { return m_plot; }
     QSize sizeHint() const override;
 
+    ColorMapKind colorMap() const { return m_kind; }
+    bool showNumbers() const { return m_showNumbers; }
+    /// The colour range in use after the last setMatrix (data, fixed or symmetric).
+    double rangeLow() const { return m_useLo; }
+    double rangeHigh() const { return m_useHi; }
+    /// Whether numbers currently fit in the cells at the widget's size.
+    bool numbersFit() const;
+    /// The tooltip a cell shows (the provider's text, or "row × col = value").
+    QString cellTooltip(int row, int col) const;
+    /// Short text for a value as it appears in a cell ("0.42", "−∞").
+    static QString formatValue(float v);
+
 signals:
     void cellClicked(int row, int col);
-    void cellHovered(int row, int col);
+    void cellHovered(int row, int col);  ///< (-1, -1) when the mouse leaves the matrix
+    /// After the plot has painted new content (benchmarks wait for it).
+    void repainted();
 
 protected:
     bool eventFilter(QObject* watched, QEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
+    void showEvent(QShowEvent* event) override;
 
 private:
+    friend class CellOverlayLayer;
     void rebuild();
+    void updateTicks();
+    void replotOverlay();
+    void requestReplot();
+    bool layoutPlot();  ///< true when the plot's geometry changed
+    void applyFonts();
     bool cellAt(const QPoint& pos, int* row, int* col) const;
+    double cellWidthPx() const;
+    double cellHeightPx() const;
 
     QCustomPlot* m_plot = nullptr;
     QCPColorMap* m_map = nullptr;
@@ -76,6 +110,19 @@ private:
     double m_fontScale = 1.0;
     int m_hlRow = -1, m_hlCol = -1;
     std::function<QString(int, int)> m_tooltip;
+    QCPTextElement* m_titleElement = nullptr;
+    CellOverlayLayer* m_overlay = nullptr;
+    double m_useLo = 0, m_useHi = 1;
+    int m_hoverRow = -1, m_hoverCol = -1;
+    bool m_everPlotted = false;
+    bool m_replotPending = false;
+    bool m_keepAspect = true;
+    double m_cellSize = 0;
+    mutable double m_numberPt = 8.0;  // chosen by numbersFit()
+    int m_layoutPasses = 0;
+    int m_lastShapeRows = -1, m_lastShapeCols = -1;
+    int m_lastTickRows = -1, m_lastTickCols = -1;  // cache key of updateTicks
+    double m_lastTickCellW = -1, m_lastTickCellH = -1;
 };
 
 }  // namespace attn::ui

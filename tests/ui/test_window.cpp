@@ -1,0 +1,433 @@
+// The main window as a person uses it: typing updates the views, the arrow keys walk the steps,
+// a click on the head grid focuses a head, and the rendered window shows a labelled heatmap.
+
+#include <gtest/gtest.h>
+#include <qcustomplot.h>
+
+#include <QClipboard>
+#include <QComboBox>
+#include <QLabel>
+#include <QListWidget>
+#include <QPlainTextEdit>
+#include <QSet>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTabWidget>
+#include <QTest>
+
+#include "cell_explain.h"
+#include "colormaps.h"
+#include "compare_view.h"
+#include "controls_panel.h"
+#include "head_grid.h"
+#include "heatmap_view.h"
+#include "lines_view.h"
+#include "main_window.h"
+#include "session.h"
+#include "step_view.h"
+
+using namespace attn::ui;
+
+namespace {
+
+int distinctColours(const QImage& img, int step = 2) {
+    QSet<QRgb> seen;
+    for (int y = 0; y < img.height(); y += step)
+        for (int x = 0; x < img.width(); x += step) seen.insert(img.pixel(x, y));
+    return seen.size();
+}
+
+int stepIndex(const Session& s, const std::string& id) {
+    const auto& steps = s.trace()->steps;
+    for (std::size_t i = 0; i < steps.size(); ++i)
+        if (steps[i].id == id) return static_cast<int>(i);
+    return -1;
+}
+
+class WindowTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        w = std::make_unique<MainWindow>(nullptr, /*persistent=*/false);
+        w->show();
+        ASSERT_TRUE(QTest::qWaitForWindowExposed(w.get()));
+        s = w->session();
+        s->waitForIdle();
+        ASSERT_TRUE(s->trace()) << s->lastError().toStdString();
+    }
+    void TearDown() override { w.reset(); }
+
+    void typeSentence(const QString& text) {
+        QPlainTextEdit* e = w->controls()->sourceEdit();
+        e->setFocus();
+        e->selectAll();
+        QTest::keyClick(e, Qt::Key_Delete);
+        QTest::keyClicks(e, text);
+    }
+    void goTo(const std::string& id) {
+        const int i = stepIndex(*s, id);
+        ASSERT_GE(i, 0) << id;
+        s->setStep(i);
+        QCoreApplication::processEvents();
+    }
+
+    std::unique_ptr<MainWindow> w;
+    Session* s = nullptr;
+};
+
+}  // namespace
+
+TEST_F(WindowTest, OpensOnTheDefaultSentenceAtTheRequestedSize) {
+    EXPECT_EQ(w->size(), QSize(1400, 900));
+    EXPECT_EQ(s->trace()->tokenCount(), 6);
+    EXPECT_EQ(w->controls()->sourceEdit()->toPlainText(), "The black cat drank the milk");
+    EXPECT_GT(w->stepView()->stepList()->count(), 10);
+}
+
+TEST_F(WindowTest, TypingUpdatesTheTraceAndTheHeatmapLabels) {
+    goTo("L0.self.weights");
+    HeatmapView* map = w->stepView()->mainHeatmap();
+    EXPECT_TRUE(map->rowLabels().contains("milk"));
+    QSignalSpy changed(s, &Session::traceChanged);
+    typeSentence("A dog ran home");
+    ASSERT_TRUE(changed.wait(2000));
+    QTest::qWait(250);  // a further debounce would show up as a second change
+    EXPECT_EQ(changed.count(), 1) << "one run per burst of typing";
+    EXPECT_EQ(s->trace()->tokenCount(), 4);
+    QCoreApplication::processEvents();
+    map = w->stepView()->mainHeatmap();
+    EXPECT_EQ(map->rowLabels(), (QStringList{"A", "dog", "ran", "home"}));
+    EXPECT_EQ(map->colLabels(), (QStringList{"A", "dog", "ran", "home"}));
+    EXPECT_EQ(map->matrix().rows(), 4);
+    EXPECT_NEAR(map->matrix().row(2).sum(), 1.0f, 1e-5f) << "weights rows sum to 1";
+    EXPECT_EQ(w->stepView()->titleText().toStdString(), s->currentStep()->title);
+}
+
+TEST_F(WindowTest, ArrowKeysStepForwardAndBack) {
+    s->setStep(3);
+    w->stepView()->stepList()->setFocus();
+    QApplication::setActiveWindow(w.get());
+    ASSERT_TRUE(QTest::qWaitForWindowActive(w.get()));
+    w->stepView()->setFocus();
+    QTest::keyClick(w->stepView(), Qt::Key_Right);
+    EXPECT_EQ(s->focus().step, 4);
+    QTest::keyClick(w->stepView(), Qt::Key_Right);
+    EXPECT_EQ(s->focus().step, 5);
+    QTest::keyClick(w->stepView(), Qt::Key_Left);
+    EXPECT_EQ(s->focus().step, 4);
+    QCoreApplication::processEvents();
+    EXPECT_EQ(w->stepView()->titleText().toStdString(), s->trace()->steps[4].title);
+    // In the text box the arrows move the cursor instead.
+    QPlainTextEdit* e = w->controls()->sourceEdit();
+    e->setFocus();
+    QTest::keyClick(e, Qt::Key_Left);
+    EXPECT_EQ(s->focus().step, 4);
+}
+
+TEST_F(WindowTest, SpacePlaysAndPauses) {
+    QApplication::setActiveWindow(w.get());
+    ASSERT_TRUE(QTest::qWaitForWindowActive(w.get()));
+    s->setStep(0);
+    w->stepView()->setFocus();
+    QTest::keyClick(w->stepView(), Qt::Key_Space);
+    EXPECT_TRUE(w->stepView()->playing());
+    QTest::keyClick(w->stepView(), Qt::Key_Space);
+    EXPECT_FALSE(w->stepView()->playing());
+    // The player advances on its own.
+    w->stepView()->play(true);
+    QTRY_VERIFY_WITH_TIMEOUT(s->focus().step >= 1, 4000);
+    w->stepView()->play(false);
+}
+
+TEST_F(WindowTest, ClickingTheHeadGridFocusesAHead) {
+    goTo("L0.self.weights");
+    HeadThumb* t = w->headGrid()->thumb(1, 1);
+    ASSERT_NE(t, nullptr);
+    EXPECT_FALSE(t->image().isNull());
+    EXPECT_EQ(t->image().size(), QSize(6, 6)) << "one pixel per (query, key)";
+    QSignalSpy focus(s, &Session::focusChanged);
+    QTest::mouseClick(t, Qt::LeftButton, {}, QPoint(t->width() / 2, t->width() / 2));
+    EXPECT_GE(focus.count(), 1);
+    EXPECT_EQ(s->focus().layer, 1);
+    EXPECT_EQ(s->focus().head, 1);
+    EXPECT_EQ(s->currentStep()->id, "L1.self.weights");
+    EXPECT_TRUE(t->isFocusedHead());
+    EXPECT_FALSE(w->headGrid()->thumb(0, 0)->isFocusedHead());
+    QCoreApplication::processEvents();
+    // The step view shows that head's weights.
+    const auto& want = s->trace()->layers[1].self_attention.heads[1].weights;
+    EXPECT_TRUE(w->stepView()->mainHeatmap()->matrix().isApprox(want));
+}
+
+TEST_F(WindowTest, RenderedWindowIsNotBlankAndShowsTokens) {
+    goTo("L0.self.weights");
+    QTest::qWait(50);
+    const QImage img = w->grab().toImage();
+    ASSERT_EQ(img.size(), w->size() * img.devicePixelRatio());
+    QWidget blank;
+    blank.resize(w->size());
+    const QImage empty = blank.grab().toImage();
+    EXPECT_LT(distinctColours(empty), 4);
+    EXPECT_GT(distinctColours(img), 60) << "heatmaps, text and controls give many colours";
+    EXPECT_NE(img, empty);
+    // The heatmap itself: coloured cells in viridis, labelled with the tokens.
+    HeatmapView* map = w->stepView()->mainHeatmap();
+    const QImage heat = map->grab().toImage();
+    EXPECT_GT(distinctColours(heat, 1), 12);
+    EXPECT_EQ(map->rowLabels(), s->queryLabels());
+    EXPECT_TRUE(map->rowLabels().contains("cat"));
+    EXPECT_EQ(map->title(), "A = softmax(S')");
+}
+
+TEST_F(WindowTest, CellTooltipsSpellOutTheArithmetic) {
+    goTo("L0.self.scaled");
+    HeatmapView* map = w->stepView()->mainHeatmap();
+    const QString tip = map->cellTooltip(5, 2);  // query "milk", key "cat"
+    EXPECT_TRUE(tip.contains("milk")) << tip.toStdString();
+    EXPECT_TRUE(tip.contains("cat")) << tip.toStdString();
+    EXPECT_TRUE(tip.contains("÷ √4")) << tip.toStdString();
+    const attn::HeadTrace* h = s->focusedHead();
+    ASSERT_NE(h, nullptr);
+    EXPECT_TRUE(tip.contains(fmtNum(h->scores(5, 2)))) << "the raw score from the trace";
+    EXPECT_TRUE(tip.contains(fmtNum(h->scaled(5, 2)))) << "the scaled score from the trace";
+    goTo("L0.self.weights");
+    const QString w2 = w->stepView()->mainHeatmap()->cellTooltip(5, 2);
+    EXPECT_TRUE(w2.contains("softmax")) << w2.toStdString();
+    EXPECT_TRUE(w2.contains(fmtNum(h->weights(5, 2))));
+}
+
+TEST_F(WindowTest, SignedScoresUseTheDivergingMapCentredOnZero) {
+    goTo("L0.self.scores");
+    HeatmapView* map = w->stepView()->mainHeatmap();
+    EXPECT_EQ(map->colorMap(), ColorMapKind::Diverging);
+    EXPECT_DOUBLE_EQ(map->rangeLow(), -map->rangeHigh());
+    goTo("L0.self.weights");
+    map = w->stepView()->mainHeatmap();
+    EXPECT_EQ(map->colorMap(), ColorMapKind::Viridis);
+    EXPECT_DOUBLE_EQ(map->rangeLow(), 0.0);
+    EXPECT_DOUBLE_EQ(map->rangeHigh(), 1.0);
+    s->setColorMap(ColorMapKind::Cividis);
+    QCoreApplication::processEvents();
+    EXPECT_EQ(w->stepView()->mainHeatmap()->colorMap(), ColorMapKind::Cividis);
+}
+
+TEST_F(WindowTest, InvalidControlsShowTheMessageAndDoNotCrash) {
+    QSpinBox* heads = w->controls()->headsSpin();
+    heads->setValue(3);  // d_model 8 is not divisible by 3
+    QLabel* status = w->controls()->statusLabel();
+    EXPECT_FALSE(status->isHidden());
+    EXPECT_TRUE(status->text().contains("divisible")) << status->text().toStdString();
+    EXPECT_TRUE(s->trace()) << "the last good picture stays";
+    heads->setValue(4);
+    EXPECT_TRUE(status->isHidden());
+    ASSERT_TRUE(s->trace());
+    EXPECT_EQ(s->trace()->layers[0].self_attention.heads.size(), 4u);
+    QCoreApplication::processEvents();
+    EXPECT_EQ(w->headGrid()->thumbs().size(), 2 * 4);
+}
+
+TEST_F(WindowTest, TemperatureZeroGivesAHardLookUp) {
+    w->controls()->temperatureSlider()->setValue(0);
+    ASSERT_TRUE(s->trace());
+    const auto& A = s->trace()->layers[0].self_attention.heads[0].weights;
+    for (int i = 0; i < A.rows(); ++i) EXPECT_FLOAT_EQ(A.row(i).maxCoeff(), 1.0f);
+}
+
+TEST_F(WindowTest, TranslationExampleSwitchesToSourceAndTarget) {
+    QComboBox* ex = w->controls()->examplesCombo();
+    int idx = -1;
+    for (int i = 0; i < ex->count(); ++i)
+        if (ex->itemText(i).contains("La bola es azul")) idx = i;
+    ASSERT_GE(idx, 0);
+    const QStringList d = ex->itemData(idx).toStringList();
+    w->controls()->loadExample({ex->itemText(idx), d[0], d[1]});
+    s->waitForIdle();
+    ASSERT_TRUE(s->trace()) << s->lastError().toStdString();
+    EXPECT_TRUE(s->isSeq2Seq());
+    EXPECT_FALSE(w->controls()->targetEdit()->isHidden());
+    EXPECT_EQ(s->tokenLabels(true), (QStringList{"La", "bola", "es", "azul"}));
+    goTo("D0.cross.weights");
+    HeatmapView* map = w->stepView()->mainHeatmap();
+    EXPECT_EQ(map->rowLabels(), (QStringList{"La", "bola", "es", "azul"}));
+    EXPECT_EQ(map->colLabels(), (QStringList{"The", "ball", "is", "blue"}));
+}
+
+TEST_F(WindowTest, RussianAndChineseTokensAreLabels) {
+    w->controls()->setSourceText("Чёрный кот пил молоко");
+    s->runNow();
+    goTo("L0.self.weights");
+    EXPECT_EQ(w->stepView()->mainHeatmap()->rowLabels(),
+              (QStringList{"Чёрный", "кот", "пил", "молоко"}));
+    w->controls()->setSourceText("黑猫喝牛奶");
+    s->runNow();
+    QCoreApplication::processEvents();
+    EXPECT_EQ(w->stepView()->mainHeatmap()->colLabels(),
+              (QStringList{"黑", "猫", "喝", "牛", "奶"}));
+}
+
+TEST_F(WindowTest, LinesViewShowsOnlyTheHoveredTokensLines) {
+    const int tab = w->tabIndex("Lines");
+    ASSERT_GE(tab, 0);
+    w->tabs()->setCurrentIndex(tab);
+    auto* lines = qobject_cast<LinesView*>(w->tabView(tab));
+    ASSERT_NE(lines, nullptr);
+    QCoreApplication::processEvents();
+    LinesCanvas* c = lines->canvas();
+    ASSERT_TRUE(c->isVisible());
+    c->repaint();
+    const int all = c->drawnLines();
+    EXPECT_GT(all, 6);
+    c->setHover(0, 2);  // query "cat"
+    c->repaint();
+    EXPECT_GT(c->drawnLines(), 0);
+    EXPECT_LE(c->drawnLines(), 6) << "one line per key at most";
+    EXPECT_LT(c->drawnLines(), all);
+    const QImage img = c->grab().toImage();
+    EXPECT_GT(distinctColours(img), 20);
+}
+
+TEST_F(WindowTest, CompareTabShowsTwoHeads) {
+    const int tab = w->tabIndex("Compare");
+    ASSERT_GE(tab, 0);
+    w->tabs()->setCurrentIndex(tab);
+    auto* cmp = qobject_cast<CompareView*>(w->tabView(tab));
+    ASSERT_NE(cmp, nullptr);
+    QCoreApplication::processEvents();
+    EXPECT_EQ(cmp->picker(0)->count(), 4);  // 2 layers × 2 heads
+    cmp->picker(1)->setCurrentIndex(3);
+    EXPECT_TRUE(
+        cmp->right()->matrix().isApprox(s->trace()->layers[1].self_attention.heads[1].weights));
+    EXPECT_TRUE(
+        cmp->left()->matrix().isApprox(s->trace()->layers[0].self_attention.heads[0].weights));
+    EXPECT_EQ(cmp->right()->rowLabels(), s->queryLabels());
+}
+
+TEST_F(WindowTest, EveryTabBuildsAndPaints) {
+    for (int i = 0; i < w->tabs()->count(); ++i) {
+        w->tabs()->setCurrentIndex(i);
+        QCoreApplication::processEvents();
+        QWidget* v = w->tabView(i);
+        ASSERT_NE(v, nullptr) << w->tabs()->tabText(i).toStdString();
+        const QImage img = w->tabs()->currentWidget()->grab().toImage();
+        EXPECT_GT(distinctColours(img), 3) << w->tabs()->tabText(i).toStdString();
+    }
+}
+
+TEST_F(WindowTest, PresentationModeScalesFontsAndComesBack) {
+    const double before = QApplication::font().pointSizeF();
+    w->setPresentationMode(true);
+    EXPECT_TRUE(w->presentationMode());
+    EXPECT_DOUBLE_EQ(s->fontScale(), 1.5);
+    EXPECT_GT(QApplication::font().pointSizeF(), before);
+    w->setPresentationMode(false);
+    EXPECT_DOUBLE_EQ(s->fontScale(), 1.0);
+    EXPECT_DOUBLE_EQ(QApplication::font().pointSizeF(), before);
+}
+
+TEST(StepView, FormulaHtmlUsesSubAndSuperscripts) {
+    EXPECT_EQ(StepView::formulaHtml("S' = S / √d_k"), "S' = S / √d<sub>k</sub>");
+    EXPECT_EQ(StepView::formulaHtml("a<b"), "a&lt;b");
+    EXPECT_TRUE(StepView::formulaHtml("sin(t/10000^(2i/d))").contains("<sup>2i/d</sup>"));
+    EXPECT_TRUE(StepView::formulaHtml("Q = X·W_Q").contains("W<sub>Q</sub>"));
+}
+
+TEST(HeatmapView, FormatsValuesForCells) {
+    EXPECT_EQ(HeatmapView::formatValue(0.4213f), "0.42");
+    EXPECT_EQ(HeatmapView::formatValue(-1.5f), "\u22121.50");
+    EXPECT_EQ(HeatmapView::formatValue(-0.001f), "0.00");
+    EXPECT_EQ(HeatmapView::formatValue(12.34f), "12.3");
+    EXPECT_EQ(HeatmapView::formatValue(-std::numeric_limits<float>::infinity()), "\u2212\u221e");
+}
+
+TEST(HeatmapView, MaskedCellsAreGreyAndNumbersFit) {
+    HeatmapView v;
+    v.resize(500, 400);
+    v.show();
+    ASSERT_TRUE(QTest::qWaitForWindowExposed(&v));
+    Eigen::MatrixXf m(3, 3);
+    const float ninf = -std::numeric_limits<float>::infinity();
+    m << 1, ninf, ninf, 0.5f, 2, ninf, -1, 0, 3;
+    v.setColorMap(ColorMapKind::Diverging);
+    v.setMatrix(m, {"a", "b", "c"}, {"a", "b", "c"});
+    v.plot()->replot();
+    EXPECT_DOUBLE_EQ(v.rangeHigh(), 3.0);
+    EXPECT_DOUBLE_EQ(v.rangeLow(), -3.0);
+    EXPECT_TRUE(v.numbersFit());
+    const QImage img = v.grab().toImage();
+    // The top-right cell (row 0 = "a", key "c") is masked: grey.
+    const double x = v.plot()->xAxis2->coordToPixel(2), y = v.plot()->yAxis->coordToPixel(0);
+    const QColor grey = maskColor();
+    bool found = false;
+    for (int dx = -12; dx <= 12 && !found; ++dx)
+        for (int dy = -12; dy <= 12 && !found; ++dy)
+            if (QColor(img.pixel(int(x) + dx, int(y) + dy)) == grey) found = true;
+    EXPECT_TRUE(found) << "masked cell drawn in the neutral grey";
+    // The first query is on top: row 0 maps above row 2.
+    EXPECT_LT(v.plot()->yAxis->coordToPixel(0), v.plot()->yAxis->coordToPixel(2));
+    EXPECT_TRUE(v.cellTooltip(0, 1).contains("\u221e"));
+}
+
+TEST(WindowSettings, SentenceColourMapAndLayoutAreRemembered) {
+    QByteArray state;
+    {
+        MainWindow w(nullptr, /*persistent=*/true);
+        w.show();
+        ASSERT_TRUE(QTest::qWaitForWindowExposed(&w));
+        w.controls()->setSourceText("Remember this sentence");
+        w.session()->runNow();
+        w.session()->setColorMap(ColorMapKind::Cividis);
+        w.tabs()->setCurrentIndex(1);
+        state = w.saveState();
+        w.close();  // closeEvent saves
+    }
+    MainWindow again(nullptr, /*persistent=*/true);
+    again.show();
+    ASSERT_TRUE(QTest::qWaitForWindowExposed(&again));
+    again.session()->waitForIdle();
+    EXPECT_EQ(again.controls()->sourceEdit()->toPlainText(), "Remember this sentence");
+    EXPECT_EQ(again.session()->text(), "Remember this sentence");
+    EXPECT_EQ(again.session()->colorMap(), ColorMapKind::Cividis);
+    EXPECT_EQ(again.tabs()->currentIndex(), 1);
+    EXPECT_EQ(again.saveState(), state);
+}
+
+TEST_F(WindowTest, CopyViewPutsAnImageOnTheClipboard) {
+    goTo("L0.self.weights");
+    QApplication::clipboard()->clear();
+    w->copyView();
+    const QImage img = QApplication::clipboard()->image();
+    ASSERT_FALSE(img.isNull());
+    EXPECT_GT(distinctColours(img), 20);
+}
+
+#if __has_include("attn/train.h")
+#include <QStandardItemModel>
+
+#include "attn/train.h"
+
+// Regression: a trained model has no weights for the general or additive score, and choosing
+// one crashed the engine; the controls no longer offer them for such a model.
+TEST_F(WindowTest, TrainedModelOffersOnlyTheScoresItHasWeightsFor) {
+    auto model = attn::loadModelSpec("builtin:english");
+    if (!model) GTEST_SKIP() << model.message();
+    s->setModel(std::move(model.value()));
+    ASSERT_TRUE(s->trace()) << s->lastError().toStdString();
+    QComboBox* score = nullptr;
+    for (QComboBox* c : w->controls()->findChildren<QComboBox*>())
+        if (c->findData(static_cast<int>(attn::ScoreFunction::Additive)) >= 0 && c->count() == 5)
+            score = c;  // the only combo with five entries, one of them "additive"
+    ASSERT_NE(score, nullptr);
+    auto* items = qobject_cast<QStandardItemModel*>(score->model());
+    ASSERT_NE(items, nullptr);
+    EXPECT_FALSE(
+        items->item(score->findData(static_cast<int>(attn::ScoreFunction::General)))->isEnabled());
+    EXPECT_FALSE(
+        items->item(score->findData(static_cast<int>(attn::ScoreFunction::Additive)))->isEnabled());
+    EXPECT_TRUE(
+        items->item(score->findData(static_cast<int>(attn::ScoreFunction::Dot)))->isEnabled());
+    // Behaviour controls still work on the trained weights.
+    w->controls()->temperatureSlider()->setValue(0);
+    ASSERT_TRUE(s->trace());
+    EXPECT_EQ(s->model()->config.temperature, 0.0f);
+    EXPECT_EQ(s->model()->config.d_model, 64);
+}
+#endif

@@ -1,0 +1,93 @@
+#pragma once
+// Every layer × head as a small picture of its attention weights. Click one to focus it; the
+// focused head is outlined; right-click switches a head off (its output is zeroed) to see what
+// it contributed.
+
+#include <QImage>
+#include <QList>
+#include <QWidget>
+
+class QComboBox;
+class QGridLayout;
+class QLabel;
+class QScrollArea;
+
+namespace attn::ui {
+
+class Session;
+
+/// One head's thumbnail.
+class HeadThumb : public QWidget {
+    Q_OBJECT
+public:
+    HeadThumb(int layer, int head, QWidget* parent = nullptr);
+    void setImage(const QImage& image) {
+        m_image = image;
+        update();
+    }
+    void setFocused(bool on);
+    void setDisabledHead(bool on);
+    void setCaption(const QString& caption) {
+        m_caption = caption;
+        update();
+    }
+    void setEdge(int px);
+    int layer() const { return m_layer; }
+    int head() const { return m_head; }
+    bool isFocusedHead() const { return m_focused; }
+    const QImage& image() const { return m_image; }
+    QSize sizeHint() const override;
+
+signals:
+    void clicked(int layer, int head);
+    void toggleRequested(int layer, int head);
+
+protected:
+    void paintEvent(QPaintEvent* event) override;
+    void mousePressEvent(QMouseEvent* event) override;
+    void contextMenuEvent(QContextMenuEvent* event) override;
+
+private:
+    int m_layer, m_head;
+    int m_edge = 84;
+    QImage m_image;
+    QString m_caption;
+    bool m_focused = false;
+    bool m_disabled = false;
+};
+
+class HeadGrid : public QWidget {
+    Q_OBJECT
+public:
+    explicit HeadGrid(Session* session, QWidget* parent = nullptr);
+
+    QList<HeadThumb*> thumbs() const { return m_thumbs; }
+    HeadThumb* thumb(int layer, int head) const;
+    /// Which block the grid shows: 0 = (encoder) self, 1 = decoder self, 2 = decoder cross.
+    int stackIndex() const;
+
+protected:
+    void showEvent(QShowEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
+private:
+    void rebuild();
+    void refreshImages();
+    void refreshFocus();
+    void layoutThumbs();
+    void toggleHead(int layer, int head);
+
+    Session* m_session;
+    QComboBox* m_stack = nullptr;
+    QLabel* m_info = nullptr;
+    QScrollArea* m_scroll = nullptr;
+    QWidget* m_gridHost = nullptr;
+    QGridLayout* m_grid = nullptr;
+    QList<HeadThumb*> m_thumbs;
+    QList<QLabel*> m_headers;
+    int m_layers = 0, m_heads = 0;
+    bool m_dirty = true;
+};
+
+}  // namespace attn::ui

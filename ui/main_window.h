@@ -1,0 +1,93 @@
+#pragma once
+// The main window: input and controls on the left, the step-by-step view in the centre with the
+// other views as tabs, the head grid on the right; menus, shortcuts, presentation mode, and the
+// settings it remembers (QSettings, organisation "AttentionLab").
+
+#include <QMainWindow>
+#include <QPalette>
+#include <QPointer>
+#include <functional>
+
+class QAction;
+class QActionGroup;
+class QDockWidget;
+class QLabel;
+class QScrollArea;
+class QTabWidget;
+
+namespace attn::ui {
+
+class ControlsPanel;
+class HeadGrid;
+class LinesView;
+class CompareView;
+class Session;
+class StepView;
+class ModelActions;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    /// persistent = false: neither reads nor writes QSettings (tests, benchmarks).
+    explicit MainWindow(QWidget* parent = nullptr, bool persistent = true);
+    ~MainWindow() override;
+
+    Session* session() const { return m_session; }
+    ControlsPanel* controls() const { return m_controls; }
+    StepView* stepView() const { return m_stepView; }
+    HeadGrid* headGrid() const { return m_headGrid; }
+    QTabWidget* tabs() const { return m_tabs; }
+    /// The view of a tab, created when first shown (nullptr for a placeholder).
+    QWidget* tabView(int index);
+    /// Index of the tab whose title starts with title, or -1.
+    int tabIndex(const QString& title) const;
+    bool presentationMode() const { return m_presentation; }
+
+    /// What File → Export and Edit → Copy act on: the figure of the tab in front.
+    QWidget* currentExportTarget();
+
+public slots:
+    void setPresentationMode(bool on);
+    void copyView();
+    void exportView();
+    void exportAllHeads();
+    void openModel();
+    void showAbout();
+    void showShortcuts();
+    void saveSettings();
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+
+private:
+    void buildTabs();
+    void buildMenus();
+    void restoreSettings();
+    void ensureTabView(int index);
+    void showFirstWeights();
+    bool usingUntrainedModel() const;
+
+    Session* m_session = nullptr;
+    ControlsPanel* m_controls = nullptr;
+    StepView* m_stepView = nullptr;
+    HeadGrid* m_headGrid = nullptr;
+    QTabWidget* m_tabs = nullptr;
+    QDockWidget* m_controlsDock = nullptr;
+    QScrollArea* m_controlsScroll = nullptr;
+    QDockWidget* m_headsDock = nullptr;
+    QLabel* m_statusStep = nullptr;
+    QActionGroup* m_colorMaps = nullptr;
+    QAction* m_presentationAction = nullptr;
+    ModelActions* m_modelActions = nullptr;
+    QString m_modelSpec;  // what the Model menu last loaded ("builtin:english", a path)
+    bool m_persistent = true;
+    bool m_presentation = false;
+    bool m_wasMaximized = false;
+    QList<std::function<QWidget*()>> m_factories;  // per tab; empty = built at start
+    QList<QPointer<QWidget>> m_views;              // per tab, null until created
+    QByteArray m_normalState;
+    QFont m_normalFont;
+    QPalette m_normalPalette;
+};
+
+}  // namespace attn::ui

@@ -1,0 +1,92 @@
+#pragma once
+// The "Model" menu and drag-and-drop: switches the Session between the untrained model, our two
+// trained teaching models and pretrained models from disk (llama2.c, Hugging Face GPT-2 / BERT).
+// Loading runs off the GUI thread; on failure the Session keeps the model it had.
+
+#include <QFutureWatcher>
+#include <QObject>
+#include <QPointer>
+#include <QString>
+#include <QStringList>
+#include <memory>
+
+#include "attn/model.h"
+#include "attn/result.h"
+
+class QAction;
+class QMenu;
+class QWidget;
+
+namespace attn::ui {
+
+class Session;
+
+class ModelActions : public QObject {
+    Q_OBJECT
+public:
+    /// window receives drag and drop of model files and folders and parents dialogs.
+    ModelActions(Session* session, QWidget* window);
+    ~ModelActions() override;
+
+    /// The "Model" menu (owned by this object): trained / untrained / open… / recent / cache.
+    QMenu* menu() const { return m_menu; }
+
+    /// The model the window opens on: the trained English model when it can be loaded,
+    /// otherwise the untrained default. Blocks (a few milliseconds; call before showing).
+    static std::shared_ptr<const attn::Model> defaultModel();
+
+    /// Loads "builtin:english", "builtin:translation", a file or a folder in the background;
+    /// the latest request wins. Emits loadingChanged, then modelLoaded or errorOccurred.
+    void load(const QString& spec);
+    /// Back to an untrained model with the last untrained configuration (at once).
+    void useUntrained();
+    /// Shows the file dialog (a model file; Cancel there offers a folder).
+    void openDialog();
+
+    bool isLoading() const { return m_inflight > 0; }
+    /// Blocks until no load is running and its result has been applied (tests).
+    void waitForIdle();
+    /// Message boxes on errors (on by default; tests switch them off).
+    void setInteractive(bool on) { m_interactive = on; }
+    /// The configuration "Untrained (random)" goes back to.
+    void setUntrainedConfig(const attn::ModelConfig& config) { m_untrained = config; }
+    const attn::ModelConfig& untrainedConfig() const { return m_untrained; }
+
+    /// Recently opened paths, newest first (QSettings "AttentionLab").
+    QStringList recentModels() const;
+    void clearRecentModels();
+
+    /// Text for a spec in menus and messages ("stories260K.bin (…/models/stories260K)").
+    static QString displayName(const QString& spec);
+
+signals:
+    void loadingChanged(bool loading);
+    /// A plain-words message; the Session still has its previous model.
+    void errorOccurred(const QString& message);
+    void modelLoaded(const QString& spec);
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
+private:
+    using LoadResult = attn::Result<std::shared_ptr<attn::Model>>;
+    void finishLoad(QFutureWatcher<LoadResult>* watcher, const QString& spec, quint64 generation);
+    void addRecent(const QString& path);
+    void rebuildRecentMenu();
+    void rebuildCacheMenu();
+    void fail(const QString& message);
+    void onModelChanged();
+
+    QPointer<Session> m_session;
+    QPointer<QWidget> m_window;
+    QMenu* m_menu = nullptr;
+    QMenu* m_recentMenu = nullptr;
+    QMenu* m_cacheMenu = nullptr;
+    QAction* m_cacheMenuAction = nullptr;
+    attn::ModelConfig m_untrained;
+    quint64 m_generation = 0;
+    int m_inflight = 0;
+    bool m_interactive = true;
+};
+
+}  // namespace attn::ui
