@@ -16,7 +16,7 @@ void fillTokenPicker(QComboBox* picker, const QStringList& labels, int current) 
     const QSignalBlocker block(picker);
     QStringList items;
     for (int i = 0; i < labels.size(); ++i)
-        items << QStringLiteral("%1 · %2").arg(i).arg(labels[i]);
+        items << QStringLiteral("%1 · %2").arg(i + 1).arg(labels[i]);
     bool same = picker->count() == items.size();
     for (int i = 0; same && i < items.size(); ++i) same = picker->itemText(i) == items[i];
     if (!same) {

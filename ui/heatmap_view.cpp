@@ -490,7 +490,19 @@ void HeatmapView::updateTicks() {
     m_lastTickCellW = cw;
     m_lastTickCellH = ch;
 
-    const QFontMetrics fm(m_plot->yAxis->tickLabelFont());
+    // Token labels shrink with the cells (down to 6 pt) before any are left out: a matrix of
+    // a long sentence stays labelled on every row and column for as long as it can.
+    QFont tick = m_plot->yAxis->tickLabelFont();
+    const double fullPt = std::max(7.0, 9.0 * m_fontScale);
+    tick.setPointSizeF(fullPt);
+    const double fullHeight = QFontMetrics(tick).height() + 1;
+    if (fullHeight > std::min(cw, ch))
+        tick.setPointSizeF(std::max(6.0, fullPt * std::min(cw, ch) / fullHeight));
+    if (tick != m_plot->yAxis->tickLabelFont()) {
+        m_plot->yAxis->setTickLabelFont(tick);
+        m_plot->xAxis2->setTickLabelFont(tick);
+    }
+    const QFontMetrics fm(tick);
     auto label = [](const QStringList& labels, int i) {
         return i < labels.size() ? elide(labels[i]) : QString::number(i);
     };

@@ -693,6 +693,27 @@ void MainWindow::restoreSettings() {
     if (tab > 0 && tab < m_tabs->count()) m_tabs->setCurrentIndex(tab);
 }
 
+void MainWindow::applyStartOptions(const QString& modelSpec, const QString& text,
+                                   const QString& target, const QString& tab) {
+    if (!target.isEmpty()) m_controls->setTargetText(target);
+    if (!text.isEmpty()) m_controls->setSourceText(text);
+#ifdef ATTN_HAVE_MODEL_ACTIONS
+    if (modelSpec == QLatin1String("untrained")) {
+        m_modelActions->useUntrained();
+    } else if (!modelSpec.isEmpty()) {
+        m_modelSpec = modelSpec;
+        m_modelActions->load(modelSpec);
+    }
+#else
+    (void)modelSpec;
+#endif
+    m_session->runNow();
+    if (!tab.isEmpty()) {
+        const int i = tabIndex(tab);
+        if (i >= 0) m_tabs->setCurrentIndex(i);
+    }
+}
+
 void MainWindow::saveSettings() {
     if (!m_persistent) return;
     QSettings s = settings();

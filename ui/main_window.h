@@ -43,6 +43,12 @@ public:
     int tabIndex(const QString& title) const;
     bool presentationMode() const { return m_presentation; }
 
+    /// Command-line start: shows text (and target, for encoder–decoder models), opens the model
+    /// spec ("untrained", "builtin:…" or a path; empty = as last time) and brings the tab whose
+    /// title starts with tab to the front (empty = as last time).
+    void applyStartOptions(const QString& modelSpec, const QString& text, const QString& target,
+                           const QString& tab);
+
     /// What File → Export and Edit → Copy act on: the figure of the tab in front.
     QWidget* currentExportTarget();
 

@@ -1,5 +1,6 @@
 #include "positional_view.h"
 
+#include <QMap>
 #include <qcustomplot.h>
 
 #include <QHBoxLayout>
@@ -79,7 +80,8 @@ PositionalView::PositionalView(Session* session, QWidget* parent)
         auto* pick = new QVBoxLayout;
         pick->addWidget(new QLabel(tr("Dimensions:"), m_pages[index(Page::Waves)]));
         m_dimList = new QListWidget(m_pages[index(Page::Waves)]);
-        m_dimList->setMaximumWidth(190);
+        m_dimList->setMaximumWidth(240);
+        m_dimList->setMinimumWidth(200);
         m_dimList->setToolTip(tr("Tick the dimensions whose waves are drawn"));
         pick->addWidget(m_dimList, 1);
         page->addLayout(pick);
@@ -325,8 +327,10 @@ void PositionalView::rebuildWaves() {
     m_waveData.resize(shown, rope ? 2 * dims.size() : dims.size());
     int column = 0;
     double lo = -1, hi = 1;
+    QMap<int, int> pairColour;  // sin/cos pair of a sinusoidal dimension → its own colour
     for (int n = 0; n < dims.size(); ++n) {
         const int d = dims[n];
+        if (!pairColour.contains(d / 2)) pairColour.insert(d / 2, int(pairColour.size()));
         const int parts = rope ? 2 : 1;
         for (int part = 0; part < parts; ++part) {
             QVector<double> y(shown);
@@ -343,14 +347,36 @@ void PositionalView::rebuildWaves() {
                 lo = std::min(lo, v);
                 hi = std::max(hi, v);
             }
-            QCPGraph* g = m_waves->addGraph();
-            const int colourIndex = rope ? n : (m_kind == PositionalKind::Sinusoidal ? d / 2 : n);
+            const int colourIndex =
+                rope ? n : (m_kind == PositionalKind::Sinusoidal ? pairColour.value(d / 2) : n);
             QPen pen(viewutil::seriesColor(colourIndex), 2);
             const bool dashed = rope ? part == 1 : (m_kind == PositionalKind::Sinusoidal && d % 2);
             if (dashed) pen.setStyle(Qt::DashLine);
+            // Sinusoidal and RoPE values are samples of a smooth wave at whole positions: draw
+            // the wave thin and the samples as dots, so that fast waves do not look jagged.
+            const bool smooth = rope || m_kind == PositionalKind::Sinusoidal;
+            if (smooth && shown > 1) {
+                const double omega = rope ? ropeAngle(1, d, m_dHead, m_ropeTheta)
+                                          : std::pow(double(m_base), -2.0 * (d / 2) / m_dModel);
+                const bool useCos = rope ? part == 0 : d % 2 == 1;
+                const int fine = 8 * (shown - 1) + 1;
+                QVector<double> fx(fine), fy(fine);
+                for (int i = 0; i < fine; ++i) {
+                    fx[i] = i / 8.0;
+                    fy[i] = useCos ? std::cos(fx[i] * omega) : std::sin(fx[i] * omega);
+                }
+                QCPGraph* wave = m_waves->addGraph();
+                QPen thin = pen;
+                thin.setWidthF(1.2);
+                wave->setPen(thin);
+                wave->setData(fx, fy, true);
+                wave->removeFromLegend();
+            }
+            QCPGraph* g = m_waves->addGraph();
             g->setPen(pen);
+            if (smooth) g->setLineStyle(QCPGraph::lsNone);
             g->setScatterStyle(
-                QCPScatterStyle(QCPScatterStyle::ssDisc, viewutil::seriesColor(colourIndex), 4));
+                QCPScatterStyle(QCPScatterStyle::ssDisc, viewutil::seriesColor(colourIndex), 5));
             g->setData(x, y, true);
             QString name;
             if (rope)

@@ -156,12 +156,12 @@ void QkInsideView::rebuild() {
         focus.cross ? tr("cross-attention") : (focus.decoder ? tr("decoder") : QString());
     m_headLabel->setText(
         block.isEmpty()
-            ? tr("Layer %1 · head %2").arg(focus.layer).arg(focus.head)
-            : tr("Layer %1 · head %2 · %3").arg(focus.layer).arg(focus.head).arg(block));
+            ? tr("Layer %1 · head %2").arg(focus.layer + 1).arg(focus.head + 1)
+            : tr("Layer %1 · head %2 · %3").arg(focus.layer + 1).arg(focus.head + 1).arg(block));
     m_heading->setText(tr("Query · key inside: why does “%1” attend to “%2”? (layer %3, head %4)")
                            .arg(qTok, kTok)
-                           .arg(focus.layer)
-                           .arg(focus.head));
+                           .arg(focus.layer + 1)
+                           .arg(focus.head + 1));
 
     // --- bars: q, k and q∘k per dimension -------------------------------------------------
     QCPAxis* x = m_plot->xAxis;
@@ -314,8 +314,8 @@ LabelledMatrix QkInsideView::exportMatrix() const {
     for (int i = 0; i < m_b.d_k; ++i) m.cols << QString::number(i);
     const Session::Focus& f = m_session->focus();
     m.name = QStringLiteral("L%1 H%2 q%3 k%4 inside")
-                 .arg(f.layer)
-                 .arg(f.head)
+                 .arg(f.layer + 1)
+                 .arg(f.head + 1)
                  .arg(m_b.query)
                  .arg(m_b.key);
     return m;

@@ -431,7 +431,7 @@ StepView::StepView(Session* session, QWidget* parent) : QWidget(parent), m_sessi
 
     m_list = new QListWidget(m_split);
     m_list->setObjectName(QStringLiteral("stepList"));
-    m_list->setMinimumWidth(150);
+    m_list->setMinimumWidth(190);
     m_list->setUniformItemSizes(true);
     m_list->setTextElideMode(Qt::ElideRight);
     m_list->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
@@ -541,7 +541,7 @@ StepView::StepView(Session* session, QWidget* parent) : QWidget(parent), m_sessi
     m_split->addWidget(right);
     m_split->setStretchFactor(0, 0);
     m_split->setStretchFactor(1, 1);
-    m_split->setSizes({165, 800});
+    m_split->setSizes({215, 800});
 
     m_timer = new QTimer(this);
     connect(m_timer, &QTimer::timeout, this, [this] {

@@ -308,9 +308,9 @@ void TranslateView::showCross() {
     for (const std::string& w : m_translation->outputs) rows << QString::fromStdString(w);
     for (const attn::Token& t : m_translation->source_tokens) cols << tokenLabel(t);
     m_cross->setMatrix(A, rows, cols);
-    m_cross->setTitle(head >= 0 ? tr("Decoder layer %1, head %2: the English word each Spanish "
+    m_cross->setTitle(head >= 0 ? tr("Decoder layer %1, head %2\nthe English word each Spanish "
                                      "word looked at").arg(layer + 1).arg(head + 1)
-                                : tr("Decoder layer %1, mean of heads: the English word each "
+                                : tr("Decoder layer %1, mean of heads\nthe English word each "
                                      "Spanish word looked at").arg(layer + 1));
     QStringList reading;  // what the decoder had read when it wrote row r
     for (const std::string& w : m_translation->decoder_inputs) reading << QString::fromStdString(w);

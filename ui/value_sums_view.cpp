@@ -108,13 +108,13 @@ void ValueSumsView::rebuild() {
     const QString qTok = qi < queries.size() ? queries[qi] : QString::number(qi);
     QStringList keyLabels;
     for (int j = 0; j < T_k; ++j) keyLabels << (j < keys.size() ? keys[j] : QString::number(j));
-    m_headLabel->setText(tr("Layer %1 · head %2").arg(focus.layer).arg(focus.head));
+    m_headLabel->setText(tr("Layer %1 · head %2").arg(focus.layer + 1).arg(focus.head + 1));
     m_heading->setText(
         tr("Weighted value sums: z for “%1” = Σ<sub>j</sub> α<sub>j</sub>·v<sub>j</sub> "
            "(layer %2, head %3)")
             .arg(qTok)
-            .arg(focus.layer)
-            .arg(focus.head));
+            .arg(focus.layer + 1)
+            .arg(focus.head + 1));
 
     // --- bars ---------------------------------------------------------------------------------
     QVector<double> x(T_k), alpha(T_k), norm(T_k);
@@ -191,7 +191,7 @@ LabelledMatrix ValueSumsView::exportMatrix() const {
     m.rows = m_rowLabels;
     for (int c = 0; c < m_contrib.cols(); ++c) m.cols << QString::number(c);
     const Session::Focus& f = m_session->focus();
-    m.name = QStringLiteral("L%1 H%2 q%3 value sums").arg(f.layer).arg(f.head).arg(m_query);
+    m.name = QStringLiteral("L%1 H%2 q%3 value sums").arg(f.layer + 1).arg(f.head + 1).arg(m_query + 1);
     if (m.rows.size() != m.values.rows()) m.rows.clear();
     return m;
 }

@@ -99,6 +99,7 @@ struct ModelWeights {
     NormWeights final_norm;
     NormWeights decoder_final_norm;
     Mat lm_head;    // (d_model, vocab) — for EncoderDecoder over the target vocabulary
+    bool lm_head_tied = false;  // lm_head is empty and the logits use token_embedding (GPT-2)
     RowVec lm_bias; // (vocab) or empty
 };
 

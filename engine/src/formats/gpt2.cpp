@@ -502,8 +502,8 @@ Result<std::shared_ptr<Model>> loadGpt2Folder(const std::string& folder) {
             step(ts.matrix("wte.weight", *V, D, false, w.token_embedding));  // (vocab, d_model)
         } else if (job == 1) {
             // (d_model, vocab): stored (vocab, d) row-major is column-major (d, vocab) as is.
-            step(own_head ? head_source.matrix("lm_head.weight", *V, D, true, w.lm_head)
-                          : ts.matrix("wte.weight", *V, D, true, w.lm_head));
+            // A tied head (GPT-2's usual case) is not copied: the logits use wte itself.
+            if (own_head) step(head_source.matrix("lm_head.weight", *V, D, true, w.lm_head));
         } else if (job == 2) {
             step(ts.matrix("wpe.weight", *P, D, false, w.position_embedding));
         } else {
@@ -539,6 +539,7 @@ Result<std::shared_ptr<Model>> loadGpt2Folder(const std::string& folder) {
     for (const auto& e : errors)
         if (!e.empty()) return makeError(e);
 
+    w.lm_head_tied = !own_head;
     if (auto s = ts.vector("ln_f.weight", D, w.final_norm.gamma); !s) return s.error();
     if (auto s = ts.vector("ln_f.bias", D, w.final_norm.beta); !s) return s.error();
 
