@@ -212,6 +212,7 @@ MainWindow::MainWindow(QWidget* parent, bool persistent)
     buildMenus();
 
     m_statusStep = new QLabel(this);
+    m_statusStep->setTextFormat(Qt::PlainText);  // tokens such as "<s>" are not markup
     statusBar()->addPermanentWidget(m_statusStep);
     auto updateStatus = [this] {
         const Step* s = m_session->currentStep();

@@ -370,7 +370,7 @@ void PositionalView::rebuildWaves() {
                 thin.setWidthF(1.2);
                 wave->setPen(thin);
                 wave->setData(fx, fy, true);
-                wave->removeFromLegend();
+                wave->setName(QStringLiteral("wave"));  // renamed below; the legend shows the line
             }
             QCPGraph* g = m_waves->addGraph();
             g->setPen(pen);
@@ -390,6 +390,11 @@ void PositionalView::rebuildWaves() {
             else
                 name = tr("dim %1").arg(d);
             g->setName(name);
+            if (smooth && shown > 1) {
+                // The legend shows the wave (solid sin, dashed cos), not the dots.
+                m_waves->graph(m_waves->graphCount() - 2)->setName(name);
+                g->removeFromLegend();
+            }
             m_waveNames << name;
             ++column;
         }
