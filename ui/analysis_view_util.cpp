@@ -7,7 +7,10 @@
 #include <QHash>
 #include <QLabel>
 #include <QResizeEvent>
+#include <QHBoxLayout>
+#include <QLabel>
 #include <QSignalBlocker>
+#include <QVBoxLayout>
 #include <cmath>
 
 namespace attn::ui::viewutil {
@@ -154,6 +157,29 @@ QLabel* makeNote(QWidget* parent) {
     label->setTextInteractionFlags(Qt::TextSelectableByMouse);
     label->setAlignment(Qt::AlignLeft | Qt::AlignTop);
     return label;
+}
+
+QComboBox* addTokenPicker(QHBoxLayout* controls, QWidget* parent, const QString& label,
+                          const QString& tooltip) {
+    controls->addWidget(new QLabel(label, parent));
+    auto* picker = new QComboBox(parent);
+    picker->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    picker->setToolTip(tooltip);
+    controls->addWidget(picker);
+    return picker;
+}
+
+QWidget* makeFigure(QWidget* parent, QVBoxLayout** layout, QLabel** heading) {
+    auto* figure = new QWidget(parent);
+    figure->setAutoFillBackground(true);
+    QPalette pal = figure->palette();
+    pal.setColor(QPalette::Window, Qt::white);
+    pal.setColor(QPalette::WindowText, Qt::black);
+    figure->setPalette(pal);
+    *layout = new QVBoxLayout(figure);
+    *heading = makeHeading(figure);
+    (*layout)->addWidget(*heading);
+    return figure;
 }
 
 }  // namespace attn::ui::viewutil

@@ -9,7 +9,9 @@
 class QComboBox;
 class QCustomPlot;
 class QCPAxis;
+class QHBoxLayout;
 class QLabel;
+class QVBoxLayout;
 class QWidget;
 
 namespace attn::ui::viewutil {
@@ -35,5 +37,13 @@ void setTextTicks(QCPAxis* axis, const QStringList& labels);
 QLabel* makeHeading(QWidget* parent);
 /// A label for explanatory, selectable rich text.
 QLabel* makeNote(QWidget* parent);
+
+/// Adds "label" and a token picker sized to its entries to a row of controls.
+QComboBox* addTokenPicker(QHBoxLayout* controls, QWidget* parent, const QString& label,
+                          const QString& tooltip);
+
+/// The white figure area of a view (what export and copy capture), with its heading on top.
+/// Returns the widget; *layout receives its vertical layout and *heading the heading label.
+QWidget* makeFigure(QWidget* parent, QVBoxLayout** layout, QLabel** heading);
 
 }  // namespace attn::ui::viewutil

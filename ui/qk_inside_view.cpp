@@ -55,27 +55,14 @@ QkInsideView::QkInsideView(Session* session, QWidget* parent)
     m_headLabel = new QLabel(this);
     controls->addWidget(m_headLabel);
     controls->addStretch(1);
-    controls->addWidget(new QLabel(tr("Query:"), this));
-    m_queryPicker = new QComboBox(this);
-    m_queryPicker->setSizeAdjustPolicy(QComboBox::AdjustToContents);
-    m_queryPicker->setToolTip(tr("The token that asks (row of the attention matrix)"));
-    controls->addWidget(m_queryPicker);
-    controls->addWidget(new QLabel(tr("Key:"), this));
-    m_keyPicker = new QComboBox(this);
-    m_keyPicker->setSizeAdjustPolicy(QComboBox::AdjustToContents);
-    m_keyPicker->setToolTip(tr("The token that is looked at (column of the attention matrix)"));
-    controls->addWidget(m_keyPicker);
+    m_queryPicker = viewutil::addTokenPicker(controls, this, tr("Query:"),
+                                             tr("The token that asks (row of the attention matrix)"));
+    m_keyPicker = viewutil::addTokenPicker(
+        controls, this, tr("Key:"), tr("The token that is looked at (column of the attention matrix)"));
     layout->addLayout(controls);
 
-    m_content = new QWidget(this);
-    m_content->setAutoFillBackground(true);
-    QPalette pal = m_content->palette();
-    pal.setColor(QPalette::Window, Qt::white);
-    pal.setColor(QPalette::WindowText, Qt::black);
-    m_content->setPalette(pal);
-    auto* contentLayout = new QVBoxLayout(m_content);
-    m_heading = viewutil::makeHeading(m_content);
-    contentLayout->addWidget(m_heading);
+    QVBoxLayout* contentLayout = nullptr;
+    m_content = viewutil::makeFigure(this, &contentLayout, &m_heading);
     m_plot = new QCustomPlot(m_content);
     m_plot->setMinimumHeight(220);
     viewutil::stylePlot(m_plot);

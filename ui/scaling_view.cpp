@@ -63,18 +63,11 @@ ScalingView::ScalingView(Session* session, QWidget* parent) : QWidget(parent), m
     controls->addStretch(1);
     layout->addLayout(controls);
 
-    m_content = new QWidget(this);
-    m_content->setAutoFillBackground(true);
-    QPalette pal = m_content->palette();
-    pal.setColor(QPalette::Window, Qt::white);
-    pal.setColor(QPalette::WindowText, Qt::black);
-    m_content->setPalette(pal);
-    auto* contentLayout = new QVBoxLayout(m_content);
-    m_heading = viewutil::makeHeading(m_content);
+    QVBoxLayout* contentLayout = nullptr;
+    m_content = viewutil::makeFigure(this, &contentLayout, &m_heading);
     m_heading->setText(
         tr("Why divide by √d_k? Scores q·k of random vectors spread like √d_k; "
            "without scaling the softmax turns one-hot"));
-    contentLayout->addWidget(m_heading);
     m_plot = new QCustomPlot(m_content);
     m_plot->setMinimumSize(420, 260);
     viewutil::stylePlot(m_plot);

@@ -25,22 +25,12 @@ ValueSumsView::ValueSumsView(Session* session, QWidget* parent)
     m_headLabel = new QLabel(this);
     controls->addWidget(m_headLabel);
     controls->addStretch(1);
-    controls->addWidget(new QLabel(tr("Query:"), this));
-    m_queryPicker = new QComboBox(this);
-    m_queryPicker->setSizeAdjustPolicy(QComboBox::AdjustToContents);
-    m_queryPicker->setToolTip(tr("The token whose output z is built"));
-    controls->addWidget(m_queryPicker);
+    m_queryPicker = viewutil::addTokenPicker(controls, this, tr("Query:"),
+                                             tr("The token whose output z is built"));
     layout->addLayout(controls);
 
-    m_content = new QWidget(this);
-    m_content->setAutoFillBackground(true);
-    QPalette pal = m_content->palette();
-    pal.setColor(QPalette::Window, Qt::white);
-    pal.setColor(QPalette::WindowText, Qt::black);
-    m_content->setPalette(pal);
-    auto* contentLayout = new QVBoxLayout(m_content);
-    m_heading = viewutil::makeHeading(m_content);
-    contentLayout->addWidget(m_heading);
+    QVBoxLayout* contentLayout = nullptr;
+    m_content = viewutil::makeFigure(this, &contentLayout, &m_heading);
     auto* row = new QHBoxLayout;
     m_bars = new QCustomPlot(m_content);
     m_bars->setMinimumSize(260, 220);
