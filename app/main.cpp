@@ -37,7 +37,7 @@ void printHelp() {
 
 Usage:
   attention-lab                      open the window
-  attention-lab --model SPEC --text "..." --view TITLE   open it on a model, a sentence, a view
+  attention-lab --model SPEC --text "..." --view TITLE [--presentation]   open it on a model, a sentence, a view
   attention-lab trace --text "..."   print every step of attention on a sentence
   attention-lab trace --source "..." --target "..."   encoder–decoder (cross-attention)
   attention-lab export --text "..." --view weights|scores|pe|values|heads --format png|svg|pdf|csv|json --out PATH

@@ -53,12 +53,16 @@ int runWindow(int argc, char** argv) {
     const QCommandLineOption tab(QStringLiteral("view"),
                                  QObject::tr("View to show first, by its tab title, e.g. Lines."),
                                  QStringLiteral("title"));
-    parser.addOptions({model, text, target, tab});
+    const QCommandLineOption presentation(
+        QStringLiteral("presentation"),
+        QObject::tr("Start in presentation mode (full screen, large fonts, high contrast; F11)."));
+    parser.addOptions({model, text, target, tab, presentation});
     parser.process(app);  // unknown options: a message and exit code 1
     MainWindow window;
     window.applyStartOptions(parser.value(model), parser.value(text), parser.value(target),
                              parser.value(tab));
     window.show();
+    if (parser.isSet(presentation)) window.setPresentationMode(true);
     return QApplication::exec();
 }
 
