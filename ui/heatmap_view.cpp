@@ -482,8 +482,11 @@ bool HeatmapView::numbersFit() const {
 void HeatmapView::updateTicks() {
     const int rows = static_cast<int>(m_matrix.rows()), cols = static_cast<int>(m_matrix.cols());
     const double cw = cellWidthPx(), ch = cellHeightPx();
-    if (rows == m_lastTickRows && cols == m_lastTickCols && std::fabs(cw - m_lastTickCellW) < 0.5 &&
-        std::fabs(ch - m_lastTickCellH) < 0.5)
+    // Same matrix and (within 2 %) the same cell size: the ticks stand. The tolerance is relative,
+    // so that the cells of a long text (a fraction of a pixel) still count as resized.
+    const auto same = [](double a, double b) { return std::fabs(a - b) <= 0.02 * std::max(a, b); };
+    if (rows == m_lastTickRows && cols == m_lastTickCols && same(cw, m_lastTickCellW) &&
+        same(ch, m_lastTickCellH))
         return;
     m_lastTickRows = rows;
     m_lastTickCols = cols;
@@ -509,7 +512,9 @@ void HeatmapView::updateTicks() {
     // Rows: one label per row when they fit, else every k-th.
     auto rowTicker = m_plot->yAxis->ticker().dynamicCast<QCPAxisTickerText>();
     rowTicker->clear();
-    const int rowStep = std::max(1, int(std::ceil((fm.height() + 1) / std::max(ch, 0.5))));
+    // When rows must be left out, the ones shown get some air between them.
+    int rowStep = std::max(1, int(std::ceil((fm.height() + 1) / std::max(ch, 1e-3))));
+    if (rowStep > 1) rowStep = int(std::ceil(fm.height() * 1.6 / std::max(ch, 1e-3)));
     for (int r = 0; r < rows; r += rowStep) rowTicker->addTick(r, label(m_rowLabels, r));
     // Columns: horizontal when the widest label fits the cell, else slanted.
     int widest = 0;
@@ -520,7 +525,8 @@ void HeatmapView::updateTicks() {
     auto colTicker = m_plot->xAxis2->ticker().dynamicCast<QCPAxisTickerText>();
     colTicker->clear();
     const double need = rotate ? fm.height() * 1.05 : widest + 6;
-    const int colStep = std::max(1, int(std::ceil(need / std::max(cw, 0.5))));
+    int colStep = std::max(1, int(std::ceil(need / std::max(cw, 1e-3))));
+    if (colStep > 1) colStep = int(std::ceil(need * 1.6 / std::max(cw, 1e-3)));
     for (int c = 0; c < cols; c += colStep) colTicker->addTick(c, label(m_colLabels, c));
 }
 
