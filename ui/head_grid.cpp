@@ -259,9 +259,11 @@ void HeadGrid::refreshImages() {
         const HeadTrace& h = b->heads[t->head()];
         t->setImage(matrixImage(h.weights, kind, 0.0, 1.0));
         bool off = false;
-        if (!decoder)
-            for (auto [l, hh] : m_session->disabledHeads())
-                if (l == t->layer() && hh == t->head()) off = true;
+        const int blk = m_session->model()
+                            ? headBlockIndex(m_session->model()->config, t->layer(), decoder, cross)
+                            : t->layer();
+        for (auto [l, hh] : m_session->disabledHeads())
+            if (l == blk && hh == t->head()) off = true;
         t->setDisabledHead(off);
         QString caption;  // the column header names the head; the caption names its habit
         QString tip = tr("Layer %1, head %2").arg(t->layer() + 1).arg(t->head() + 1);
@@ -296,6 +298,9 @@ void HeadGrid::refreshFocus() {
 }
 
 void HeadGrid::toggleHead(int layer, int head) {
+    const int si = stackIndex();
+    if (m_session->model())
+        layer = headBlockIndex(m_session->model()->config, layer, si > 0, si == 2);
     auto off = m_session->disabledHeads();
     auto it = std::find(off.begin(), off.end(), std::make_pair(layer, head));
     if (it != off.end())

@@ -68,21 +68,20 @@ struct Runner {
         return Mat::Zero(T, c.d_model);
     }
 
-    std::vector<bool> enabledHeads(int layer, bool decoder) const {
+    std::vector<bool> enabledHeads(int blockIndex) const {
         std::vector<bool> on(model->config.n_heads, true);
-        // Switching heads off applies to the first stack (the one the head grid shows first).
-        if (decoder && model->config.architecture == Architecture::EncoderDecoder) return on;
-        for (auto [l, h] : opt.disabled_heads)
-            if (l == layer && h >= 0 && h < static_cast<int>(on.size())) on[h] = false;
+        for (auto [b, h] : opt.disabled_heads)
+            if (b == blockIndex && h >= 0 && h < static_cast<int>(on.size())) on[h] = false;
         return on;
     }
 
     AttentionTrace block(const AttentionConfig& ac, const AttentionWeights& w, const Mat& Xq,
-                         const Mat& Xkv, const MaskSpec& mask, int layer, bool decoder) {
+                         const Mat& Xkv, const MaskSpec& mask, int layer, bool decoder,
+                         bool cross = false) {
         AttendOptions ao;
         ao.keep_detail = keepDetail;
         ao.focus_head = (layer == opt.focus_layer) ? opt.focus_head : -1;
-        ao.head_enabled = enabledHeads(layer, decoder);
+        ao.head_enabled = enabledHeads(headBlockIndex(model->config, layer, decoder, cross));
         return attend(ac, w, Xq, Xkv, mask, ao);
     }
 
@@ -119,10 +118,10 @@ struct Runner {
             if (c.pre_norm) {
                 Mat h = x;
                 addNorm(lw.norm2, h);
-                lt.cross_attention = block(xc, lw.cross_attention, h, *memory, none, l, true);
+                lt.cross_attention = block(xc, lw.cross_attention, h, *memory, none, l, true, true);
                 x += lt.cross_attention->projected;
             } else {
-                lt.cross_attention = block(xc, lw.cross_attention, x, *memory, none, l, true);
+                lt.cross_attention = block(xc, lw.cross_attention, x, *memory, none, l, true, true);
                 x += lt.cross_attention->projected;
                 addNorm(lw.norm2, x);
             }
@@ -335,6 +334,11 @@ HeadTrace Trace::headDetail(int layer, int head, bool decoder, bool cross) const
                             maskOf(decoder, cross), &h);
     }
     return h;
+}
+
+int headBlockIndex(const ModelConfig& config, int layer, bool decoder, bool cross) {
+    if (!decoder || config.architecture != Architecture::EncoderDecoder) return layer;
+    return config.n_layers + 2 * layer + (cross ? 1 : 0);
 }
 
 Result<TracePtr> run(std::shared_ptr<const Model> model, std::string_view text,

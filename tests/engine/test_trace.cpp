@@ -142,6 +142,30 @@ TEST(Trace, SwitchedOffHeadHasZeroOutput) {
     EXPECT_GT(heads[0].output.cwiseAbs().sum(), 0.0f);
 }
 
+TEST(Trace, DecoderAndCrossHeadsSwitchOffByBlock) {
+    ModelConfig c;
+    c.architecture = Architecture::EncoderDecoder;
+    c.n_layers = 2;
+    c.n_decoder_layers = 2;
+    auto m = model(c);
+    EXPECT_EQ(headBlockIndex(m->config, 1, false, false), 1);
+    EXPECT_EQ(headBlockIndex(m->config, 1, true, false), 4);  // after the 2 encoder layers
+    EXPECT_EQ(headBlockIndex(m->config, 1, true, true), 5);
+    RunOptions opt;
+    opt.disabled_heads = {{headBlockIndex(m->config, 1, true, true), 0}};
+    auto tr = runSeq2Seq(m, "The ball is blue", "La bola es azul", opt);
+    ASSERT_TRUE(tr) << tr.message();
+    const Trace& t = **tr;
+    const HeadTrace& off = t.decoder_layers[1].cross_attention->heads[0];
+    EXPECT_FALSE(off.enabled);
+    EXPECT_EQ(off.output.cwiseAbs().sum(), 0.0f);
+    EXPECT_TRUE(t.decoder_layers[1].cross_attention->heads[1].enabled);
+    EXPECT_TRUE(t.decoder_layers[1].self_attention.heads[0].enabled);
+    EXPECT_TRUE(t.decoder_layers[0].cross_attention->heads[0].enabled);
+    for (const LayerTrace& l : t.layers)  // the encoder is untouched
+        for (const HeadTrace& h : l.self_attention.heads) EXPECT_TRUE(h.enabled);
+}
+
 TEST(Trace, CancelStopsTheRun) {
     std::atomic<bool> cancel{true};
     RunOptions opt;

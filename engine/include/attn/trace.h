@@ -80,11 +80,18 @@ struct RunOptions {
     std::size_t detail_limit_bytes = std::size_t{256} << 20;
     int focus_layer = 0;
     int focus_head = 0;
-    std::vector<std::pair<int, int>> disabled_heads;  ///< (layer, head) whose output is zeroed
+    /// (block, head) whose output is zeroed; block as headBlockIndex numbers it (the layer, for
+    /// the encoder or only stack).
+    std::vector<std::pair<int, int>> disabled_heads;
     const std::atomic<bool>* cancel = nullptr;        ///< set to true to stop; run returns an error
     std::function<void(double)> progress;             ///< fraction done, 0..1
     bool compute_logits = true;
 };
+
+/// Number of an attention block for RunOptions::disabled_heads: layer l of the encoder (or only)
+/// stack is l; in an encoder–decoder model, decoder layer l's self-attention is
+/// n_layers + 2l and its cross-attention n_layers + 2l + 1.
+int headBlockIndex(const ModelConfig& config, int layer, bool decoder, bool cross);
 
 /// Tokenizes text with the model's tokenizer and runs it, keeping every intermediate.
 Result<TracePtr> run(std::shared_ptr<const Model> model, std::string_view text,
