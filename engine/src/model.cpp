@@ -202,20 +202,33 @@ void applyNorm(NormKind kind, const NormWeights& w, float eps, Mat& x) {
 Mat feedForward(Activation act, const FeedForwardWeights& w, const Mat& x) {
     Mat h = x * w.W1;  // (T, d_ff)
     if (w.b1.size()) h.rowwise() += w.b1;
+    // The activations work column by column on both cores: a GPT-2-sized layer has 128 × 3072
+    // of them, and scalar tanh/erf calls would otherwise cost as much as a matrix product.
+    // tanh and exp go through Eigen's vectorised versions; erf has none in Eigen's core.
+    const Eigen::Index cols = h.cols();
+    const bool parallel = h.size() >= (Eigen::Index{1} << 15);
     switch (act) {
         case Activation::ReLU: h = h.cwiseMax(0.0f); break;
         case Activation::GELU:
-            h = h.unaryExpr([](float v) { return 0.5f * v * (1.0f + std::erf(v * 0.70710678f)); });
+#pragma omp parallel for schedule(static) if (parallel)
+            for (Eigen::Index j = 0; j < cols; ++j)
+                h.col(j) = h.col(j).unaryExpr(
+                    [](float v) { return 0.5f * v * (1.0f + std::erf(v * 0.70710678f)); });
             break;
         case Activation::GELUTanh:
-            h = h.unaryExpr([](float v) {
-                return 0.5f * v * (1.0f + std::tanh(0.7978845608f * (v + 0.044715f * v * v * v)));
-            });
+#pragma omp parallel for schedule(static) if (parallel)
+            for (Eigen::Index j = 0; j < cols; ++j) {
+                auto v = h.col(j).array();
+                v = 0.5f * v * (1.0f + (0.7978845608f * (v + 0.044715f * v.cube())).tanh());
+            }
             break;
         case Activation::SwiGLU: {
             Mat g = x * w.W3;  // (T, d_ff)
-            h = h.unaryExpr([](float v) { return v / (1.0f + std::exp(-v)); });
-            h.array() *= g.array();
+#pragma omp parallel for schedule(static) if (parallel)
+            for (Eigen::Index j = 0; j < cols; ++j) {
+                auto v = h.col(j).array();
+                v = v / (1.0f + (-v).exp()) * g.col(j).array();
+            }
             break;
         }
     }
