@@ -252,68 +252,16 @@ Eigen::Index roundUp(Eigen::Index x, Eigen::Index to) { return (x + to - 1) / to
 // -- Memory. A page touched for the first time costs a fault (about 2 µs per 4 KiB on these
 // machines), and glibc hands big freed blocks back to the kernel, so memory that is
 // allocated afresh on every call is faulted in afresh on every call: at 512 tokens that was
-// 10 ms of a 35 ms pass on one core. Scratch stays with its thread; big results ask for
-// 2 MiB pages.
+// 10 ms of a 35 ms pass on one core. Scratch, packing buffers included, stays with its
+// thread; big results ask for 2 MiB pages.
 
-// An Eigen product expression allocates its packing buffers on every call (1.5 MiB for the
-// projections at 512 tokens, 6 MiB at 2048): a third of all page faults of a pass. These
-// products call the same kernel (Eigen::internal::general_matrix_matrix_product, unchanged
-// since Eigen 3.3) with packing buffers that live as long as the thread.
-
-struct PackingBuffers {
-    Eigen::VectorXf lhs, rhs;  // Eigen-aligned, grown on demand, never shrunk
-};
-
-PackingBuffers& threadPackingBuffers() {
-    thread_local PackingBuffers buffers;
-    return buffers;
-}
-
-class PersistentBlocking : public Eigen::internal::level3_blocking<float, float> {
-public:
-    PersistentBlocking(Eigen::Index rows, Eigen::Index cols, Eigen::Index depth) {
-        using Traits = Eigen::internal::gebp_traits<float, float>;
-        Eigen::Index kc = depth, mc = rows, nc = cols;
-        Eigen::internal::computeProductBlockingSizes<float, float>(kc, mc, nc, Eigen::Index(1));
-        // Eigen reads a 384 MiB L3 on these VMs and would pack all rows of X (6 MiB at 2048
-        // tokens) or all of a wide W at once. About 512 rows keep the packed block of X in L2;
-        // both buffers stay at a few MiB per thread whatever the model.
-        mc = std::min<Eigen::Index>(
-            mc, std::max<Eigen::Index>(Traits::mr, 512 / Traits::mr * Traits::mr));
-        const Eigen::Index ncMax = (1 << 20) / kc / Traits::nr * Traits::nr;
-        nc = std::min<Eigen::Index>(nc, std::max<Eigen::Index>(Traits::nr, ncMax));
-        PackingBuffers& b = threadPackingBuffers();
-        if (b.lhs.size() < kc * mc) b.lhs.resize(kc * mc);
-        if (b.rhs.size() < kc * nc) b.rhs.resize(kc * nc);
-        m_kc = kc;
-        m_mc = mc;
-        m_nc = nc;
-        m_blockA = b.lhs.data();
-        m_blockB = b.rhs.data();
-    }
-};
-
-// C += alpha·(A·B). C (rows, cols) column-major with column stride ldc; A (rows, depth)
-// column-major with stride lda; B (depth, cols) with stride ldb, column-major or (RhsOrder =
-// RowMajor) row-major, which is how Kᵀ reads K in place. The kernel sums A·B in float and
-// then scales it, so with a depth that fits one of its depth blocks (any head size does)
-// alpha·(A·B) is exactly what a product followed by `*= alpha` gives.
-template <int RhsOrder>
-void addProduct(Eigen::Index rows, Eigen::Index cols, Eigen::Index depth, const float* A,
-                Eigen::Index lda, const float* B, Eigen::Index ldb, float* C, Eigen::Index ldc,
-                float alpha = 1.0f) {
-    using Kernel =
-        Eigen::internal::general_matrix_matrix_product<Eigen::Index, float, Eigen::ColMajor, false,
-                                                       float, RhsOrder, false, Eigen::ColMajor, 1>;
-    if (rows == 0 || cols == 0 || depth == 0) return;
-    PersistentBlocking blocking(rows, cols, depth);
-    Kernel::run(rows, cols, depth, A, lda, B, ldb, C, 1, ldc, alpha, blocking);
-}
-
-// Scratch matrices that stay with their thread from call to call, for the same reason.
+// Scratch that stays with its thread from call to call. The packing buffers are grown on
+// demand and never shrunk (a few MiB at 2048 tokens).
 struct Scratch {
-    Mat Q_all, K_all, V_all;  // the calling thread's projections (T, H·d_head)
-    Mat scores;               // a worker's score block (block rows, T_k) in blockedHead
+    Mat Q_all, K_all, V_all;   // the calling thread's projections (T, H·d_head)
+    Eigen::VectorXf lhs, rhs;  // addProduct's packed blocks of A and B
+    Eigen::VectorXf Kt, V;     // blockedHead: a head's Kᵀ and V as packed rhs panels
+    Eigen::VectorXf Q, P, O;   // blockedHead: a block's panels of Q, weights and output
 
     // Gives back what a very long input left behind (more than 64 MiB of projections).
     void trim() {
@@ -331,169 +279,402 @@ Scratch& threadScratch() {
     return scratch;
 }
 
-// Asks Linux to back a large buffer that is about to be written for the first time with 2 MiB
-// pages: one page fault per 2 MiB instead of 512. The weights of 2048 tokens (200 MB) fault
-// in about 3× faster. Only advice: where it is not followed nothing changes.
-void preferHugePages(float* data, std::size_t bytes) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
-    if (bytes < 2 * kHuge) return;
+float* grow(Eigen::VectorXf& buffer, Eigen::Index floats) {
+    if (buffer.size() < floats) buffer.resize(floats);
+    return buffer.data();
+}
+
+// Prepares a buffer that is about to be written for the first time. Linux is asked to back it
+// with 2 MiB pages where a whole one fits (one fault per 2 MiB instead of 512: the weights of
+// 2048 tokens, 200 MB, fault in about 3× faster) and to fill in its page tables in one system
+// call rather than trapping on every 4 KiB page (a fifth less time for the 12 MiB of
+// weights at 512 tokens). Only advice: where it is not followed nothing changes.
+void prepareFresh(float* data, Eigen::Index floats) {
+#if defined(__linux__)
     const auto p = reinterpret_cast<std::uintptr_t>(data);
-    const std::uintptr_t first = (p + kHuge - 1) & ~(kHuge - 1);
-    const std::uintptr_t last = (p + bytes) & ~(kHuge - 1);
-    if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+    const std::size_t bytes = static_cast<std::size_t>(floats) * sizeof(float);
+    const auto advise = [p, bytes](std::uintptr_t page, int advice) {
+        const std::uintptr_t first = (p + page - 1) & ~(page - 1);
+        const std::uintptr_t last = (p + bytes) & ~(page - 1);
+        if (last > first) madvise(reinterpret_cast<void*>(first), last - first, advice);
+    };
+#if defined(MADV_HUGEPAGE)
+    constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
+    if (bytes >= 2 * kHuge) advise(kHuge, MADV_HUGEPAGE);
+#endif
+#if defined(MADV_POPULATE_WRITE)
+    constexpr std::size_t kMinPopulate = 64 << 10;  // below this the call costs what it saves
+    if (bytes >= kMinPopulate) advise(4096, MADV_POPULATE_WRITE);
+#endif
 #else
     (void)data;
-    (void)bytes;
+    (void)floats;
 #endif
+}
+
+// dst = src in memory that dst allocates afresh.
+template <class Src>
+void assignFresh(Mat& dst, const Src& src) {
+    dst.resize(src.rows(), src.cols());
+    prepareFresh(dst.data(), dst.size());
+    dst = src;
+}
+
+// -- Products. Eigen's product kernel (gebp, tiles of 24 × 4 floats with AVX2) reached about
+// 60 GFLOP/s per core on the AVX2 machines, where an FMA loop reaches 100; the tile below
+// (two vector registers × 6 columns, as in BLIS) reaches about 90. It is written with Eigen's
+// packet functions, so it is 16 × 6 with AVX2, 32 × 6 with AVX-512 and 8 × 6 with SSE. Having
+// our own kernel also lets a head pack K and V once for all its query rows and feed its
+// block of weights to weights·V as it lies (see blockedHead).
+//
+// Packed layouts. A lhs panel holds kMR rows of A: for each k, A(0..kMR-1, k) in a row. A rhs
+// panel holds kNR columns of B: for each k, B(k, 0..kNR-1) in a row. Panels are zero past the
+// matrix's last row or column, so every tile is whole.
+namespace ei = Eigen::internal;
+using Packet = ei::packet_traits<float>::type;
+constexpr Eigen::Index kPacket = ei::packet_traits<float>::size;
+constexpr Eigen::Index kMR = 2 * kPacket;  // rows of a tile
+constexpr Eigen::Index kNR = 6;            // columns: 12 accumulators of AVX2's 16 registers
+
+// Tile C (kMR, kNR), column stride ldc: C = alpha·(a·b), or C += alpha·(a·b) when accumulating,
+// for a lhs panel a and a rhs panel b of the given depth. The sum runs in float and is scaled
+// once at the end, so alpha·(a·b) is what a product followed by `*= alpha` gives.
+inline void productTile(Eigen::Index depth, const float* a, const float* b, float alpha,
+                        bool accumulate, float* C, Eigen::Index ldc) {
+    Packet lo[kNR], hi[kNR];  // rows 0..kPacket-1 and kPacket..kMR-1 of each column
+    for (int j = 0; j < kNR; ++j) lo[j] = hi[j] = ei::pset1<Packet>(0.0f);
+    for (Eigen::Index k = 0; k < depth; ++k, a += kMR, b += kNR) {
+        const Packet a0 = ei::pload<Packet>(a);
+        const Packet a1 = ei::pload<Packet>(a + kPacket);
+        for (int j = 0; j < kNR; ++j) {
+            const Packet bj = ei::pset1<Packet>(b[j]);
+            lo[j] = ei::pmadd(a0, bj, lo[j]);
+            hi[j] = ei::pmadd(a1, bj, hi[j]);
+        }
+    }
+    const Packet scale = ei::pset1<Packet>(alpha);
+    for (int j = 0; j < kNR; ++j) {
+        float* c = C + j * ldc;
+        Packet x0 = ei::pmul(lo[j], scale);
+        Packet x1 = ei::pmul(hi[j], scale);
+        if (accumulate) {
+            x0 = ei::padd(x0, ei::ploadu<Packet>(c));
+            x1 = ei::padd(x1, ei::ploadu<Packet>(c + kPacket));
+        }
+        ei::pstoreu(c, x0);
+        ei::pstoreu(c + kPacket, x1);
+    }
+}
+
+// Packs rows × depth of A (column-major, stride lda) into lhs panels: panel p, element (r, k)
+// at out[p·kMR·depth + k·kMR + r].
+void packLhs(Eigen::Index rows, Eigen::Index depth, const float* A, Eigen::Index lda, float* out) {
+    for (Eigen::Index i = 0; i < rows; i += kMR) {
+        const Eigen::Index m = std::min(kMR, rows - i);
+        for (Eigen::Index k = 0; k < depth; ++k, out += kMR) {
+            const float* a = A + i + k * lda;
+            if (m == kMR) {
+                ei::pstore(out, ei::ploadu<Packet>(a));
+                ei::pstore(out + kPacket, ei::ploadu<Packet>(a + kPacket));
+            } else {
+                std::copy_n(a, m, out);
+                std::fill(out + m, out + kMR, 0.0f);
+            }
+        }
+    }
+}
+
+// Packs B (depth, cols), element (k, j) at B[k·sk + j·sj], into rhs panels: panel q, element
+// (k, c) at out[q·kNR·depth + k·kNR + c]. Strides let Kᵀ be read from K in place (sk = T_k,
+// sj = 1) as well as V or W column-major (sk = 1, sj = rows).
+void packRhs(Eigen::Index depth, Eigen::Index cols, const float* B, Eigen::Index sk,
+             Eigen::Index sj, float* out) {
+    for (Eigen::Index j = 0; j < cols; j += kNR) {
+        const Eigen::Index n = std::min(kNR, cols - j);
+        for (Eigen::Index k = 0; k < depth; ++k, out += kNR) {
+            const float* b = B + k * sk + j * sj;
+            for (Eigen::Index c = 0; c < kNR; ++c) out[c] = c < n ? b[c * sj] : 0.0f;
+        }
+    }
+}
+
+// Blocks of addProduct, in BLIS order: kDepthBlock rows of B are packed at once (they stay in
+// L2 or L3 for every block of A), kRowBlock × kDepthBlock of A at once (192 KiB: in the
+// 512 KiB L2 beside the rhs panel that each tile reads from L1). Timings on the AVX2 machines
+// hardly move between 256 and 768 for either.
+constexpr Eigen::Index kDepthBlock = 384;
+constexpr Eigen::Index kRowBlock = 128;
+
+// C (rows, cols) += A (rows, depth) · B (depth, cols), all column-major with strides lda, ldb
+// and ldc. Not inlined: inside runSlice it made GCC spill more registers in the few-rows
+// product next to it (8 tokens took 25% longer).
+[[gnu::noinline]] void addProduct(Eigen::Index rows, Eigen::Index cols, Eigen::Index depth,
+                                  const float* A, Eigen::Index lda, const float* B,
+                                  Eigen::Index ldb, float* C, Eigen::Index ldc) {
+    Scratch& s = threadScratch();
+    alignas(EIGEN_MAX_ALIGN_BYTES) float tile[kMR * kNR];  // an edge tile, (kMR, kNR)
+    for (Eigen::Index p0 = 0; p0 < depth; p0 += kDepthBlock) {
+        const Eigen::Index kc = std::min(kDepthBlock, depth - p0);
+        float* b = grow(s.rhs, kc * roundUp(cols, kNR));
+        packRhs(kc, cols, B + p0, 1, ldb, b);
+        for (Eigen::Index i0 = 0; i0 < rows; i0 += kRowBlock) {
+            const Eigen::Index mc = std::min(kRowBlock, rows - i0);
+            float* a = grow(s.lhs, roundUp(mc, kMR) * kc);
+            packLhs(mc, kc, A + i0 + p0 * lda, lda, a);
+            for (Eigen::Index j = 0; j < cols; j += kNR) {
+                const Eigen::Index n = std::min(kNR, cols - j);
+                for (Eigen::Index i = 0; i < mc; i += kMR) {
+                    const Eigen::Index m = std::min(kMR, mc - i);
+                    float* c = C + i0 + i + j * ldc;
+                    if (m == kMR && n == kNR) {
+                        productTile(kc, a + i * kc, b + j * kc, 1.0f, true, c, ldc);
+                        continue;
+                    }
+                    productTile(kc, a + i * kc, b + j * kc, 1.0f, false, tile, kMR);
+                    for (Eigen::Index jj = 0; jj < n; ++jj)
+                        for (Eigen::Index ii = 0; ii < m; ++ii)
+                            c[ii + jj * ldc] += tile[ii + jj * kMR];
+                }
+            }
+        }
+    }
 }
 
 // -- Blocked heads.
 
-// Lanes of the blocked softmax: a block of query rows is stored column-major, so one column
-// holds kLanes consecutive query rows and the row-wise softmax runs across lanes (a whole
-// AVX-512 register; two AVX2 or four SSE registers elsewhere).
-constexpr Eigen::Index kLanes = 16;
+// A head runs a panel of kMR query rows at a time: its (kMR, T_k) weights are stored as one
+// lhs panel, so one column holds kLanes = kMR consecutive query rows and the row-wise softmax
+// runs across lanes (two vector registers).
+constexpr Eigen::Index kLanes = kMR;
 using Lanes = Eigen::Array<float, kLanes, 1>;
 using LanesMap = Eigen::Map<Lanes, Eigen::AlignedMax>;
-using StridedBlock = Eigen::Map<Mat, 0, Eigen::OuterStride<>>;
 
-// Stores kLanes floats at a 64-byte aligned address without reading the line into the cache
-// first (x86 non-temporal stores); elsewhere an ordinary store.
+// exp(x) of a packet: Cephes' polynomial as in Eigen's exp() (the same results where exp(x) is
+// a normal float), with 2^m put straight into the exponent bits instead of through Eigen's
+// general ldexp, which handles exponents a softmax never has. 0.40 instead of 0.70 ns per
+// float on the AVX2 machines; the 50 M exponentials of 12 heads at 2048 tokens took a tenth
+// of a pass. Below about -87.3 it gives 0 (so does -inf).
+inline Packet expPacket(Packet x) {
+    using ei::pmadd;
+    using ei::pset1;
+    x = ei::pmax(ei::pmin(x, pset1<Packet>(88.723f)), pset1<Packet>(-88.723f));
+    // exp(x) = 2^m · exp(r) with m = floor(x / ln 2 + 1/2) and r = x - m·ln 2 (in two parts).
+    const Packet m = ei::pfloor(pmadd(x, pset1<Packet>(1.44269504088896341f), pset1<Packet>(0.5f)));
+    Packet r = pmadd(m, pset1<Packet>(-0.693359375f), x);
+    r = pmadd(m, pset1<Packet>(2.12194440e-4f), r);
+    const Packet r2 = ei::pmul(r, r);
+    const Packet r3 = ei::pmul(r2, r);
+    Packet y = pmadd(pset1<Packet>(1.9875691500e-4f), r, pset1<Packet>(1.3981999507e-3f));
+    Packet y1 = pmadd(pset1<Packet>(4.1665795894e-2f), r, pset1<Packet>(1.6666665459e-1f));
+    const Packet y2 = ei::padd(r, pset1<Packet>(1.0f));
+    y = pmadd(y, r, pset1<Packet>(8.3334519073e-3f));
+    y1 = pmadd(y1, r, pset1<Packet>(5.0000001201e-1f));
+    y = pmadd(y, r3, y1);
+    y = pmadd(y, r2, y2);
+    // y·2^m with the biased exponent m + 127 clamped to [0, 255] (0 gives 0). GCC warns that
+    // a vector type's attributes are dropped when it is a class template's argument, as Eigen
+    // itself does here; nothing depends on them.
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"
+#endif
+    return ei::pldexp_fast_impl<Packet>::run(y, m);
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+}
+
+// x = exp(x - shift) for a column of kLanes floats (aligned).
+inline void expLanes(float* x, const Lanes& shift) {
+    for (Eigen::Index i = 0; i < kLanes; i += kPacket)
+        ei::pstore(x + i, expPacket(ei::psub(ei::pload<Packet>(x + i),
+                                             ei::ploadu<Packet>(shift.data() + i))));
+}
+
+// Copies kLanes floats from aligned src to a 64-byte aligned address without reading the
+// destination lines into the cache first (x86 non-temporal stores); elsewhere a plain copy.
 #if defined(__AVX512F__)
 constexpr bool kCanStream = true;
-inline void streamLanes(float* dst, const LanesMap& x) {
-    _mm512_stream_ps(dst, _mm512_load_ps(x.data()));
+inline void streamLanes(float* dst, const float* src) {
+    for (Eigen::Index i = 0; i < kLanes; i += 16)
+        _mm512_stream_ps(dst + i, _mm512_load_ps(src + i));
 }
 #elif defined(__AVX__)
 constexpr bool kCanStream = true;
-inline void streamLanes(float* dst, const LanesMap& x) {
-    _mm256_stream_ps(dst, _mm256_load_ps(x.data()));
-    _mm256_stream_ps(dst + 8, _mm256_load_ps(x.data() + 8));
+inline void streamLanes(float* dst, const float* src) {
+    for (Eigen::Index i = 0; i < kLanes; i += 8) _mm256_stream_ps(dst + i, _mm256_load_ps(src + i));
 }
 #else
 constexpr bool kCanStream = false;
-inline void streamLanes(float* dst, const LanesMap& x) {
-    Eigen::Map<Lanes> out(dst);
-    out = x;
-}
+inline void streamLanes(float* dst, const float* src) { std::copy_n(src, kLanes, dst); }
 #endif
+
 // A head's weights larger than this (floats: 16 MiB) cannot stay in the cache anyway, so they
 // bypass it (at 2048 tokens the softmax takes 31 ms instead of 54 on one core); smaller ones
 // are stored normally and stay in L3 for whoever reads them next.
 constexpr Eigen::Index kStreamFloats = 4 << 20;
 
-// Query rows per block: the (rows, T_k) score block is computed, turned into weights and
-// multiplied by V before the next block starts, so the (T_q, T_k) weights go out to memory
-// once. Every block repacks K and V for the products, so blocks are tall: 256 rows (at 2048
-// tokens the score product takes about 15% longer with 128 rows, 35% with 64), fewer when
-// T_k is so long that a block would pass 4 MiB.
-Eigen::Index blockRows(Eigen::Index T_q, Eigen::Index T_k) {
-    constexpr Eigen::Index kMaxRows = 256;
-    constexpr Eigen::Index kMaxFloats = 1 << 20;
-    const Eigen::Index fit = kMaxFloats / std::max<Eigen::Index>(T_k, 1) / kLanes * kLanes;
-    const Eigen::Index rows = std::clamp<Eigen::Index>(fit, kLanes, kMaxRows);
-    return std::min(rows, roundUp(T_q, kLanes));
-}
+// Panels per block: the weights of a block go out to memory together, a run of
+// kBlockPanels·kMR rows (64 with AVX2) down each column. Runs of 16 rows, one 64-byte line
+// every 8 KiB at 2048 tokens, reach 7 GB/s on the AVX2 machines; runs of 64 rows, 21 GB/s.
+constexpr int kBlockPanels = 4;
 
-// Dot-product scores, scaling, mask, softmax and weights·V of one head, a block of query rows
-// at a time (the arithmetic of scaleAndMask + softmaxRows, element for element). Fills
-// ht.weights (T_q, T_k) and ht.output (T_q, d_head) from ht.Q, ht.K, ht.V. S is the calling
-// thread's scratch, reused from head to head.
+// Keys per step of weights·V: a stretch of the weights panel (kMR × 256 floats, 16 KiB with
+// AVX2) stays in L1 while every column panel of V goes past it.
+constexpr Eigen::Index kValueDepth = 256;
+
+// Dot-product scores, scaling, mask, softmax and weights·V of one head, a block of
+// kBlockPanels panels of kMR query rows at a time (the arithmetic of scaleAndMask +
+// softmaxRows, up to rounding). Fills ht.weights (T_q, T_k) and ht.output (T_q, d_head) from
+// ht.Q, ht.K, ht.V.
+//
+// A block's scores are computed into P, turned into softmax numerators in place and
+// multiplied by V while they are still in L2 (or L3 at 2048 tokens); then the block's weights
+// are stored to ht.weights. So the (T_q, T_k) weights go out to memory once and are never read
+// back. A panel's layout in P, a lhs panel, is what the softmax wants (a column's kMR rows are
+// contiguous) and what weights·V reads, so nothing is repacked; K and V are packed once per
+// head.
 void blockedHead(const AttentionConfig& c, const MaskSpec& mask, const BoolMat& hidden,
-                 HeadTrace& ht, Mat& S) {
+                 HeadTrace& ht, Scratch& s) {
     const Eigen::Index T_q = ht.Q.rows(), T_k = ht.K.rows(), dh = ht.Q.cols();
     const float f = scaleFactor(c);  // > 0: temperature 0 takes the reference path
     Mat& A = ht.weights;
     A.resize(T_q, T_k);
-    preferHugePages(A.data(), static_cast<std::size_t>(A.size()) * sizeof(float));
-    if (ht.enabled)
-        ht.output.resize(T_q, dh);
-    else
-        ht.output = Mat::Zero(T_q, dh);
+    prepareFresh(A.data(), A.size());
+    ht.output.resize(T_q, dh);
+    prepareFresh(ht.output.data(), ht.output.size());
+    if (!ht.enabled) ht.output.setZero();
     if (T_q == 0) return;
     if (T_k == 0) {
         ht.output.setZero();
         return;
     }
-    const Eigen::Index bp = blockRows(T_q, T_k);
-    // (bp, T_k): scores of one block of query rows. In the last block, rows past its end are
-    // padding whose lanes are computed and thrown away (zeroed first, so they stay finite).
-    S.resize(bp, T_k);
+    // Kᵀ (dh, T_k) and V (T_k, dh) as rhs panels, for every panel of query rows.
+    const Eigen::Index keyCols = roundUp(T_k, kNR), valueCols = roundUp(dh, kNR);
+    float* Kt = grow(s.Kt, dh * keyCols);
+    packRhs(dh, T_k, ht.K.data(), T_k, 1, Kt);
+    float* V = nullptr;
+    if (ht.enabled) {
+        V = grow(s.V, T_k * valueCols);
+        packRhs(T_k, dh, ht.V.data(), 1, T_k, V);
+    }
+    // A block's panels side by side: query rows, packed (kMR, dh) each; scores, then the
+    // numerators of the weights, (kMR, keyCols) each; weights·V, (kMR, valueCols) each.
+    const Eigen::Index panelFloats = kMR * keyCols;
+    float* Q = grow(s.Q, kBlockPanels * kMR * dh);
+    float* P = grow(s.P, kBlockPanels * panelFloats);
+    float* O = grow(s.O, kBlockPanels * kMR * valueCols);
+
     const Eigen::Index offset = T_k - T_q;  // causal: query i sees keys j ≤ i + offset
-    // The weights are written once and not read again here: large ones bypass the cache.
-    const bool streamable = kCanStream && T_q * T_k >= kStreamFloats && T_q % kLanes == 0 &&
-                            reinterpret_cast<std::uintptr_t>(A.data()) % 64 == 0;
-    for (Eigen::Index i0 = 0; i0 < T_q; i0 += bp) {
-        const Eigen::Index m = std::min(bp, T_q - i0);
-        if (m % kLanes) S.middleRows(m, roundUp(m, kLanes) - m).setZero();
-        StridedBlock Sb(S.data(), m, T_k, Eigen::OuterStride<>(bp));
-        // Scaled scores (m, T_k) = f·(Q rows (m, dh) · Kᵀ (dh, T_k)).
-        Sb.setZero();
-        addProduct<Eigen::RowMajor>(m, T_k, dh, ht.Q.data() + i0, T_q, ht.K.data(), T_k, S.data(),
-                                    bp, f);
+    // The weights are written once and not read again here: large ones bypass the cache, in
+    // whole 64-byte lines. A column's kMR rows are whole lines when they start on one, so
+    // panels are laid out to start where the columns' lines do: a first short panel of `lead`
+    // rows (Eigen aligns a matrix to 32 bytes only), then whole ones.
+    const auto address = reinterpret_cast<std::uintptr_t>(A.data());
+    const bool streamable =
+        kCanStream && T_q * T_k >= kStreamFloats && (T_q * sizeof(float)) % 64 == 0;
+    const Eigen::Index lead = streamable ? (64 - address % 64) % 64 / sizeof(float) : 0;
+
+    // Softmax numerators of query rows [i0, i0 + m) in place on their scaled scores in panel
+    // Pp, given each row's maximum so far (-inf when it is still to be taken): exp(score - row
+    // maximum), and 1 / (sum of each row) into inv. Rows past m are zero padding whose lanes
+    // are computed and thrown away. The weights are Pp·inv: they are scaled when they are
+    // stored, and weights·V = (Pp·V)·inv when it is done, which saves two passes over Pp.
+    const auto softmaxPanel = [&](Eigen::Index i0, Eigen::Index m, float* Pp, Lanes rowMax,
+                                  Lanes& inv) {
         if (mask.kind == MaskKind::Causal) {
-            for (Eigen::Index j = 0; j < T_k; ++j) {
-                const Eigen::Index n = std::clamp<Eigen::Index>(j - offset - i0, 0, m);
-                Sb.col(j).head(n).setConstant(kNegInf);
-            }
+            for (Eigen::Index j = 0; j < T_k; ++j)
+                std::fill_n(Pp + j * kMR, std::clamp<Eigen::Index>(j - offset - i0, 0, m), kNegInf);
         } else if (mask.kind != MaskKind::None) {
             for (Eigen::Index j = 0; j < T_k; ++j)
                 for (Eigen::Index r = 0; r < m; ++r)
-                    if (hidden(i0 + r, j)) Sb(r, j) = kNegInf;
+                    if (hidden(i0 + r, j)) Pp[j * kMR + r] = kNegInf;
         }
-        // Softmax of each row, kLanes rows at a time: three passes over the block's columns.
+        if (mask.kind != MaskKind::None)
+            for (Eigen::Index j = 0; j < T_k; ++j) rowMax = rowMax.max(LanesMap(Pp + j * kMR));
         // Hidden weights are set to exactly 0 after exp(), as in softmaxRows (AVX2 and SSE
-        // give a denormal for exp(-inf)); i is the lane group's first row.
-        const auto zeroHidden = [&](Eigen::Index i, Eigen::Index j, float* x) {
+        // give a denormal for exp(-inf)).
+        const auto zeroHidden = [&](Eigen::Index j, float* x) {
             if (mask.kind == MaskKind::Causal) {
-                std::fill_n(x, std::clamp<Eigen::Index>(j - offset - i, 0, kLanes), 0.0f);
+                std::fill_n(x, std::clamp<Eigen::Index>(j - offset - i0, 0, kLanes), 0.0f);
             } else {
-                for (Eigen::Index r = 0; r < kLanes && i + r < T_q; ++r)
-                    if (hidden(i + r, j)) x[r] = 0.0f;
+                for (Eigen::Index r = 0; r < m; ++r)
+                    if (hidden(i0 + r, j)) x[r] = 0.0f;
             }
         };
-        for (Eigen::Index p = 0; p < m; p += kLanes) {
-            float* base = S.data() + p;
-            Lanes rowMax = Lanes::Constant(kNegInf);
-            for (Eigen::Index j = 0; j < T_k; ++j) rowMax = rowMax.max(LanesMap(base + j * bp));
-            // A fully hidden row keeps its -inf: exp(-inf - 0) = 0 and its weights stay 0.
-            const Lanes shift = (rowMax == kNegInf).select(Lanes::Zero(), rowMax);
-            Lanes sum = Lanes::Zero();
-            for (Eigen::Index j = 0; j < T_k; ++j) {
-                LanesMap x(base + j * bp);
-                x = (x - shift).exp();
-                if (mask.kind != MaskKind::None) zeroHidden(i0 + p, j, base + j * bp);
-                sum += x;
-            }
-            const Lanes inv = (sum > 0.0f).select(Lanes::Ones() / sum, Lanes::Zero());
-            const Eigen::Index lanes = std::min(kLanes, m - p);
-            float* dst = A.data() + i0 + p;
-            if (lanes == kLanes && streamable) {
-                for (Eigen::Index j = 0; j < T_k; ++j) {
-                    LanesMap x(base + j * bp);
-                    x *= inv;
-                    streamLanes(dst + j * T_q, x);
-                }
-            } else if (lanes == kLanes) {
-                for (Eigen::Index j = 0; j < T_k; ++j) {
-                    LanesMap x(base + j * bp);
-                    x *= inv;
-                    Eigen::Map<Lanes> out(dst + j * T_q);
-                    out = x;
-                }
-            } else {
-                for (Eigen::Index j = 0; j < T_k; ++j)
-                    for (Eigen::Index r = 0; r < lanes; ++r)
-                        dst[j * T_q + r] = base[j * bp + r] *= inv(r);
+        // A fully hidden row keeps its -inf: exp(-inf - 0) = 0 and its weights stay 0.
+        const Lanes shift = (rowMax == kNegInf).select(Lanes::Zero(), rowMax);
+        Lanes sum = Lanes::Zero();
+        for (Eigen::Index j = 0; j < T_k; ++j) {
+            expLanes(Pp + j * kMR, shift);
+            if (mask.kind != MaskKind::None) zeroHidden(j, Pp + j * kMR);
+            sum += LanesMap(Pp + j * kMR);
+        }
+        inv = (sum > 0.0f).select(Lanes::Ones() / sum, Lanes::Zero());
+    };
+
+    for (Eigen::Index b0 = 0; b0 < T_q;) {
+        // A block: up to kBlockPanels panels of consecutive rows, panel q from row start[q].
+        Eigen::Index start[kBlockPanels], rows[kBlockPanels];
+        int panels = 0;
+        for (Eigen::Index i = b0; panels < kBlockPanels && i < T_q; i += rows[panels++]) {
+            start[panels] = i;
+            rows[panels] = std::min(i == 0 && lead > 0 ? lead : kMR, T_q - i);
+        }
+        const auto Qp = [&](int q) { return Q + q * kMR * dh; };
+        const auto Pp = [&](int q) { return P + q * panelFloats; };
+        const auto Op = [&](int q) { return O + q * kMR * valueCols; };
+
+        // 1. Scaled scores (rows, T_k) = f·(Q rows (rows, dh) · Kᵀ (dh, T_k)), a tile of Kᵀ for
+        // all panels at once: Kᵀ (512 KiB at 2048 tokens) comes from L3 once per block, not
+        // once per panel. Without a mask, each row's maximum is taken while a tile is in L1.
+        Lanes rowMax[kBlockPanels], inv[kBlockPanels];
+        for (int q = 0; q < panels; ++q) {
+            packLhs(rows[q], dh, ht.Q.data() + start[q], T_q, Qp(q));
+            rowMax[q] = Lanes::Constant(kNegInf);
+        }
+        for (Eigen::Index j = 0; j < T_k; j += kNR) {
+            for (int q = 0; q < panels; ++q) {
+                productTile(dh, Qp(q), Kt + j * dh, f, false, Pp(q) + j * kMR, kMR);
+                if (mask.kind == MaskKind::None)
+                    for (Eigen::Index jj = j; jj < std::min(j + kNR, T_k); ++jj)
+                        rowMax[q] = rowMax[q].max(LanesMap(Pp(q) + jj * kMR));
             }
         }
-        // Weighted sum of values: (m, T_k)·(T_k, dh), from the block while it is in cache.
+        // 2. Mask and softmax, panel by panel.
+        for (int q = 0; q < panels; ++q) softmaxPanel(start[q], rows[q], Pp(q), rowMax[q], inv[q]);
+
+        // 3. Weighted sum of values (rows, T_k)·(T_k, dh), kValueDepth keys at a time, a tile
+        // of V for all panels at once (again from L3 once per block).
         if (ht.enabled) {
-            ht.output.middleRows(i0, m).setZero();
-            addProduct<Eigen::ColMajor>(m, dh, T_k, S.data(), bp, ht.V.data(), T_k,
-                                        ht.output.data() + i0, T_q);
+            for (Eigen::Index k0 = 0; k0 < T_k; k0 += kValueDepth) {
+                const Eigen::Index kc = std::min(kValueDepth, T_k - k0);
+                for (Eigen::Index j = 0; j < dh; j += kNR)
+                    for (int q = 0; q < panels; ++q)
+                        productTile(kc, Pp(q) + k0 * kMR, V + j * T_k + k0 * kNR, 1.0f, k0 > 0,
+                                    Op(q) + j * kMR, kMR);
+            }
+            for (int q = 0; q < panels; ++q) {
+                for (Eigen::Index j = 0; j < dh; ++j) {
+                    LanesMap o(Op(q) + j * kMR);
+                    o *= inv[q];
+                    std::copy_n(o.data(), rows[q], ht.output.data() + start[q] + j * T_q);
+                }
+            }
         }
+
+        // 4. The block's weights, column by column.
+        for (Eigen::Index j = 0; j < T_k; ++j) {
+            float* dst = A.data() + b0 + j * T_q;  // weights (b0, j)
+            for (int q = 0; q < panels; dst += rows[q++]) {
+                const Lanes x = LanesMap(Pp(q) + j * kMR) * inv[q];
+                if (rows[q] == kMR && streamable)
+                    streamLanes(dst, x.data());
+                else
+                    std::copy_n(x.data(), rows[q], dst);
+            }
+        }
+        b0 = start[panels - 1] + rows[panels - 1];
     }
 #if defined(__AVX__)
     if (streamable) _mm_sfence();  // the streamed weights are visible before the head is done
@@ -573,21 +754,22 @@ struct ProjectionSlice {
     const RowVec* b;
     Mat* Y;
     Eigen::Index c0, n;
+    bool fresh;  // Y is a new result (not scratch): its slice's pages are prepared here
 };
 
 // Splits Y = X·W + b into column slices, `parts` of them (multiples of kLanes columns), and
 // sizes Y. Slices of different matrices share nothing and run in parallel.
 void addProjection(std::vector<ProjectionSlice>& slices, const Mat& X, const Mat& W,
-                   const RowVec& b, Mat& Y, int parts) {
+                   const RowVec& b, Mat& Y, int parts, bool fresh) {
     Y.resize(X.rows(), W.cols());
-    preferHugePages(Y.data(), static_cast<std::size_t>(Y.size()) * sizeof(float));
     const Eigen::Index step = roundUp((W.cols() + parts - 1) / parts, kLanes);
     for (Eigen::Index c0 = 0; c0 < W.cols(); c0 += step)
-        slices.push_back({&X, &W, &b, &Y, c0, std::min(step, W.cols() - c0)});
+        slices.push_back({&X, &W, &b, &Y, c0, std::min(step, W.cols() - c0), fresh});
 }
 
 void runSlice(const ProjectionSlice& s) {
     auto Y = s.Y->middleCols(s.c0, s.n);
+    if (s.fresh) prepareFresh(Y.data(), Y.size());
     const bool bias = s.b->size() != 0;
     if (s.X->rows() <= kSmallRows) {
         fewRowsProduct(*s.X, *s.W, s.c0, s.n, *s.Y);
@@ -596,11 +778,10 @@ void runSlice(const ProjectionSlice& s) {
             for (Eigen::Index j = 0; j < s.n; ++j) Y.col(j).array() += (*s.b)(s.c0 + j);
         return;
     }
-    // Y starts as the bias and the product adds X·W to it: (X·W) + b, rounded the same way
-    // while d_model fits one of Eigen's depth blocks (768 does).
+    // Y starts as the bias and the product adds X·W to it.
     for (Eigen::Index j = 0; j < s.n; ++j) Y.col(j).setConstant(bias ? (*s.b)(s.c0 + j) : 0.0f);
     const Eigen::Index T = s.X->rows(), K = s.X->cols();
-    addProduct<Eigen::ColMajor>(T, s.n, K, s.X->data(), T, s.W->data() + s.c0 * K, K, Y.data(), T);
+    addProduct(T, s.n, K, s.X->data(), T, s.W->data() + s.c0 * K, K, Y.data(), T);
 }
 
 }  // namespace
@@ -646,10 +827,10 @@ AttentionTrace attend(const AttentionConfig& c, const AttentionWeights& w, const
         }
         Vsrc = &Xkv;
     } else {
-        addProjection(projections, Xq, w.W_Q, w.b_Q, Q_all, parts);
-        addProjection(projections, Xkv, w.W_K, w.b_K, K_all, parts);
+        addProjection(projections, Xq, w.W_Q, w.b_Q, Q_all, parts, false);
+        addProjection(projections, Xkv, w.W_K, w.b_K, K_all, parts, false);
         if (c.projection == ProjectionMode::QKV)
-            addProjection(projections, Xkv, w.W_V, w.b_V, V_all, parts);
+            addProjection(projections, Xkv, w.W_V, w.b_V, V_all, parts, false);
         else
             Vsrc = &K_all;  // QK: V = K (after RoPE, as before)
     }
@@ -668,16 +849,15 @@ AttentionTrace attend(const AttentionConfig& c, const AttentionWeights& w, const
     AttentionTrace out;
     out.heads.resize(H);
     out.concat.resize(T_q, H * dh);
-    preferHugePages(out.concat.data(), static_cast<std::size_t>(out.concat.size()) * sizeof(float));
     std::vector<ProjectionSlice> outputSlices;
     if (outputProjection)
-        addProjection(outputSlices, out.concat, w.W_O, w.b_O, out.projected, parts);
+        addProjection(outputSlices, out.concat, w.W_O, w.b_O, out.projected, parts, true);
 
     // One team for the whole block: projection slices, then heads, then output slices, with a
     // barrier between; inside the team every product runs on one thread.
 #pragma omp parallel if (parallel)
     {
-        Mat& scores = threadScratch().scores;  // this thread's score block
+        Scratch& local = threadScratch();  // this thread's scratch
 #pragma omp for schedule(dynamic, 1)
         for (std::size_t i = 0; i < projections.size(); ++i) runSlice(projections[i]);
 
@@ -696,13 +876,13 @@ AttentionTrace attend(const AttentionConfig& c, const AttentionWeights& w, const
             const int kv = embeddings ? h : h / groups;
             ht.kv_head = kv;
             ht.enabled = opt.head_enabled.empty() || opt.head_enabled[h];
-            ht.Q = Qsrc->middleCols(h * dh, dh);
-            ht.K = Ksrc->middleCols(kv * dh, dh);
-            ht.V = Vsrc->middleCols(kv * dh, dh);
+            assignFresh(ht.Q, Qsrc->middleCols(h * dh, dh));
+            assignFresh(ht.K, Ksrc->middleCols(kv * dh, dh));
+            assignFresh(ht.V, Vsrc->middleCols(kv * dh, dh));
             const bool keep = opt.keep_detail || h == opt.focus_head;
             ht.detailed = keep;
             if (blockedScores && !keep) {
-                blockedHead(c, mask, hidden, ht, scores);
+                blockedHead(c, mask, hidden, ht, local);
             } else {
                 Mat& S = ht.weights;
                 S.resize(T_q, T_k);
@@ -721,6 +901,8 @@ AttentionTrace attend(const AttentionConfig& c, const AttentionWeights& w, const
                 else
                     ht.output = Mat::Zero(T_q, dh);
             }
+            // Fresh results fault in on the team, a head's columns at a time.
+            prepareFresh(out.concat.data() + h * dh * T_q, dh * T_q);
             out.concat.middleCols(h * dh, dh) = ht.output;
         }
 
