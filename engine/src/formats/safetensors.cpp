@@ -89,6 +89,11 @@ void prefaultForWrite(float* data, std::size_t count) {
 #endif
 }
 
+// Eigen's packet types (__m256 …) as template arguments: GCC warns that their alignment
+// attribute is dropped there, which is harmless for values that live in registers.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"
+
 // dst = columns [c0, c0 + cols) of a row-major matrix with rows rows and row stride ld,
 // as a (rows, cols) column-major Mat; with transpose dst is (cols, rows).
 void fillFromRowMajor(const float* src, Eigen::Index rows, Eigen::Index cols, Eigen::Index ld,
@@ -110,20 +115,42 @@ void fillFromRowMajor(const float* src, Eigen::Index rows, Eigen::Index cols, Ei
     prefaultForWrite(dst.data(), static_cast<std::size_t>(dst.size()));
     // Blocked transpose: a 64×64 tile of the source rows and of the destination columns stays
     // in cache.
+    // Inside a tile, square blocks of one SIMD packet's width are loaded as rows, transposed in
+    // registers (Eigen's ptranspose) and stored as columns; the ragged edges go one by one.
+    using Packet = Eigen::internal::packet_traits<float>::type;
+    constexpr Eigen::Index kLanes = Eigen::internal::unpacket_traits<Packet>::size;
     constexpr Eigen::Index kBlock = 64;
     float* out = dst.data();
     for (Eigen::Index cb = 0; cb < cols; cb += kBlock) {
         const Eigen::Index ce = std::min(cb + kBlock, cols);
         for (Eigen::Index rb = 0; rb < rows; rb += kBlock) {
             const Eigen::Index re = std::min(rb + kBlock, rows);
+            Eigen::Index cv = cb, rv = rb;  // end of the part done with packets
+            if constexpr (kLanes > 1) {
+                cv = cb + (ce - cb) / kLanes * kLanes;
+                rv = rb + (re - rb) / kLanes * kLanes;
+                for (Eigen::Index c = cb; c < cv; c += kLanes) {
+                    for (Eigen::Index r = rb; r < rv; r += kLanes) {
+                        Eigen::internal::PacketBlock<Packet, kLanes> block;
+                        for (Eigen::Index i = 0; i < kLanes; ++i)
+                            block.packet[i] =
+                                Eigen::internal::ploadu<Packet>(src + (r + i) * ld + c0 + c);
+                        Eigen::internal::ptranspose(block);
+                        for (Eigen::Index j = 0; j < kLanes; ++j)
+                            Eigen::internal::pstoreu(out + (c + j) * rows + r, block.packet[j]);
+                    }
+                }
+            }
             for (Eigen::Index c = cb; c < ce; ++c) {
                 float* d = out + c * rows;
                 const float* s = src + c0 + c;
-                for (Eigen::Index r = rb; r < re; ++r) d[r] = s[r * ld];
+                for (Eigen::Index r = (c < cv ? rv : rb); r < re; ++r) d[r] = s[r * ld];
             }
         }
     }
 }
+
+#pragma GCC diagnostic pop
 
 }  // namespace
 
