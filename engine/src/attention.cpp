@@ -408,15 +408,18 @@ constexpr Eigen::Index kRowBlock = 128;
 // C (rows, cols) += A (rows, depth) · B (depth, cols), all column-major with strides lda, ldb
 // and ldc. Not inlined: inside runSlice it made GCC spill more registers in the few-rows
 // product next to it (8 tokens took 25% longer).
+// B's element (k, j) is at B[k·skb + j·ldb]: skb = 1 for a column-major B, skb = ld of the
+// stored matrix and ldb = 1 for the transpose of a column-major matrix.
 [[gnu::noinline]] void addProduct(Eigen::Index rows, Eigen::Index cols, Eigen::Index depth,
                                   const float* A, Eigen::Index lda, const float* B,
-                                  Eigen::Index ldb, float* C, Eigen::Index ldc) {
+                                  Eigen::Index ldb, float* C, Eigen::Index ldc,
+                                  Eigen::Index skb = 1) {
     Scratch& s = threadScratch();
     alignas(EIGEN_MAX_ALIGN_BYTES) float tile[kMR * kNR];  // an edge tile, (kMR, kNR)
     for (Eigen::Index p0 = 0; p0 < depth; p0 += kDepthBlock) {
         const Eigen::Index kc = std::min(kDepthBlock, depth - p0);
         float* b = grow(s.rhs, kc * roundUp(cols, kNR));
-        packRhs(kc, cols, B + p0, 1, ldb, b);
+        packRhs(kc, cols, B + p0 * skb, skb, ldb, b);
         for (Eigen::Index i0 = 0; i0 < rows; i0 += kRowBlock) {
             const Eigen::Index mc = std::min(kRowBlock, rows - i0);
             float* a = grow(s.lhs, roundUp(mc, kMR) * kc);
@@ -785,6 +788,37 @@ void runSlice(const ProjectionSlice& s) {
 }
 
 }  // namespace
+
+void linear(const Mat& X, const Mat& W, const RowVec& b, Mat& Y, bool transposedW) {
+    const Eigen::Index T = X.rows(), K = X.cols();
+    const Eigen::Index N = transposedW ? W.rows() : W.cols();
+    assert((transposedW ? W.cols() : W.rows()) == K);
+    assert(b.size() == 0 || b.size() == N);
+    Y.resize(T, N);
+    const bool parallel = double(T) * double(K) * double(N) > 1e5 && omp_get_max_threads() > 1 &&
+                          !omp_in_parallel();
+    const int parts = parallel ? omp_get_max_threads() : 1;
+    // Column slices of Y, multiples of kLanes wide; a few more slices than threads so that an
+    // uneven split evens out.
+    const Eigen::Index step = roundUp((N + 2 * parts - 1) / (2 * parts), kLanes);
+    const Eigen::Index slices = (N + step - 1) / step;
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+    for (Eigen::Index s = 0; s < slices; ++s) {
+        const Eigen::Index c0 = s * step, n = std::min(step, N - c0);
+        auto Ys = Y.middleCols(c0, n);
+        if (!transposedW && T <= kSmallRows) {
+            fewRowsProduct(X, W, c0, n, Y);
+            if (b.size())
+                for (Eigen::Index j = 0; j < n; ++j) Ys.col(j).array() += b(c0 + j);
+            continue;
+        }
+        for (Eigen::Index j = 0; j < n; ++j) Ys.col(j).setConstant(b.size() ? b(c0 + j) : 0.0f);
+        if (transposedW)  // Wᵀ(k, j) = W(j, k) = W[j + k·N]
+            addProduct(T, n, K, X.data(), T, W.data() + c0, 1, Ys.data(), T, W.rows());
+        else
+            addProduct(T, n, K, X.data(), T, W.data() + c0 * K, K, Ys.data(), T);
+    }
+}
 
 AttentionTrace attend(const AttentionConfig& c, const AttentionWeights& w, const Mat& Xq,
                       const Mat& Xkv, const MaskSpec& mask, const AttendOptions& opt) {

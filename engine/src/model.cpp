@@ -200,8 +200,8 @@ void applyNorm(NormKind kind, const NormWeights& w, float eps, Mat& x) {
 }
 
 Mat feedForward(Activation act, const FeedForwardWeights& w, const Mat& x) {
-    Mat h = x * w.W1;  // (T, d_ff)
-    if (w.b1.size()) h.rowwise() += w.b1;
+    Mat h;
+    linear(x, w.W1, w.b1, h);  // (T, d_ff)
     // The activations work column by column on both cores: a GPT-2-sized layer has 128 × 3072
     // of them, and scalar tanh/erf calls would otherwise cost as much as a matrix product.
     // tanh and exp go through Eigen's vectorised versions; erf has none in Eigen's core.
@@ -223,7 +223,8 @@ Mat feedForward(Activation act, const FeedForwardWeights& w, const Mat& x) {
             }
             break;
         case Activation::SwiGLU: {
-            Mat g = x * w.W3;  // (T, d_ff)
+            Mat g;
+            linear(x, w.W3, RowVec(), g);  // (T, d_ff)
 #pragma omp parallel for schedule(static) if (parallel)
             for (Eigen::Index j = 0; j < cols; ++j) {
                 auto v = h.col(j).array();
@@ -232,8 +233,8 @@ Mat feedForward(Activation act, const FeedForwardWeights& w, const Mat& x) {
             break;
         }
     }
-    Mat y = h * w.W2;  // (T, d_model)
-    if (w.b2.size()) y.rowwise() += w.b2;
+    Mat y;
+    linear(h, w.W2, w.b2, y);  // (T, d_model)
     return y;
 }
 

@@ -283,13 +283,10 @@ Result<TracePtr> runImpl(std::shared_ptr<const Model> model, std::vector<Token> 
     }
     tr.final_hidden = std::move(x);
     const ModelWeights& mw = model->weights;
-    if (opt.compute_logits && c.has_lm_head && mw.lm_head_tied && mw.token_embedding.size()) {
-        tr.logits.noalias() = tr.final_hidden * mw.token_embedding.transpose();
-        if (mw.lm_bias.size()) tr.logits.rowwise() += mw.lm_bias;
-    } else if (opt.compute_logits && c.has_lm_head && model->weights.lm_head.size()) {
-        tr.logits.noalias() = tr.final_hidden * model->weights.lm_head;
-        if (model->weights.lm_bias.size()) tr.logits.rowwise() += model->weights.lm_bias;
-    }
+    if (opt.compute_logits && c.has_lm_head && mw.lm_head_tied && mw.token_embedding.size())
+        linear(tr.final_hidden, mw.token_embedding, mw.lm_bias, tr.logits, /*transposedW=*/true);
+    else if (opt.compute_logits && c.has_lm_head && mw.lm_head.size())
+        linear(tr.final_hidden, mw.lm_head, mw.lm_bias, tr.logits);
     tr.steps = buildSteps(c, seq2seq);
     return TracePtr(trace);
 }

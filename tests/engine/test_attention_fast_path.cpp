@@ -7,7 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
+#include <vector>
 #include <limits>
 #include <random>
 
@@ -213,5 +215,24 @@ TEST(AttentionFastPath, SoftmaxGivesExactZerosWhereHidden) {
         }
         EXPECT_EQ(S(7, 3), 0.0f);
         EXPECT_EQ(S.row(5).cwiseAbs().sum(), 0.0f);
+    }
+}
+
+TEST(Linear, MatchesEigenForEveryShapeWithAndWithoutBiasAndTransposedWeights) {
+    std::mt19937 rng(11);
+    for (const auto& [T, K, N] : std::vector<std::array<Eigen::Index, 3>>{
+             {1, 8, 5}, {7, 33, 17}, {16, 64, 64}, {17, 70, 130}, {128, 96, 401}}) {
+        const Mat X = randn(rng, T, K, 1.0f);
+        const Mat W = randn(rng, K, N, 0.3f);
+        const RowVec b = randn(rng, 1, N, 1.0f);
+        const Mat want = (X * W).rowwise() + b;
+        Mat Y;
+        linear(X, W, b, Y);
+        ASSERT_EQ(Y.rows(), T);
+        ASSERT_EQ(Y.cols(), N);
+        EXPECT_LE((Y - want).cwiseAbs().maxCoeff(), 1e-4f) << T << "×" << K << "×" << N;
+        const Mat Wt = W.transpose();  // stored (N, K), as a tied output layer
+        linear(X, Wt, RowVec(), Y, /*transposedW=*/true);
+        EXPECT_LE((Y - X * W).cwiseAbs().maxCoeff(), 1e-4f) << "transposed " << T << "×" << K;
     }
 }

@@ -117,6 +117,10 @@ AttentionTrace attend(const AttentionConfig& config, const AttentionWeights& wei
 void attentionHeadDetail(const AttentionConfig& config, const AttentionWeights& weights,
                          int head, const MaskSpec& mask, HeadTrace* trace);
 
+/// Y = X·W + b (b may be empty) with the engine's packed product, on both cores when it is
+/// big enough. With transposedW, W is stored (N, K) and Wᵀ is used (a tied output layer).
+void linear(const Mat& X, const Mat& W, const RowVec& b, Mat& Y, bool transposedW = false);
+
 /// Row-wise stable softmax in place: subtracts the row maximum; a row that is all -inf
 /// becomes all zeros (never NaN).
 void softmaxRows(Mat& scores);
