@@ -7,7 +7,9 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QGridLayout>
+#include <QFuture>
 #include <QImageWriter>
+#include <QtConcurrent>
 #include <QLabel>
 #include <QLayout>
 #include <QPageSize>
@@ -228,17 +230,26 @@ QImage renderTree(QWidget* w, QSize logical, QSize pixels, double dpi, int pad) 
     return image;
 }
 
-Status writePng(QWidget* w, const QString& path, const ImageOptions& o) {
-    auto image = renderImage(w, o);
-    if (!image) return image.error();
+// Encodes and writes a rendered image; safe on any thread (QImage, QImageWriter and QSaveFile
+// are reentrant).
+Status savePng(const QImage& image, const QString& path) {
     QSaveFile file;
     if (Status s = openSaveFile(file, path); !s) return s;
     QImageWriter writer(&file, "png");
-    if (!writer.write(*image)) {
+    // Qt maps quality q to zlib level (100 − q)·9/91: 80 is level 1, several times faster than
+    // the default level and hardly larger for heatmaps, which are mostly flat colour.
+    writer.setQuality(80);
+    if (!writer.write(image)) {
         file.cancelWriting();
         return makeError(str("Cannot write " + quoted(path) + ": " + writer.errorString() + "."));
     }
     return commit(file, path);
+}
+
+Status writePng(QWidget* w, const QString& path, const ImageOptions& o) {
+    auto image = renderImage(w, o);
+    if (!image) return image.error();
+    return savePng(*image, path);
 }
 
 Status writeSvg(QWidget* w, const QString& path, const ImageOptions& o) {
@@ -619,6 +630,16 @@ Result<QStringList> exportAllHeads(const Trace& trace, const QString& folder,
         return makeError(str("Cannot create the folder " + quoted(folder) + "."));
 
     QStringList written;
+    QList<QFuture<Status>> pending;  // PNGs being written
+    const auto finishPending = [&pending]() -> Status {
+        Status first = Ok{};
+        for (QFuture<Status>& f : pending) {
+            const Status s = f.result();
+            if (first && !s) first = s;
+        }
+        pending.clear();
+        return first;
+    };
     std::unique_ptr<HeatmapView> view;  // one view, refilled per head: layout is the slow part
     const QDir dir(folder);
     int done = 0;
@@ -642,18 +663,32 @@ Result<QStringList> exportAllHeads(const Trace& trace, const QString& folder,
                 }
                 ImageOptions io = o.image;
                 io.title = m->name;
-                s = exportWidget(view.get(), path, o.format, io);
+                if (o.format == ExportFormat::Png) {
+                    // Drawing needs this thread; compressing and writing the PNG do not, so
+                    // they run beside the drawing of the next head.
+                    auto image = renderImage(view.get(), io);
+                    if (!image) return image.error();
+                    pending << QtConcurrent::run(savePng, std::move(image).value(), path);
+                } else {
+                    s = exportWidget(view.get(), path, o.format, io);
+                }
             } else {
                 s = exportMatrix(*m, path, o.format);
             }
-            if (!s) return s.error();
+            if (!s) {
+                (void)finishPending();
+                return s.error();
+            }
             written << path;
             ++done;
-            if (o.progress && !o.progress(static_cast<double>(done) / total))
+            if (o.progress && !o.progress(static_cast<double>(done) / total)) {
+                (void)finishPending();
                 return makeError("Export stopped after " + std::to_string(done) + " of " +
                                  std::to_string(total) + " heads.");
+            }
         }
     }
+    if (Status s = finishPending(); !s) return s.error();
     return written;
 }
 
