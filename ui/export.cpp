@@ -541,9 +541,11 @@ Result<LabelledMatrix> headMatrix(const Trace& trace, int layer, int head, const
                    : what == QLatin1String("scaled") ? detail.scaled
                                                      : detail.masked;
     }
-    QString block =
-        decoder ? (cross ? QStringLiteral(" cross") : QStringLiteral(" decoder")) : QString();
-    m.name = QStringLiteral("L%1 H%2%3 %4").arg(layer).arg(head).arg(block, what);
+    // The title counts from 1, as the window does (file names and --layer count from 0).
+    const QString block = decoder ? (cross ? QStringLiteral(" · cross-attention")
+                                           : QStringLiteral(" · decoder"))
+                                  : QString();
+    m.name = QStringLiteral("Layer %1 · head %2%3 · %4").arg(layer + 1).arg(head + 1).arg(block, what);
     if (m.rows.size() != m.values.rows()) m.rows.clear();
     if (m.cols.size() != m.values.cols()) m.cols.clear();
     return m;

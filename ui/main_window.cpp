@@ -534,7 +534,9 @@ void MainWindow::exportView() {
         matrix.rows = m_session->queryLabels();
         matrix.cols = m_session->keyLabels();
         matrix.name =
-            tr("L%1 H%2 weights").arg(m_session->focus().layer).arg(m_session->focus().head);
+            tr("Layer %1 · head %2 · weights")
+                .arg(m_session->focus().layer + 1)
+                .arg(m_session->focus().head + 1);
     }
     ExportDialog dlg(target, matrix, this);
     dlg.setSession(m_session);

@@ -189,7 +189,7 @@ TEST_F(ExportTest, JsonHasTheShapeAndTheNumbers) {
                 EXPECT_NEAR(row[j].toDouble(), m.values(i, j), 1e-6);
         }
     }
-    EXPECT_EQ(o["name"].toString(), QStringLiteral("L0 H0 weights"));
+    EXPECT_EQ(o["name"].toString(), QStringLiteral("Layer 1 · head 1 · weights"));
 }
 
 TEST_F(ExportTest, UnwritablePathGivesAMessageAndNoFile) {
