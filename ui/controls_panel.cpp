@@ -1,5 +1,6 @@
 #include "controls_panel.h"
 
+#include <algorithm>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFile>
@@ -361,6 +362,15 @@ void ControlsPanel::syncFromSession() {
         if (i >= 0) box->setCurrentIndex(i);
     };
     setCombo(m_arch, static_cast<int>(c.architecture));
+    // The untrained model's sizes stay small enough to show; a loaded model (greyed out) shows
+    // its real ones, however large.
+    {
+        const auto current = m_session->model();
+        const bool loaded = current && !isUntrained(current.get());
+        m_dModel->setMaximum(loaded ? std::max(512, c.d_model) : 512);
+        m_heads->setMaximum(loaded ? std::max(16, c.n_heads) : 16);
+        m_layers->setMaximum(loaded ? std::max(12, c.n_layers) : 12);
+    }
     m_dModel->setValue(c.d_model);
     m_heads->setValue(c.n_heads);
     m_layers->setValue(c.n_layers);
