@@ -79,6 +79,12 @@ void prefaultForWrite(float* data, std::size_t count) {
     auto end = begin + bytes;
     begin = (begin + page - 1) / page * page;
     end = end / page * page;
+    // Where whole 2 MiB pages fit, ask for them first: one fault per 2 MiB instead of 512.
+    constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
+    const std::uintptr_t hugeBegin = (begin + kHuge - 1) & ~(kHuge - 1);
+    const std::uintptr_t hugeEnd = end & ~(kHuge - 1);
+    if (hugeEnd > hugeBegin)
+        (void)::madvise(reinterpret_cast<void*>(hugeBegin), hugeEnd - hugeBegin, MADV_HUGEPAGE);
     if (end > begin) {
         // Best effort: older kernels say EINVAL and the pages fault in on first write instead.
         (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
