@@ -259,9 +259,7 @@ void HeadGrid::refreshImages() {
         const HeadTrace& h = b->heads[t->head()];
         t->setImage(matrixImage(h.weights, kind, 0.0, 1.0));
         bool off = false;
-        const int blk = m_session->model()
-                            ? headBlockIndex(m_session->model()->config, t->layer(), decoder, cross)
-                            : t->layer();
+        const int blk = blockOf(t->layer());
         for (auto [l, hh] : m_session->disabledHeads())
             if (l == blk && hh == t->head()) off = true;
         t->setDisabledHead(off);
@@ -297,10 +295,14 @@ void HeadGrid::refreshFocus() {
         t->setFocused(match && t->layer() == f.layer && t->head() == f.head);
 }
 
-void HeadGrid::toggleHead(int layer, int head) {
+int HeadGrid::blockOf(int layer) const {
     const int si = stackIndex();
-    if (m_session->model())
-        layer = headBlockIndex(m_session->model()->config, layer, si > 0, si == 2);
+    const auto model = m_session->model();
+    return model ? headBlockIndex(model->config, layer, si > 0, si == 2) : layer;
+}
+
+void HeadGrid::toggleHead(int layer, int head) {
+    layer = blockOf(layer);
     auto off = m_session->disabledHeads();
     auto it = std::find(off.begin(), off.end(), std::make_pair(layer, head));
     if (it != off.end())

@@ -65,6 +65,8 @@ public:
     HeadThumb* thumb(int layer, int head) const;
     /// Which block the grid shows: 0 = (encoder) self, 1 = decoder self, 2 = decoder cross.
     int stackIndex() const;
+    /// RunOptions::disabled_heads' block number of a layer of the stack on show.
+    int blockOf(int layer) const;
 
 protected:
     void showEvent(QShowEvent* event) override;

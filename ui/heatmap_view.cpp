@@ -363,9 +363,9 @@ QString HeatmapView::formatValue(float v) {
 void HeatmapView::applyFonts() {
     QFont base = font();
     QFont tick = base;
-    tick.setPointSizeF(std::max(7.0, 9.0 * m_fontScale));
+    tick.setPointSizeF(labelPointSize());
     QFont label = base;
-    label.setPointSizeF(std::max(7.0, 9.0 * m_fontScale));
+    label.setPointSizeF(labelPointSize());
     label.setItalic(true);
     QFont title = base;
     title.setPointSizeF(std::max(8.0, 10.5 * m_fontScale));
@@ -496,7 +496,7 @@ void HeatmapView::updateTicks() {
     // Token labels shrink with the cells (down to 6 pt) before any are left out: a matrix of
     // a long sentence stays labelled on every row and column for as long as it can.
     QFont tick = m_plot->yAxis->tickLabelFont();
-    const double fullPt = std::max(7.0, 9.0 * m_fontScale);
+    const double fullPt = labelPointSize();
     tick.setPointSizeF(fullPt);
     const double fullHeight = QFontMetrics(tick).height() + 1;
     if (fullHeight > std::min(cw, ch))

@@ -7,6 +7,7 @@
 #include <Eigen/Dense>
 #include <QStringList>
 #include <QWidget>
+#include <algorithm>
 #include <functional>
 
 class QCustomPlot;
@@ -88,6 +89,8 @@ private:
     friend class CellOverlayLayer;
     void rebuild();
     void updateTicks();
+    /// Point size of token labels and axis titles before they shrink to fit small cells.
+    double labelPointSize() const { return std::max(7.0, 9.0 * m_fontScale); }
     void replotOverlay();
     void requestReplot();
     bool layoutPlot();  ///< true when the plot's geometry changed
