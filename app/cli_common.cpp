@@ -4,14 +4,8 @@
 #include <charconv>
 #include <cmath>
 
-#if __has_include("attn/formats/load.h")
 #include "attn/formats/load.h"
-#define ATTN_HAVE_LOADERS 1
-#endif
-#if __has_include("attn/train.h")
 #include "attn/train.h"
-#define ATTN_HAVE_TRAIN 1
-#endif
 
 namespace attn::cli {
 
@@ -128,7 +122,6 @@ Result<std::shared_ptr<const Model>> resolveModel(const Args& a, bool wantSeq2Se
         if (!m) return m.error();
         return std::shared_ptr<const Model>(m.value());
     }
-#ifdef ATTN_HAVE_TRAIN
     if (spec.rfind("builtin:", 0) == 0) {
         const std::string name = spec.substr(8);
         std::string path = builtinModelPath(name);
@@ -138,17 +131,9 @@ Result<std::shared_ptr<const Model>> resolveModel(const Args& a, bool wantSeq2Se
         if (!m) return m.error();
         return std::shared_ptr<const Model>(m.value());
     }
-#else
-    if (spec.rfind("builtin:", 0) == 0)
-        return makeError("This build has no built-in trained models.");
-#endif
-#ifdef ATTN_HAVE_LOADERS
     auto m = loadModel(spec);
     if (!m) return m.error();
     return std::shared_ptr<const Model>(m.value());
-#else
-    return makeError("Cannot open model '" + spec + "': this build reads no model files.");
-#endif
 }
 
 Result<TracePtr> traceFromArgs(const Args& a) {

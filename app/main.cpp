@@ -7,27 +7,10 @@
 
 #include <unistd.h>
 
-#include "cli_common.h"
+#include "cli_export.h"
 #include "cli_trace.h"
-
-#if __has_include("cli_train.h")
 #include "cli_train.h"
-#define ATTN_HAVE_TRAIN_CLI 1
-#endif
-#ifdef ATTN_HAVE_UI
-#if __has_include("app_window.h")
-#include "app_window.h"
-#define ATTN_HAVE_WINDOW 1
-#endif
-#if __has_include("cli_export_command.h")
-#include "cli_export_command.h"
-#define ATTN_HAVE_EXPORT 1
-#endif
-#if __has_include("ui_bench.h")
-#include "ui_bench.h"
-#define ATTN_HAVE_UI_BENCH 1
-#endif
-#endif
+#include "window_main.h"
 
 namespace {
 
@@ -45,7 +28,6 @@ Usage:
   attention-lab translate --text "the ball is blue" [--json]
   attention-lab fill --text "the black cat drank the [MASK]"
   attention-lab evaluate --model builtin:english|builtin:translation
-  attention-lab bench-ui             keystroke-to-repaint and export timings
 
 Model options (trace, export): --model untrained|builtin:english|builtin:translation|PATH
   --layers N --heads H --kv-heads K --d-model D --seed S --mask none|causal|padding
@@ -79,33 +61,14 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (cmd == "trace") return attn::cli::runTraceCommand(argc, argv);
-#ifdef ATTN_HAVE_TRAIN_CLI
     if (cmd == "train") return attn::cli::runTrainCommand(argc, argv);
     if (cmd == "translate") return attn::cli::runTranslateCommand(argc, argv);
     if (cmd == "fill") return attn::cli::runFillCommand(argc, argv);
     if (cmd == "evaluate") return attn::cli::runEvaluateCommand(argc, argv);
-#endif
-#ifdef ATTN_HAVE_EXPORT
-    attn::ui::setExportTraceSource([](const attn::ui::ExportArgs& e) {
-        attn::cli::Args a;
-        a.values = e.values;
-        a.flags = e.flags;
-        return attn::cli::traceFromArgs(a);
-    });
-    if (cmd == "export") return attn::ui::runExportCommand(argc, argv);
-#endif
-#ifdef ATTN_HAVE_UI_BENCH
-    if (cmd == "bench-ui") return attn::ui::runUiBench(argc, argv);
-#endif
+    if (cmd == "export") return attn::cli::runExportCommand(argc, argv);
     if (!cmd.empty() && cmd[0] != '-') {
         std::cerr << "attention-lab: unknown command '" << cmd << "'. Try --help.\n";
         return 2;
     }
-#ifdef ATTN_HAVE_WINDOW
-    return attn::ui::runWindow(argc, argv);
-#else
-    // No window in this build: show the trace of the default sentence in the terminal.
-    const char* args[] = {argv[0], "trace", "--text", "The black cat drank the milk"};
-    return attn::cli::runTraceCommand(4, const_cast<char**>(args));
-#endif
+    return attn::app::runWindow(argc, argv);
 }

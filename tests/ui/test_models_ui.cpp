@@ -20,14 +20,14 @@
 #include <filesystem>
 
 #include "attn/train.h"
-#include "head_summary_view.h"
-#include "heatmap_view.h"
-#include "learn_view.h"
-#include "model_actions.h"
-#include "prediction_view.h"
-#include "rollout_view.h"
-#include "session.h"
-#include "translate_view.h"
+#include "views/head_summary_view.h"
+#include "widgets/heatmap_view.h"
+#include "views/learn_view.h"
+#include "window/model_actions.h"
+#include "views/prediction_view.h"
+#include "views/rollout_view.h"
+#include "session/session.h"
+#include "views/translate_view.h"
 
 namespace attn::ui {
 namespace {

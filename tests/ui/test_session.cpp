@@ -7,7 +7,7 @@
 #include <QStringList>
 #include <QTest>
 
-#include "session.h"
+#include "session/session.h"
 
 using attn::ui::Session;
 

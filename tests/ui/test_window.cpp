@@ -15,16 +15,16 @@
 #include <QTabWidget>
 #include <QTest>
 
-#include "cell_explain.h"
-#include "colormaps.h"
-#include "compare_view.h"
-#include "controls_panel.h"
-#include "head_grid.h"
-#include "heatmap_view.h"
-#include "lines_view.h"
-#include "main_window.h"
-#include "session.h"
-#include "step_view.h"
+#include "views/cell_explain.h"
+#include "common/colormaps.h"
+#include "views/compare_view.h"
+#include "window/controls_panel.h"
+#include "views/head_grid.h"
+#include "widgets/heatmap_view.h"
+#include "views/lines_view.h"
+#include "window/main_window.h"
+#include "session/session.h"
+#include "views/step_view.h"
 
 using namespace attn::ui;
 
@@ -399,7 +399,6 @@ TEST_F(WindowTest, CopyViewPutsAnImageOnTheClipboard) {
     EXPECT_GT(distinctColours(img), 20);
 }
 
-#if __has_include("attn/train.h")
 #include <QStandardItemModel>
 
 #include "attn/train.h"
@@ -430,4 +429,3 @@ TEST_F(WindowTest, TrainedModelOffersOnlyTheScoresItHasWeightsFor) {
     EXPECT_EQ(s->model()->config.temperature, 0.0f);
     EXPECT_EQ(s->model()->config.d_model, 64);
 }
-#endif

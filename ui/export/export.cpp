@@ -1,0 +1,721 @@
+#include "export/export.h"
+
+#include <qcustomplot.h>
+
+#include <QApplication>
+#include <QClipboard>
+#include <QDir>
+#include <QFileInfo>
+#include <QGridLayout>
+#include <QFuture>
+#include <QImageWriter>
+#include <QtConcurrent>
+#include <QLabel>
+#include <QLayout>
+#include <QPageSize>
+#include <QPdfWriter>
+#include <QResizeEvent>
+#include <QSaveFile>
+#include <QShortcut>
+#include <QSvgGenerator>
+#include <QVBoxLayout>
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "attn/analysis.h"
+#include "widgets/heatmap_view.h"
+
+namespace attn::ui {
+
+namespace {
+
+std::string str(const QString& s) { return s.toStdString(); }
+QString quoted(const QString& s) { return QStringLiteral("“%1”").arg(QDir::toNativeSeparators(s)); }
+
+// --- files -------------------------------------------------------------------------------------
+
+// Opens a QSaveFile for path: it writes to a temporary file beside the target and renames it on
+// commit, so a failure never leaves a partial file.
+Status openSaveFile(QSaveFile& file, const QString& path) {
+    if (path.trimmed().isEmpty()) return makeError("No file name given.");
+    const QFileInfo info(path);
+    if (info.isDir())
+        return makeError(str(quoted(path) + " is a folder; give a file name inside it."));
+    const QDir dir = info.absoluteDir();
+    if (!dir.exists())
+        return makeError(str("Cannot write " + quoted(path) + ": the folder " + quoted(dir.path()) +
+                             " does not exist."));
+    file.setFileName(path);
+    if (!file.open(QIODevice::WriteOnly))
+        return makeError(str("Cannot write " + quoted(path) + ": " + file.errorString() + "."));
+    return Ok{};
+}
+
+Status commit(QSaveFile& file, const QString& path) {
+    if (!file.commit())
+        return makeError(str("Cannot write " + quoted(path) + ": " + file.errorString() + "."));
+    return Ok{};
+}
+
+Status writeBytes(const QString& path, const QByteArray& bytes) {
+    QSaveFile file;
+    if (Status s = openSaveFile(file, path); !s) return s;
+    if (file.write(bytes) != bytes.size()) {
+        file.cancelWriting();
+        return makeError(str("Cannot write " + quoted(path) + ": " + file.errorString() + "."));
+    }
+    return commit(file, path);
+}
+
+// --- drawing a widget tree ---------------------------------------------------------------------
+
+int screenDpi(const QWidget* w) {
+    const int dpi = w->logicalDpiX();
+    return dpi > 0 ? dpi : 96;
+}
+
+// The logical (screen-pixel) size the widget is laid out at so that it fills width × height
+// pixels at the asked DPI.
+QSize logicalSize(const ImageOptions& o, int screen) {
+    const double f = static_cast<double>(screen) / o.dpi;
+    return {std::max(1, static_cast<int>(std::lround(o.width * f))),
+            std::max(1, static_cast<int>(std::lround(o.height * f)))};
+}
+
+// Lays out w and everything inside it at w's current size, whether shown or not, without
+// asking w's parent: a child exported at another size than the window gives it keeps that size
+// while it is drawn. Sends the resize events a hidden widget keeps pending (as showing would).
+void layoutTree(QWidget* w) {
+    if (w->testAttribute(Qt::WA_PendingResizeEvent)) {
+        w->setAttribute(Qt::WA_PendingResizeEvent, false);
+        QResizeEvent event(w->size(), QSize());
+        QCoreApplication::sendEvent(w, &event);
+    }
+    if (QLayout* layout = w->layout()) {
+        layout->invalidate();
+        layout->activate();
+    }
+    // A plot decides some things (tick labels that fit, margins) from its last layout: replot
+    // twice so the second pass sees the axis rects at the new size. Queued: no repaint now.
+    if (auto* plot = qobject_cast<QCustomPlot*>(w)) {
+        plot->replot(QCustomPlot::rpQueuedRefresh);
+        plot->replot(QCustomPlot::rpQueuedRefresh);
+    }
+    for (QObject* o : w->children()) {
+        auto* child = qobject_cast<QWidget*>(o);
+        if (child && !child->isWindow()) layoutTree(child);
+    }
+}
+
+void settle(QWidget* w) {
+    w->ensurePolished();
+    layoutTree(w);
+}
+
+// Lays a widget out at a size for the time of one export, then puts it back.
+//
+// QWidget::render() on a hidden widget first re-runs the layouts from its window down, which
+// would give a child back the size its window's layout wants. So a hidden child is pinned to
+// the export size (min = max) while it is drawn; its window's size and its own limits are put
+// back afterwards. A visible child keeps a plain resize until the next layout pass, which only
+// comes after the export.
+class LayoutAtSize {
+public:
+    LayoutAtSize(QWidget* w, QSize size)
+        : m_w(w),
+          m_window(w->window()),
+          m_old(w->size()),
+          m_oldMin(w->minimumSize()),
+          m_oldMax(w->maximumSize()),
+          m_windowSize(m_window->size()) {
+        if (m_old == size) {
+            settle(m_w);
+            return;
+        }
+        m_changed = true;
+        if (!m_w->isWindow() && !m_w->isVisible()) {
+            m_pinned = true;
+            m_w->setMinimumSize(size);
+            m_w->setMaximumSize(size);
+        }
+        m_w->resize(size);
+        settle(m_w);
+    }
+    ~LayoutAtSize() {
+        if (!m_changed) return;
+        if (m_pinned) {
+            m_w->setMinimumSize(m_oldMin);
+            m_w->setMaximumSize(m_oldMax);
+        }
+        m_w->resize(m_old);
+        if (m_window != m_w && m_window->size() != m_windowSize) m_window->resize(m_windowSize);
+        settle(m_w);
+    }
+    LayoutAtSize(const LayoutAtSize&) = delete;
+    LayoutAtSize& operator=(const LayoutAtSize&) = delete;
+
+private:
+    QWidget* m_w;
+    QWidget* m_window;
+    QSize m_old, m_oldMin, m_oldMax, m_windowSize;
+    bool m_changed = false;
+    bool m_pinned = false;
+};
+
+// Draws w and its visible children. QCustomPlot draws itself through toPainter (vectors into SVG
+// and PDF, and no stale paint buffer after a resize); other widgets through QWidget::render
+// without children, so the walk reaches the plots inside them.
+void paintTree(QCPPainter& p, QWidget* root, QWidget* w, const QPoint& offset) {
+    if (auto* plot = qobject_cast<QCustomPlot*>(w)) {
+        p.save();
+        p.translate(offset);
+        plot->toPainter(&p, w->width(), w->height());
+        p.restore();
+        return;
+    }
+    p.save();
+    // No window background: a figure goes on white paper (the image is filled white; widgets
+    // that fill their own background still do).
+    w->render(&p, offset, QRegion(), QWidget::RenderFlags());
+    p.restore();
+    for (QObject* o : w->children()) {
+        auto* child = qobject_cast<QWidget*>(o);
+        if (!child || child->isWindow() || !child->isVisibleTo(root)) continue;
+        p.save();
+        // Clip to the parent, not the child: text drawn larger than the screen metrics it was
+        // laid out with may spill a pixel or two past a child's edge, but a scroll area's
+        // content stays inside its viewport.
+        p.setClipRect(QRect(offset, w->size()), Qt::IntersectClip);
+        paintTree(p, root, child, offset + child->pos());
+        p.restore();
+    }
+}
+
+void setDpi(QImage& image, double dpi) {
+    const int dpm = static_cast<int>(std::lround(dpi / 0.0254));
+    image.setDotsPerMeterX(dpm);
+    image.setDotsPerMeterY(dpm);
+}
+
+// A white frame around exported views, in logical pixels: the outermost text sits a little
+// wider when drawn scaled than the screen metrics it was laid out with, and must not be cut.
+constexpr int kPad = 6;
+
+QSize inset(QSize logical, int pad) {
+    return (logical - QSize(2 * pad, 2 * pad)).expandedTo(QSize(1, 1));
+}
+
+// Renders w, laid out at `logical` less a frame of `pad`, into an image of `pixels`.
+QImage renderTree(QWidget* w, QSize logical, QSize pixels, double dpi, int pad) {
+    LayoutAtSize at(w, inset(logical, pad));
+    QImage image(pixels, QImage::Format_ARGB32_Premultiplied);
+    // Text converts points to pixels at the device's DPI; keep the screen's so text keeps its size
+    // relative to the layout, and let the painter's scale do the enlarging.
+    setDpi(image, screenDpi(w));
+    image.fill(Qt::white);
+    {
+        QCPPainter p(&image);
+        p.setRenderHints(QPainter::Antialiasing | QPainter::TextAntialiasing |
+                         QPainter::SmoothPixmapTransform);
+        // A widget may refuse to shrink below its minimum size: fit what it became.
+        const double sx = static_cast<double>(pixels.width()) / (w->width() + 2 * pad);
+        const double sy = static_cast<double>(pixels.height()) / (w->height() + 2 * pad);
+        if (sx > 1.01 || sy > 1.01) p.setMode(QCPPainter::pmNonCosmetic);  // lines scale too
+        p.scale(sx, sy);
+        p.translate(pad, pad);
+        paintTree(p, w, w, QPoint(0, 0));
+    }
+    setDpi(image, dpi);  // what the file says
+    return image;
+}
+
+// Encodes and writes a rendered image; safe on any thread (QImage, QImageWriter and QSaveFile
+// are reentrant).
+Status savePng(const QImage& image, const QString& path) {
+    QSaveFile file;
+    if (Status s = openSaveFile(file, path); !s) return s;
+    QImageWriter writer(&file, "png");
+    // Qt maps quality q to zlib level (100 − q)·9/91: 80 is level 1, several times faster than
+    // the default level and hardly larger for heatmaps, which are mostly flat colour.
+    writer.setQuality(80);
+    if (!writer.write(image)) {
+        file.cancelWriting();
+        return makeError(str("Cannot write " + quoted(path) + ": " + writer.errorString() + "."));
+    }
+    return commit(file, path);
+}
+
+Status writePng(QWidget* w, const QString& path, const ImageOptions& o) {
+    auto image = renderImage(w, o);
+    if (!image) return image.error();
+    return savePng(*image, path);
+}
+
+Status writeSvg(QWidget* w, const QString& path, const ImageOptions& o) {
+    if (Status s = validate(o); !s) return s;
+    const int screen = screenDpi(w);
+    const QSize logical = logicalSize(o, screen);
+    QSaveFile file;
+    if (Status s = openSaveFile(file, path); !s) return s;
+    {
+        LayoutAtSize at(w, inset(logical, kPad));
+        QSvgGenerator svg;
+        svg.setOutputDevice(&file);
+        // Drawn in logical pixels at the screen's DPI (so text keeps its size); the stated size
+        // in mm is then width / dpi inches, as for the PDF.
+        svg.setResolution(screen);
+        svg.setSize(logical);
+        svg.setViewBox(QRect(QPoint(0, 0), w->size() + QSize(2 * kPad, 2 * kPad)));
+        svg.setTitle(o.title.isEmpty() ? QStringLiteral("Attention Lab") : o.title);
+        svg.setDescription(QStringLiteral("Exported from Attention Lab"));
+        QCPPainter p;
+        if (!p.begin(&svg)) {
+            file.cancelWriting();
+            return makeError(str("Cannot draw the SVG for " + quoted(path) + "."));
+        }
+        p.setMode(QCPPainter::pmVectorized);
+        p.setRenderHints(QPainter::Antialiasing | QPainter::TextAntialiasing);
+        p.fillRect(QRect(QPoint(0, 0), w->size() + QSize(2 * kPad, 2 * kPad)), Qt::white);
+        p.translate(kPad, kPad);
+        paintTree(p, w, w, QPoint(0, 0));
+        p.end();
+    }
+    return commit(file, path);
+}
+
+Status writePdf(QWidget* w, const QString& path, const ImageOptions& o) {
+    if (Status s = validate(o); !s) return s;
+    const int screen = screenDpi(w);
+    const QSize logical = logicalSize(o, screen);
+    QSaveFile file;
+    if (Status s = openSaveFile(file, path); !s) return s;
+    {
+        LayoutAtSize at(w, inset(logical, kPad));
+        QPdfWriter pdf(&file);
+        pdf.setCreator(QStringLiteral("Attention Lab"));
+        pdf.setTitle(o.title.isEmpty() ? QStringLiteral("Attention Lab") : o.title);
+        pdf.setResolution(screen);
+        const QSizeF points(o.width * 72.0 / o.dpi, o.height * 72.0 / o.dpi);
+        pdf.setPageSize(QPageSize(points, QPageSize::Point, QString(), QPageSize::ExactMatch));
+        pdf.setPageMargins(QMarginsF(0, 0, 0, 0));
+        QCPPainter p;
+        if (!p.begin(&pdf)) {
+            file.cancelWriting();
+            return makeError(str("Cannot draw the PDF for " + quoted(path) + "."));
+        }
+        p.setMode(QCPPainter::pmVectorized);
+        p.setRenderHints(QPainter::Antialiasing | QPainter::TextAntialiasing);
+        p.scale(static_cast<double>(pdf.width()) / (w->width() + 2 * kPad),
+                static_cast<double>(pdf.height()) / (w->height() + 2 * kPad));
+        p.translate(kPad, kPad);
+        paintTree(p, w, w, QPoint(0, 0));
+        p.end();
+    }
+    return commit(file, path);
+}
+
+// --- numbers and labels ------------------------------------------------------------------------
+
+QString csvField(const QString& s) {
+    const bool needs = s.contains(QLatin1Char(',')) || s.contains(QLatin1Char('"')) ||
+                       s.contains(QLatin1Char('\n')) || s.contains(QLatin1Char('\r')) ||
+                       (!s.isEmpty() && (s.front().isSpace() || s.back().isSpace()));
+    if (!needs) return s;
+    QString q = s;
+    q.replace(QLatin1Char('"'), QStringLiteral("\"\""));
+    return QLatin1Char('"') + q + QLatin1Char('"');
+}
+
+QString number(float v) {
+    if (std::isnan(v)) return QStringLiteral("nan");
+    if (std::isinf(v)) return v < 0 ? QStringLiteral("-inf") : QStringLiteral("inf");
+    return QString::number(static_cast<double>(v), 'g', std::numeric_limits<float>::max_digits10);
+}
+
+QString labelOr(const QStringList& labels, int i) {
+    return i < labels.size() ? labels[i] : QString::number(i);
+}
+
+QStringList tokenTexts(const std::vector<Token>& tokens) {
+    QStringList out;
+    out.reserve(static_cast<int>(tokens.size()));
+    for (const Token& t : tokens) out << QString::fromStdString(t.text);
+    return out;
+}
+
+}  // namespace
+
+// --- formats -----------------------------------------------------------------------------------
+
+QString toString(ExportFormat format) {
+    switch (format) {
+        case ExportFormat::Png:
+            return QStringLiteral("png");
+        case ExportFormat::Svg:
+            return QStringLiteral("svg");
+        case ExportFormat::Pdf:
+            return QStringLiteral("pdf");
+        case ExportFormat::Csv:
+            return QStringLiteral("csv");
+        case ExportFormat::Json:
+            return QStringLiteral("json");
+    }
+    return {};
+}
+
+bool parseExportFormat(const QString& text, ExportFormat* out) {
+    for (ExportFormat f : {ExportFormat::Png, ExportFormat::Svg, ExportFormat::Pdf,
+                           ExportFormat::Csv, ExportFormat::Json}) {
+        if (text.compare(toString(f), Qt::CaseInsensitive) == 0) {
+            *out = f;
+            return true;
+        }
+    }
+    return false;
+}
+
+std::optional<ExportFormat> formatFromPath(const QString& path) {
+    ExportFormat f;
+    if (parseExportFormat(QFileInfo(path).suffix(), &f)) return f;
+    return std::nullopt;
+}
+
+bool isImageFormat(ExportFormat format) {
+    return format == ExportFormat::Png || format == ExportFormat::Svg ||
+           format == ExportFormat::Pdf;
+}
+
+Status validate(const ImageOptions& o) {
+    if (o.width < 16 || o.height < 16 || o.width > 20000 || o.height > 20000)
+        return makeError("Image size " + std::to_string(o.width) + "×" + std::to_string(o.height) +
+                         " is out of range: use 16 to 20000 pixels a side.");
+    if (static_cast<long long>(o.width) * o.height > 150'000'000LL)
+        return makeError("An image of " + std::to_string(o.width) + "×" + std::to_string(o.height) +
+                         " pixels is too large (150 megapixels at most).");
+    if (o.dpi < 24 || o.dpi > 2400)
+        return makeError("DPI " + std::to_string(o.dpi) + " is out of range: use 24 to 2400.");
+    const QSize logical = logicalSize(o, 96);
+    if (logical.width() < 120 || logical.height() < 80)
+        return makeError("At " + std::to_string(o.dpi) + " DPI an image of " +
+                         std::to_string(o.width) + "×" + std::to_string(o.height) +
+                         " pixels is too small to lay the view out: make it larger or lower "
+                         "the DPI.");
+    return Ok{};
+}
+
+// --- images --------------------------------------------------------------------------------------
+
+Result<QImage> renderImage(QWidget* widget, const ImageOptions& options) {
+    if (!widget) return makeError("There is no view to export.");
+    if (Status s = validate(options); !s) return s.error();
+    const QSize logical = logicalSize(options, screenDpi(widget));
+    return renderTree(widget, logical, QSize(options.width, options.height), options.dpi, kPad);
+}
+
+Status exportWidget(QWidget* widget, const QString& path, ExportFormat format,
+                    const ImageOptions& options) {
+    if (!widget) return makeError("There is no view to export.");
+    switch (format) {
+        case ExportFormat::Png:
+            return writePng(widget, path, options);
+        case ExportFormat::Svg:
+            return writeSvg(widget, path, options);
+        case ExportFormat::Pdf:
+            return writePdf(widget, path, options);
+        case ExportFormat::Csv:
+        case ExportFormat::Json:
+            return makeError("This view is a picture; " + str(toString(format).toUpper()) +
+                             " needs a matrix. Choose PNG, SVG or PDF.");
+    }
+    return makeError("Unknown export format.");
+}
+
+// --- matrices ------------------------------------------------------------------------------------
+
+QByteArray matrixToCsv(const LabelledMatrix& m) {
+    QString out;
+    const int rows = static_cast<int>(m.values.rows());
+    const int cols = static_cast<int>(m.values.cols());
+    QStringList line;
+    line << QString();
+    for (int c = 0; c < cols; ++c) line << csvField(labelOr(m.cols, c));
+    out += line.join(QLatin1Char(',')) + QLatin1Char('\n');
+    for (int r = 0; r < rows; ++r) {
+        line.clear();
+        line << csvField(labelOr(m.rows, r));
+        for (int c = 0; c < cols; ++c) line << number(m.values(r, c));
+        out += line.join(QLatin1Char(',')) + QLatin1Char('\n');
+    }
+    return out.toUtf8();
+}
+
+QByteArray matrixToJson(const LabelledMatrix& m) {
+    using nlohmann::json;
+    const int rows = static_cast<int>(m.values.rows());
+    const int cols = static_cast<int>(m.values.cols());
+    json j;
+    j["name"] = str(m.name);
+    json r = json::array(), c = json::array(), v = json::array();
+    for (int i = 0; i < rows; ++i) r.push_back(str(labelOr(m.rows, i)));
+    for (int k = 0; k < cols; ++k) c.push_back(str(labelOr(m.cols, k)));
+    for (int i = 0; i < rows; ++i) {
+        json row = json::array();
+        for (int k = 0; k < cols; ++k) {
+            const float x = m.values(i, k);
+            if (std::isfinite(x))
+                row.push_back(static_cast<double>(x));
+            else
+                row.push_back(nullptr);
+        }
+        v.push_back(std::move(row));
+    }
+    j["rows"] = std::move(r);
+    j["cols"] = std::move(c);
+    j["values"] = std::move(v);
+    const std::string text = j.dump(1);
+    return QByteArray(text.data(), static_cast<qsizetype>(text.size()));
+}
+
+Status exportMatrix(const LabelledMatrix& matrix, const QString& path, ExportFormat format,
+                    const ImageOptions& options) {
+    if ((!matrix.rows.isEmpty() && matrix.rows.size() != matrix.values.rows()) ||
+        (!matrix.cols.isEmpty() && matrix.cols.size() != matrix.values.cols()))
+        return makeError("The labels do not match the matrix's shape.");
+    switch (format) {
+        case ExportFormat::Csv:
+            return writeBytes(path, matrixToCsv(matrix));
+        case ExportFormat::Json:
+            return writeBytes(path, matrixToJson(matrix));
+        default: {
+            auto view = makeHeatmap(matrix, QStringLiteral("signed"));
+            ImageOptions o = options;
+            if (o.title.isEmpty()) o.title = matrix.name;
+            return exportWidget(view.get(), path, format, o);
+        }
+    }
+}
+
+// --- heads
+// -----------------------------------------------------------------------------------------
+
+bool isHeadMatrixKind(const QString& what) {
+    static const QStringList kinds = {"weights", "scores", "scaled", "masked", "values"};
+    return kinds.contains(what);
+}
+
+Result<LabelledMatrix> headMatrix(const Trace& trace, int layer, int head, const QString& what,
+                                  bool decoder, bool cross) {
+    if (!isHeadMatrixKind(what))
+        return makeError("Unknown matrix '" + str(what) +
+                         "': use weights, scores, scaled, masked or values.");
+    const auto& stack = decoder ? trace.decoder_layers : trace.layers;
+    if (stack.empty())
+        return makeError(decoder ? "This model has no decoder." : "The trace has no layers.");
+    if (layer < 0 || layer >= static_cast<int>(stack.size()))
+        return makeError("Layer " + std::to_string(layer) + " does not exist: the model has " +
+                         std::to_string(stack.size()) + " (0 to " +
+                         std::to_string(stack.size() - 1) + ").");
+    const LayerTrace& lt = stack[static_cast<std::size_t>(layer)];
+    if (cross && !lt.cross_attention) return makeError("This layer has no cross-attention.");
+    const AttentionTrace& at = cross ? *lt.cross_attention : lt.self_attention;
+    const int heads = static_cast<int>(at.heads.size());
+    if (head < 0 || head >= heads)
+        return makeError("Head " + std::to_string(head) + " does not exist: layer " +
+                         std::to_string(layer) + " has " + std::to_string(heads) + " (0 to " +
+                         std::to_string(heads - 1) + ").");
+    const HeadTrace& stored = at.heads[static_cast<std::size_t>(head)];
+
+    LabelledMatrix m;
+    const auto& qTokens = decoder ? trace.target_tokens : trace.tokens;
+    const auto& kTokens = cross ? trace.tokens : qTokens;
+    m.rows = tokenTexts(qTokens);
+    m.cols = tokenTexts(kTokens);
+    if (what == QLatin1String("weights")) {
+        m.values = stored.weights;
+    } else if (what == QLatin1String("values")) {
+        m.values = valueContributions(stored);
+    } else {
+        const HeadTrace detail = trace.headDetail(layer, head, decoder, cross);
+        m.values = what == QLatin1String("scores")   ? detail.scores
+                   : what == QLatin1String("scaled") ? detail.scaled
+                                                     : detail.masked;
+    }
+    // The title counts from 1, as the window does (file names and --layer count from 0).
+    const QString block = decoder ? (cross ? QStringLiteral(" · cross-attention")
+                                           : QStringLiteral(" · decoder"))
+                                  : QString();
+    m.name = QStringLiteral("Layer %1 · head %2%3 · %4").arg(layer + 1).arg(head + 1).arg(block, what);
+    if (m.rows.size() != m.values.rows()) m.rows.clear();
+    if (m.cols.size() != m.values.cols()) m.cols.clear();
+    return m;
+}
+
+std::unique_ptr<HeatmapView> makeHeatmap(const LabelledMatrix& m, const QString& what) {
+    auto view = std::make_unique<HeatmapView>();
+    view->setMatrix(m.values, m.rows, m.cols);
+    view->setTitle(m.name);
+    if (isHeadMatrixKind(what)) view->setAxisTitles(QObject::tr("query"), QObject::tr("key"));
+    if (what == QLatin1String("weights")) {
+        view->setColorMap(ColorMapKind::Viridis);
+        view->setRange(0, 1);
+    } else if (what == QLatin1String("values") || what == QLatin1String("positive")) {
+        view->setColorMap(ColorMapKind::Viridis);
+    } else {  // scores, scaled, masked, signed
+        view->setColorMap(ColorMapKind::Diverging);
+        view->setSymmetricRange(true);
+    }
+    return view;
+}
+
+std::unique_ptr<QWidget> makeHeadGrid(const Trace& trace, int layer, const QString& what,
+                                      bool decoder, bool cross) {
+    auto grid = std::make_unique<QWidget>();
+    grid->setAutoFillBackground(true);
+    auto* outer = new QVBoxLayout(grid.get());
+    const auto& stack = decoder ? trace.decoder_layers : trace.layers;
+    int heads = 0;
+    if (layer >= 0 && layer < static_cast<int>(stack.size())) {
+        const LayerTrace& lt = stack[static_cast<std::size_t>(layer)];
+        const AttentionTrace* at =
+            cross ? (lt.cross_attention ? &*lt.cross_attention : nullptr) : &lt.self_attention;
+        heads = at ? static_cast<int>(at->heads.size()) : 0;
+    }
+    auto* title = new QLabel(QObject::tr("Layer %1 — %2 of every head").arg(layer).arg(what));
+    QFont f = title->font();
+    f.setBold(true);
+    f.setPointSizeF(f.pointSizeF() * 1.2);
+    title->setFont(f);
+    outer->addWidget(title);
+    auto* cells = new QGridLayout;
+    outer->addLayout(cells, 1);
+    const int columns = std::max(1, static_cast<int>(std::ceil(std::sqrt(heads))));
+    for (int h = 0; h < heads; ++h) {
+        auto m = headMatrix(trace, layer, h, what, decoder, cross);
+        if (!m) continue;
+        m->name = QObject::tr("Head %1").arg(h);
+        auto view = makeHeatmap(*m, what);
+        cells->addWidget(view.release(), h / columns, h % columns);
+    }
+    return grid;
+}
+
+Result<QStringList> exportAllHeads(const Trace& trace, const QString& folder,
+                                   const AllHeadsOptions& o) {
+    if (folder.trimmed().isEmpty()) return makeError("No folder given.");
+    if (!isHeadMatrixKind(o.what))
+        return makeError("Unknown matrix '" + str(o.what) +
+                         "': use weights, scores, scaled, masked or values.");
+    if (isImageFormat(o.format)) {
+        if (Status s = validate(o.image); !s) return s.error();
+    }
+    const auto& stack = o.decoder ? trace.decoder_layers : trace.layers;
+    const int layers = static_cast<int>(stack.size());
+    if (o.layer >= layers || o.layer < -1)
+        return makeError("Layer " + std::to_string(o.layer) + " does not exist: the model has " +
+                         std::to_string(layers) + ".");
+    const QFileInfo info(folder);
+    if (info.exists() && !info.isDir())
+        return makeError(str(quoted(folder) + " is a file, not a folder."));
+    const int first = o.layer < 0 ? 0 : o.layer;
+    const int last = o.layer < 0 ? layers - 1 : o.layer;
+
+    int total = 0;
+    for (int l = first; l <= last; ++l) {
+        const LayerTrace& lt = stack[static_cast<std::size_t>(l)];
+        const AttentionTrace* at =
+            o.cross ? (lt.cross_attention ? &*lt.cross_attention : nullptr) : &lt.self_attention;
+        total += at ? static_cast<int>(at->heads.size()) : 0;
+    }
+    if (total == 0) return makeError("There are no heads to export.");
+    if (!QDir().mkpath(folder))
+        return makeError(str("Cannot create the folder " + quoted(folder) + "."));
+
+    QStringList written;
+    QList<QFuture<Status>> pending;  // PNGs being written
+    const auto finishPending = [&pending]() -> Status {
+        Status first = Ok{};
+        for (QFuture<Status>& f : pending) {
+            const Status s = f.result();
+            if (first && !s) first = s;
+        }
+        pending.clear();
+        return first;
+    };
+    std::unique_ptr<HeatmapView> view;  // one view, refilled per head: layout is the slow part
+    const QDir dir(folder);
+    int done = 0;
+    for (int l = first; l <= last; ++l) {
+        const LayerTrace& lt = stack[static_cast<std::size_t>(l)];
+        const AttentionTrace* at =
+            o.cross ? (lt.cross_attention ? &*lt.cross_attention : nullptr) : &lt.self_attention;
+        const int heads = at ? static_cast<int>(at->heads.size()) : 0;
+        for (int h = 0; h < heads; ++h) {
+            auto m = headMatrix(trace, l, h, o.what, o.decoder, o.cross);
+            if (!m) return m.error();
+            const QString path = dir.filePath(
+                QStringLiteral("L%1_H%2_%3.%4").arg(l).arg(h).arg(o.what, toString(o.format)));
+            Status s = Ok{};
+            if (isImageFormat(o.format)) {
+                if (!view) {
+                    view = makeHeatmap(*m, o.what);
+                } else {
+                    view->setMatrix(m->values, m->rows, m->cols);
+                    view->setTitle(m->name);
+                }
+                ImageOptions io = o.image;
+                io.title = m->name;
+                if (o.format == ExportFormat::Png) {
+                    // Drawing needs this thread; compressing and writing the PNG do not, so
+                    // they run beside the drawing of the next head.
+                    auto image = renderImage(view.get(), io);
+                    if (!image) return image.error();
+                    pending << QtConcurrent::run(savePng, std::move(image).value(), path);
+                } else {
+                    s = exportWidget(view.get(), path, o.format, io);
+                }
+            } else {
+                s = exportMatrix(*m, path, o.format);
+            }
+            if (!s) {
+                (void)finishPending();
+                return s.error();
+            }
+            written << path;
+            ++done;
+            if (o.progress && !o.progress(static_cast<double>(done) / total)) {
+                (void)finishPending();
+                return makeError("Export stopped after " + std::to_string(done) + " of " +
+                                 std::to_string(total) + " heads.");
+            }
+        }
+    }
+    if (Status s = finishPending(); !s) return s.error();
+    return written;
+}
+
+// --- clipboard
+// -------------------------------------------------------------------------------------
+
+Status copyToClipboard(QWidget* widget) {
+    if (!widget) return makeError("There is no view to copy.");
+    QClipboard* clipboard = QGuiApplication::clipboard();
+    if (!clipboard) return makeError("There is no clipboard.");
+    settle(widget->window());  // a hidden window lays out only when asked
+    const double ratio = std::max(1.0, widget->devicePixelRatioF());
+    const QSize logical = widget->size().expandedTo(QSize(16, 16));
+    const QSize pixels(static_cast<int>(std::lround(logical.width() * ratio)),
+                       static_cast<int>(std::lround(logical.height() * ratio)));
+    QImage image = renderTree(widget, logical, pixels, screenDpi(widget) * ratio, 0);
+    clipboard->setImage(image);
+    return Ok{};
+}
+
+void installCopyShortcut(QWidget* view, std::function<QWidget*()> target) {
+    auto* shortcut = new QShortcut(QKeySequence::Copy, view);
+    shortcut->setContext(Qt::WidgetWithChildrenShortcut);
+    QObject::connect(shortcut, &QShortcut::activated, view,
+                     [target = std::move(target)] { (void)copyToClipboard(target()); });
+}
+
+}  // namespace attn::ui

@@ -1,0 +1,274 @@
+#include "export/export_dialog.h"
+
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressDialog>
+#include <QPushButton>
+#include <QRegularExpression>
+#include <QSpinBox>
+#include <QStandardItemModel>
+#include <QStandardPaths>
+#include <QVBoxLayout>
+
+#include "session/session.h"
+
+namespace attn::ui {
+
+namespace {
+
+const ExportFormat kFormats[] = {ExportFormat::Png, ExportFormat::Svg, ExportFormat::Pdf,
+                                 ExportFormat::Csv, ExportFormat::Json};
+
+QString describe(ExportFormat f) {
+    switch (f) {
+        case ExportFormat::Png:
+            return QObject::tr("PNG image");
+        case ExportFormat::Svg:
+            return QObject::tr("SVG vector image");
+        case ExportFormat::Pdf:
+            return QObject::tr("PDF document");
+        case ExportFormat::Csv:
+            return QObject::tr("CSV table (the matrix)");
+        case ExportFormat::Json:
+            return QObject::tr("JSON (the matrix)");
+    }
+    return {};
+}
+
+QString defaultFolder() {
+    QString dir = QStandardPaths::writableLocation(QStandardPaths::PicturesLocation);
+    if (dir.isEmpty() || !QDir(dir).exists()) dir = QDir::homePath();
+    return dir;
+}
+
+}  // namespace
+
+ExportDialog::ExportDialog(QWidget* target, LabelledMatrix matrix, QWidget* parent)
+    : QDialog(parent), m_target(target), m_matrix(std::move(matrix)) {
+    setWindowTitle(tr("Export"));
+    setMinimumWidth(520);
+    auto* layout = new QVBoxLayout(this);
+    auto* form = new QFormLayout;
+    m_scope = new QComboBox(this);
+    m_scope->addItem(tr("This view"), static_cast<int>(Scope::View));
+    form->addRow(tr("What:"), m_scope);
+    m_format = new QComboBox(this);
+    for (ExportFormat f : kFormats) m_format->addItem(describe(f), static_cast<int>(f));
+    form->addRow(tr("Format:"), m_format);
+
+    auto* size = new QHBoxLayout;
+    m_width = new QSpinBox(this);
+    m_width->setRange(16, 20000);
+    m_width->setSuffix(tr(" px"));
+    m_height = new QSpinBox(this);
+    m_height->setRange(16, 20000);
+    m_height->setSuffix(tr(" px"));
+    size->addWidget(m_width);
+    size->addWidget(new QLabel(QStringLiteral("×"), this));
+    size->addWidget(m_height);
+    size->addStretch(1);
+    form->addRow(tr("Size:"), size);
+    m_dpi = new QSpinBox(this);
+    m_dpi->setRange(24, 2400);
+    m_dpi->setSuffix(tr(" DPI"));
+    m_dpi->setToolTip(
+        tr("96 lays the view out at the pixel size; 192 draws text and lines twice "
+           "as large (a sharp copy of what is on screen)"));
+    form->addRow(tr("Resolution:"), m_dpi);
+
+    auto* pathRow = new QHBoxLayout;
+    m_path = new QLineEdit(this);
+    auto* browseButton = new QPushButton(tr("Browse…"), this);
+    pathRow->addWidget(m_path, 1);
+    pathRow->addWidget(browseButton);
+    form->addRow(tr("Save to:"), pathRow);
+    layout->addLayout(form);
+
+    m_message = new QLabel(this);
+    m_message->setWordWrap(true);
+    m_message->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(m_message);
+
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
+    buttons->button(QDialogButtonBox::Ok)->setText(tr("Export"));
+    auto* copyButton = buttons->addButton(tr("Copy image"), QDialogButtonBox::ActionRole);
+    copyButton->setEnabled(m_target != nullptr);
+    layout->addWidget(buttons);
+
+    // Defaults: twice the on-screen size at 192 DPI, a sharp copy of what one sees.
+    ImageOptions o;
+    if (m_target && m_target->width() > 100 && m_target->height() > 80) {
+        o.width = m_target->width() * 2;
+        o.height = m_target->height() * 2;
+    }
+    o.dpi = 192;
+    setImageOptions(o);
+    QString base = m_matrix.name.isEmpty() ? QStringLiteral("attention-lab") : m_matrix.name;
+    base.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9_.-]+")), QStringLiteral("_"));
+    setFormat(m_target ? ExportFormat::Png : ExportFormat::Csv);
+    m_path->setText(
+        QDir(defaultFolder()).filePath(base + QStringLiteral(".") + toString(format())));
+
+    connect(m_scope, &QComboBox::currentIndexChanged, this, [this] { updateControls(); });
+    connect(m_format, &QComboBox::currentIndexChanged, this, [this] {
+        // Keep the file name, change its suffix.
+        if (scope() == Scope::View) {
+            QFileInfo info(m_path->text());
+            if (!m_path->text().isEmpty())
+                m_path->setText(info.dir().filePath(info.completeBaseName() + QStringLiteral(".") +
+                                                    toString(format())));
+        }
+        updateControls();
+    });
+    connect(browseButton, &QPushButton::clicked, this, &ExportDialog::browse);
+    connect(buttons, &QDialogButtonBox::accepted, this, &ExportDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, this, &ExportDialog::reject);
+    connect(copyButton, &QPushButton::clicked, this, [this] {
+        Status s = copyToClipboard(m_target);
+        m_message->setText(s ? tr("Copied the view to the clipboard.")
+                             : QString::fromStdString(s.message()));
+    });
+    updateControls();
+}
+
+void ExportDialog::setSession(Session* session) {
+    m_session = session;
+    while (m_scope->count() > 1) m_scope->removeItem(1);
+    if (session && session->trace()) {
+        const int layer = session->focus().layer;
+        m_scope->addItem(tr("Every head of layer %1 (one file each)").arg(layer),
+                         static_cast<int>(Scope::LayerHeads));
+        m_scope->addItem(tr("Every head of the model (one file each)"),
+                         static_cast<int>(Scope::ModelHeads));
+    }
+    updateControls();
+}
+
+void ExportDialog::setScope(Scope s) {
+    const int i = m_scope->findData(static_cast<int>(s));
+    if (i >= 0) m_scope->setCurrentIndex(i);
+}
+
+ExportDialog::Scope ExportDialog::scope() const {
+    return static_cast<Scope>(m_scope->currentData().toInt());
+}
+
+void ExportDialog::setFormat(ExportFormat f) {
+    const int i = m_format->findData(static_cast<int>(f));
+    if (i >= 0) m_format->setCurrentIndex(i);
+}
+
+ExportFormat ExportDialog::format() const {
+    return static_cast<ExportFormat>(m_format->currentData().toInt());
+}
+
+void ExportDialog::setPath(const QString& path) { m_path->setText(path); }
+QString ExportDialog::path() const { return m_path->text().trimmed(); }
+
+void ExportDialog::setImageOptions(const ImageOptions& o) {
+    m_width->setValue(o.width);
+    m_height->setValue(o.height);
+    m_dpi->setValue(o.dpi);
+}
+
+ImageOptions ExportDialog::imageOptions() const {
+    ImageOptions o;
+    o.width = m_width->value();
+    o.height = m_height->value();
+    o.dpi = m_dpi->value();
+    o.title = m_matrix.name;
+    return o;
+}
+
+void ExportDialog::updateControls() {
+    const bool heads = scope() != Scope::View;
+    const bool haveMatrix = m_matrix.values.size() > 0;
+    // Which formats make sense for what is being exported.
+    for (int i = 0; i < m_format->count(); ++i) {
+        const auto f = static_cast<ExportFormat>(m_format->itemData(i).toInt());
+        const bool ok = heads || (isImageFormat(f) ? m_target != nullptr : haveMatrix);
+        if (auto* model = qobject_cast<QStandardItemModel*>(m_format->model()))
+            if (QStandardItem* item = model->item(i)) item->setEnabled(ok);
+    }
+    const bool image = isImageFormat(format());
+    m_width->setEnabled(image);
+    m_height->setEnabled(image);
+    m_dpi->setEnabled(image);
+    m_path->setPlaceholderText(heads ? tr("a folder; files are named L{layer}_H{head}_weights…")
+                                     : tr("a file"));
+}
+
+void ExportDialog::browse() {
+    if (scope() != Scope::View) {
+        const QString dir = QFileDialog::getExistingDirectory(
+            this, tr("Export into folder"), path().isEmpty() ? defaultFolder() : path());
+        if (!dir.isEmpty()) m_path->setText(dir);
+        return;
+    }
+    const QString suffix = toString(format());
+    const QString file = QFileDialog::getSaveFileName(
+        this, tr("Export"), path().isEmpty() ? defaultFolder() : path(),
+        QStringLiteral("%1 (*.%2)").arg(describe(format()), suffix));
+    if (file.isEmpty()) return;
+    m_path->setText(QFileInfo(file).suffix().isEmpty() ? file + QStringLiteral(".") + suffix
+                                                       : file);
+}
+
+Status ExportDialog::exportNow() {
+    m_written.clear();
+    const ExportFormat f = format();
+    const QString target = path();
+    Status result = Ok{};
+    if (scope() == Scope::View) {
+        if (isImageFormat(f)) {
+            result = exportWidget(m_target, target, f, imageOptions());
+        } else if (m_matrix.values.size() == 0) {
+            result = makeError("This view has no matrix to write as " +
+                               toString(f).toUpper().toStdString() + "; choose PNG, SVG or PDF.");
+        } else {
+            result = exportMatrix(m_matrix, target, f, imageOptions());
+        }
+        if (result) m_written << target;
+    } else if (!m_session || !m_session->trace()) {
+        result = makeError("There is no trace to export heads from.");
+    } else {
+        AllHeadsOptions o;
+        o.format = f;
+        o.image = imageOptions();
+        o.decoder = m_session->focus().decoder;
+        o.cross = m_session->focus().cross;
+        o.layer = scope() == Scope::LayerHeads ? m_session->focus().layer : -1;
+        QProgressDialog progress(tr("Exporting heads…"), tr("Stop"), 0, 1000, this);
+        progress.setWindowModality(Qt::WindowModal);
+        progress.setMinimumDuration(400);
+        o.progress = [&progress](double fraction) {
+            progress.setValue(static_cast<int>(fraction * 1000));
+            return !progress.wasCanceled();
+        };
+        auto files = exportAllHeads(*m_session->trace(), target, o);
+        if (files) m_written = *files;
+        result = files ? Status(Ok{}) : Status(files.error());
+    }
+    if (result)
+        m_message->setText(
+            m_written.size() == 1
+                ? tr("Wrote %1.").arg(QDir::toNativeSeparators(m_written.front()))
+                : tr("Wrote %n file(s).", nullptr, static_cast<int>(m_written.size())));
+    else
+        m_message->setText(QStringLiteral("<span style='color:#b00020'>%1</span>")
+                               .arg(QString::fromStdString(result.message()).toHtmlEscaped()));
+    return result;
+}
+
+void ExportDialog::accept() {
+    if (exportNow()) QDialog::accept();
+}
+
+}  // namespace attn::ui

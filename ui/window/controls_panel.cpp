@@ -1,0 +1,459 @@
+#include "window/controls_panel.h"
+
+#include <algorithm>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFile>
+#include <QFormLayout>
+#include <QGridLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QRandomGenerator>
+#include <QSlider>
+#include <QSpinBox>
+#include <QStandardItemModel>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include "views/cell_explain.h"
+#include "session/session.h"
+
+namespace attn::ui {
+
+namespace {
+
+QPlainTextEdit* makeTextBox(const QString& placeholder, QWidget* parent) {
+    auto* e = new QPlainTextEdit(parent);
+    e->setPlaceholderText(placeholder);
+    e->setTabChangesFocus(true);
+    QFont f = e->font();
+    f.setPointSizeF(f.pointSizeF() * 1.25);
+    e->setFont(f);
+    const int lines = 3;
+    e->setFixedHeight(QFontMetrics(f).lineSpacing() * lines + 14);
+    return e;
+}
+
+bool isUntrained(const attn::Model* m) {
+    return m && m->source_path.empty() && m->config.name == "untrained";
+}
+
+}  // namespace
+
+QList<ExampleSentence> exampleSentences() {
+    QList<ExampleSentence> out;
+    QFile f(QStringLiteral(":/examples/examples.json"));
+    if (f.open(QIODevice::ReadOnly)) {
+        const QJsonArray arr = QJsonDocument::fromJson(f.readAll())
+                                   .object()
+                                   .value(QStringLiteral("examples"))
+                                   .toArray();
+        for (const QJsonValue& v : arr) {
+            const QJsonObject o = v.toObject();
+            ExampleSentence e{o.value(QStringLiteral("title")).toString(),
+                              o.value(QStringLiteral("source")).toString(),
+                              o.value(QStringLiteral("target")).toString()};
+            if (e.title.isEmpty()) e.title = e.source;
+            if (!e.source.isEmpty()) out << e;
+        }
+    }
+    if (out.isEmpty()) {
+        out << ExampleSentence{QStringLiteral("The black cat drank the milk"),
+                               QStringLiteral("The black cat drank the milk"),
+                               {}}
+            << ExampleSentence{QStringLiteral("The ball is blue → La bola es azul"),
+                               QStringLiteral("The ball is blue"),
+                               QStringLiteral("La bola es azul")}
+            << ExampleSentence{QStringLiteral("Bark is very cute and he is a dog"),
+                               QStringLiteral("Bark is very cute and he is a dog"),
+                               {}}
+            << ExampleSentence{QStringLiteral("Чёрный кот пил молоко"),
+                               QStringLiteral("Чёрный кот пил молоко"),
+                               {}}
+            << ExampleSentence{QStringLiteral("黑猫喝牛奶"), QStringLiteral("黑猫喝牛奶"), {}};
+    }
+    return out;
+}
+
+ControlsPanel::ControlsPanel(Session* session, QWidget* parent)
+    : QWidget(parent), m_session(session) {
+    m_untrained = session->config();
+    auto* v = new QVBoxLayout(this);
+    v->setContentsMargins(8, 8, 8, 8);
+    v->setSpacing(8);
+
+    // --- sentence ---
+    auto* input = new QGroupBox(tr("Sentence"), this);
+    auto* iv = new QVBoxLayout(input);
+    iv->setSpacing(4);
+    m_examples = new QComboBox(input);
+    m_examples->setObjectName(QStringLiteral("examples"));
+    m_examples->addItem(tr("Examples…"));
+    for (const ExampleSentence& e : exampleSentences()) {
+        m_examples->addItem(e.title);
+        m_examples->setItemData(m_examples->count() - 1, QStringList{e.source, e.target});
+    }
+    iv->addWidget(m_examples);
+    m_source = makeTextBox(tr("Type a sentence…"), input);
+    m_source->setObjectName(QStringLiteral("sourceText"));
+    iv->addWidget(m_source);
+    m_targetLabel = new QLabel(tr("Target (the translation the decoder reads):"), input);
+    m_targetLabel->setWordWrap(true);
+    iv->addWidget(m_targetLabel);
+    m_target = makeTextBox(tr("Type the translation…"), input);
+    m_target->setObjectName(QStringLiteral("targetText"));
+    iv->addWidget(m_target);
+    v->addWidget(input);
+
+    // --- model ---
+    m_structure = new QGroupBox(tr("Model"), this);
+    auto* grid = new QGridLayout(m_structure);
+    grid->setVerticalSpacing(4);
+    grid->setHorizontalSpacing(6);
+    m_modelLabel = new QLabel(m_structure);
+    m_modelLabel->setWordWrap(true);
+    m_backToUntrained = new QPushButton(tr("Untrained"), m_structure);
+    m_backToUntrained->setToolTip(tr("Go back to the small untrained model"));
+    grid->addWidget(m_modelLabel, 0, 0, 1, 3);
+    grid->addWidget(m_backToUntrained, 0, 3);
+    m_arch = new QComboBox(m_structure);
+    m_arch->addItem(tr("Encoder (sees both ways)"), static_cast<int>(attn::Architecture::Encoder));
+    m_arch->addItem(tr("Decoder (sees only the past)"),
+                    static_cast<int>(attn::Architecture::Decoder));
+    m_arch->addItem(tr("Encoder–decoder (source → target)"),
+                    static_cast<int>(attn::Architecture::EncoderDecoder));
+    grid->addWidget(new QLabel(tr("Kind"), m_structure), 1, 0);
+    grid->addWidget(m_arch, 1, 1, 1, 3);
+    m_dModel = new QSpinBox(m_structure);
+    m_dModel->setRange(2, 512);
+    m_dModel->setToolTip(tr("Numbers per token vector (d_model)"));
+    m_heads = new QSpinBox(m_structure);
+    m_heads->setRange(1, 16);
+    m_heads->setToolTip(tr("Attention heads per layer; d_k = d_model / heads"));
+    m_layers = new QSpinBox(m_structure);
+    m_layers->setRange(1, 12);
+    m_seed = new QSpinBox(m_structure);
+    m_seed->setRange(0, 999999);
+    m_seed->setToolTip(tr("Seed of the random weights: the same seed gives the same model"));
+    auto* reroll = new QToolButton(m_structure);
+    reroll->setText(tr("New"));
+    reroll->setToolTip(tr("Another random model (new seed)"));
+    grid->addWidget(new QLabel(tr("d_model"), m_structure), 2, 0);
+    grid->addWidget(m_dModel, 2, 1);
+    grid->addWidget(new QLabel(tr("heads"), m_structure), 2, 2, Qt::AlignRight);
+    grid->addWidget(m_heads, 2, 3);
+    grid->addWidget(new QLabel(tr("layers"), m_structure), 3, 0);
+    grid->addWidget(m_layers, 3, 1);
+    grid->addWidget(new QLabel(tr("seed"), m_structure), 3, 2, Qt::AlignRight);
+    auto* seedRow = new QHBoxLayout;
+    seedRow->setSpacing(2);
+    seedRow->addWidget(m_seed, 1);
+    seedRow->addWidget(reroll);
+    grid->addLayout(seedRow, 3, 3);
+    grid->setColumnStretch(1, 1);
+    grid->setColumnStretch(3, 1);
+    v->addWidget(m_structure);
+
+    // --- attention ---
+    auto* att = new QGroupBox(tr("Attention"), this);
+    auto* af = new QFormLayout(att);
+    af->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    af->setVerticalSpacing(4);
+    m_projection = new QComboBox(att);
+    m_projection->addItem(tr("Q = K = V = X (no weights)"),
+                          static_cast<int>(attn::ProjectionMode::Embeddings));
+    m_projection->addItem(tr("Q, K learned; V = K"), static_cast<int>(attn::ProjectionMode::QK));
+    m_projection->addItem(tr("Q, K, V learned"), static_cast<int>(attn::ProjectionMode::QKV));
+    af->addRow(tr("Projections"), m_projection);
+    m_score = new QComboBox(att);
+    m_score->addItem(tr("scaled dot q·k/√d_k"), static_cast<int>(attn::ScoreFunction::ScaledDot));
+    m_score->addItem(tr("dot q·k"), static_cast<int>(attn::ScoreFunction::Dot));
+    m_score->addItem(tr("cosine"), static_cast<int>(attn::ScoreFunction::Cosine));
+    m_score->addItem(tr("general q·W·k"), static_cast<int>(attn::ScoreFunction::General));
+    m_score->addItem(tr("additive vᵀtanh(W₁q+W₂k)"),
+                     static_cast<int>(attn::ScoreFunction::Additive));
+    af->addRow(tr("Score"), m_score);
+    m_scale = new QCheckBox(tr("divide by √d_k"), att);
+    af->addRow(QString(), m_scale);
+    m_mask = new QComboBox(att);
+    m_mask->addItem(tr("none"), static_cast<int>(attn::MaskKind::None));
+    m_mask->addItem(tr("causal (no peeking ahead)"), static_cast<int>(attn::MaskKind::Causal));
+    m_mask->addItem(tr("padding ([PAD] tokens)"), static_cast<int>(attn::MaskKind::Padding));
+    af->addRow(tr("Mask"), m_mask);
+    m_pe = new QComboBox(att);
+    m_pe->addItem(tr("sinusoidal"), static_cast<int>(attn::PositionalKind::Sinusoidal));
+    m_pe->addItem(tr("learned"), static_cast<int>(attn::PositionalKind::Learned));
+    m_pe->addItem(tr("rotary (RoPE)"), static_cast<int>(attn::PositionalKind::Rope));
+    m_pe->addItem(tr("none"), static_cast<int>(attn::PositionalKind::None));
+    af->addRow(tr("Positions"), m_pe);
+    m_temp = new QSlider(Qt::Horizontal, att);
+    m_temp->setObjectName(QStringLiteral("temperature"));
+    m_temp->setRange(0, 300);
+    m_temp->setPageStep(25);
+    m_temp->setToolTip(
+        tr("Temperature: scores are divided by T before the softmax. Small T = sharp, "
+           "large T = flat, 0 = hard look-up (all weight on the best key)."));
+    m_tempLabel = new QLabel(att);
+    m_tempLabel->setMinimumWidth(
+        QFontMetrics(m_tempLabel->font()).horizontalAdvance(QStringLiteral("0 (hard)")) + 4);
+    auto* tr_ = new QHBoxLayout;
+    tr_->addWidget(m_temp, 1);
+    tr_->addWidget(m_tempLabel);
+    af->addRow(tr("Temperature"), tr_);
+    v->addWidget(att);
+
+    // --- status ---
+    m_info = new QLabel(this);
+    m_info->setObjectName(QStringLiteral("runInfo"));
+    m_info->setWordWrap(true);
+    m_info->setMinimumHeight(2 * m_info->fontMetrics().lineSpacing() + 2);
+    m_info->setStyleSheet(QStringLiteral("color: palette(placeholder-text);"));
+    v->addWidget(m_info);
+    m_status = new QLabel(this);
+    m_status->setObjectName(QStringLiteral("statusMessage"));
+    m_status->setWordWrap(true);
+    m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_status->setStyleSheet(
+        QStringLiteral("QLabel { color: #8a1c1c; background: #fdecea; border: 1px solid #f5c2c0; "
+                       "border-radius: 3px; padding: 4px; }"));
+    m_status->hide();
+    v->addWidget(m_status);
+    auto* busyRow = new QHBoxLayout;
+    m_progress = new QProgressBar(this);
+    m_progress->setRange(0, 100);
+    m_progress->setTextVisible(true);
+    m_cancel = new QPushButton(tr("Cancel"), this);
+    busyRow->addWidget(m_progress, 1);
+    busyRow->addWidget(m_cancel);
+    v->addLayout(busyRow);
+    m_progress->hide();
+    m_cancel->hide();
+    v->addStretch(1);
+
+    // Long item texts must not widen the panel: combos show what fits and elide the rest.
+    for (QComboBox* c : {m_examples, m_arch, m_projection, m_score, m_mask, m_pe}) {
+        c->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+        c->setMinimumContentsLength(14);
+    }
+    for (QSpinBox* sp : {m_dModel, m_heads, m_layers, m_seed}) sp->setMinimumWidth(56);
+
+    syncFromSession();
+
+    // --- wiring ---
+    connect(m_source, &QPlainTextEdit::textChanged, this,
+            [this] { m_session->setText(m_source->toPlainText()); });
+    connect(m_target, &QPlainTextEdit::textChanged, this,
+            [this] { m_session->setTargetText(m_target->toPlainText()); });
+    connect(m_examples, &QComboBox::activated, this, [this](int i) {
+        if (i <= 0) return;
+        const QStringList d = m_examples->itemData(i).toStringList();
+        if (d.size() == 2) loadExample({m_examples->itemText(i), d[0], d[1]});
+        const QSignalBlocker block(m_examples);
+        m_examples->setCurrentIndex(0);
+    });
+    for (QSpinBox* s : {m_dModel, m_heads, m_layers, m_seed})
+        connect(s, &QSpinBox::valueChanged, this, &ControlsPanel::controlsChanged);
+    for (QComboBox* c : {m_arch, m_projection, m_score, m_mask, m_pe})
+        connect(c, &QComboBox::currentIndexChanged, this, &ControlsPanel::controlsChanged);
+    connect(m_scale, &QCheckBox::toggled, this, &ControlsPanel::controlsChanged);
+    connect(m_temp, &QSlider::valueChanged, this, &ControlsPanel::controlsChanged);
+    connect(reroll, &QToolButton::clicked, this, [this] {
+        m_seed->setValue(static_cast<int>(QRandomGenerator::global()->bounded(1, 999999)));
+    });
+    connect(m_backToUntrained, &QPushButton::clicked, this,
+            [this] { m_session->setConfig(m_untrained); });
+    connect(m_cancel, &QPushButton::clicked, m_session, &Session::cancel);
+    connect(m_session, &Session::modelChanged, this, &ControlsPanel::syncFromSession);
+    connect(m_session, &Session::appearanceChanged, this,
+            [this, base = m_source->font().pointSizeF()] {
+                // The sentence is what a class reads first: it grows with presentation mode.
+                for (QPlainTextEdit* e : {m_source, m_target}) {
+                    QFont f = e->font();
+                    f.setPointSizeF(base * m_session->fontScale());
+                    e->setFont(f);
+                    e->setFixedHeight(QFontMetrics(f).lineSpacing() * 3 + 14);
+                }
+            });
+    connect(m_session, &Session::errorOccurred, this, &ControlsPanel::showStatus);
+    connect(m_session, &Session::traceChanged, this, &ControlsPanel::updateInfo);
+    connect(m_session, &Session::busyChanged, this, [this](bool busy) {
+        m_progress->setVisible(busy);
+        m_cancel->setVisible(busy);
+        m_progress->setValue(0);
+        if (busy) m_info->setText(tr("Computing…"));
+    });
+    connect(m_session, &Session::progress, this,
+            [this](double f) { m_progress->setValue(static_cast<int>(f * 100 + 0.5)); });
+}
+
+void ControlsPanel::setSourceText(const QString& text) {
+    if (m_source->toPlainText() != text) m_source->setPlainText(text);
+}
+
+void ControlsPanel::setTargetText(const QString& text) {
+    if (m_target->toPlainText() != text) m_target->setPlainText(text);
+}
+
+void ControlsPanel::loadExample(const ExampleSentence& e) {
+    const bool wantSeq2Seq = !e.target.isEmpty();
+    if (wantSeq2Seq != m_session->isSeq2Seq() && isUntrained(m_session->model().get())) {
+        const int idx = m_arch->findData(static_cast<int>(
+            wantSeq2Seq ? attn::Architecture::EncoderDecoder : attn::Architecture::Encoder));
+        m_arch->setCurrentIndex(idx);  // re-runs through controlsChanged
+    }
+    setTargetText(e.target);
+    setSourceText(e.source);
+    m_session->runNow();
+}
+
+attn::ModelConfig ControlsPanel::configFromControls() const {
+    attn::ModelConfig c = m_session->config();
+    c.architecture = static_cast<attn::Architecture>(m_arch->currentData().toInt());
+    c.d_model = m_dModel->value();
+    c.n_heads = m_heads->value();
+    c.n_layers = m_layers->value();
+    c.n_decoder_layers = m_layers->value();
+    c.seed = static_cast<std::uint64_t>(m_seed->value());
+    c.projection = static_cast<attn::ProjectionMode>(m_projection->currentData().toInt());
+    c.score = static_cast<attn::ScoreFunction>(m_score->currentData().toInt());
+    c.scale = m_scale->isChecked();
+    c.mask = static_cast<attn::MaskKind>(m_mask->currentData().toInt());
+    c.positional = static_cast<attn::PositionalKind>(m_pe->currentData().toInt());
+    c.temperature = static_cast<float>(m_temp->value() / 100.0);
+    return c;
+}
+
+void ControlsPanel::controlsChanged() {
+    m_tempLabel->setText(m_temp->value() == 0 ? tr("0 (hard)")
+                                              : QString::number(m_temp->value() / 100.0, 'f', 2));
+    m_scale->setEnabled(m_score->currentData().toInt() ==
+                        static_cast<int>(attn::ScoreFunction::ScaledDot));
+    if (m_syncing) return;
+    const attn::ModelConfig c = configFromControls();
+    auto model = m_session->model();
+    if (model && !isUntrained(model.get())) {
+        // A trained model keeps its weights; only how attention is computed changes.
+        auto copy = std::make_shared<attn::Model>(*model);
+        copy->config.projection = c.projection;
+        copy->config.score = c.score;
+        copy->config.scale = c.scale;
+        copy->config.mask = c.mask;
+        copy->config.temperature = c.temperature;
+        m_session->setModel(std::move(copy));
+    } else {
+        m_untrained = c;
+        m_session->setConfig(c);
+    }
+    updateVisibility();
+}
+
+void ControlsPanel::syncFromSession() {
+    m_syncing = true;
+    const attn::ModelConfig& c = m_session->config();
+    auto setCombo = [](QComboBox* box, int value) {
+        const int i = box->findData(value);
+        if (i >= 0) box->setCurrentIndex(i);
+    };
+    setCombo(m_arch, static_cast<int>(c.architecture));
+    // The untrained model's sizes stay small enough to show; a loaded model (greyed out) shows
+    // its real ones, however large.
+    {
+        const auto current = m_session->model();
+        const bool loaded = current && !isUntrained(current.get());
+        m_dModel->setMaximum(loaded ? std::max(512, c.d_model) : 512);
+        m_heads->setMaximum(loaded ? std::max(16, c.n_heads) : 16);
+        m_layers->setMaximum(loaded ? std::max(12, c.n_layers) : 12);
+    }
+    m_dModel->setValue(c.d_model);
+    m_heads->setValue(c.n_heads);
+    m_layers->setValue(c.n_layers);
+    m_seed->setValue(static_cast<int>(c.seed));
+    setCombo(m_projection, static_cast<int>(c.projection));
+    setCombo(m_score, static_cast<int>(c.score));
+    m_scale->setChecked(c.scale);
+    setCombo(m_mask, static_cast<int>(c.mask));
+    setCombo(m_pe, static_cast<int>(c.positional));
+    m_temp->setValue(static_cast<int>(c.temperature * 100 + 0.5f));
+    m_syncing = false;
+    m_tempLabel->setText(m_temp->value() == 0 ? tr("0 (hard)")
+                                              : QString::number(m_temp->value() / 100.0, 'f', 2));
+    m_scale->setEnabled(c.score == attn::ScoreFunction::ScaledDot);
+
+    auto model = m_session->model();
+    const bool untrained = !model || isUntrained(model.get());
+    if (model && untrained) m_untrained = m_session->config();
+    if (untrained) {
+        m_modelLabel->setText(tr("Untrained: random weights from the seed."));
+    } else {
+        const QString name = QString::fromStdString(model->config.name);
+        m_modelLabel->setText(tr("<b>%1</b> (%2 layers × %3 heads, d_model %4)")
+                                  .arg(name.toHtmlEscaped())
+                                  .arg(model->config.n_layers)
+                                  .arg(model->config.n_heads)
+                                  .arg(model->config.d_model));
+    }
+    m_backToUntrained->setVisible(!untrained);
+    // A loaded model only has the score weights it was trained with: general (q·W·k) and
+    // additive scores need weights of their own, so offer them only when present.
+    if (auto* items = qobject_cast<QStandardItemModel*>(m_score->model())) {
+        const attn::LayerWeights* lw =
+            model && !model->weights.layers.empty() ? &model->weights.layers.front() : nullptr;
+        for (int i = 0; i < m_score->count(); ++i) {
+            const auto fn = static_cast<attn::ScoreFunction>(m_score->itemData(i).toInt());
+            bool on = true;
+            if (!untrained && fn == attn::ScoreFunction::General)
+                on = lw && !lw->self_attention.W_general.empty();
+            if (!untrained && fn == attn::ScoreFunction::Additive)
+                on = lw && !lw->self_attention.v_add.empty();
+            if (QStandardItem* it = items->item(i)) {
+                it->setEnabled(on);
+                it->setToolTip(on ? QString() : tr("This model has no weights for this score."));
+            }
+        }
+    }
+    for (QWidget* w :
+         std::initializer_list<QWidget*>{m_arch, m_dModel, m_heads, m_layers, m_seed, m_pe})
+        w->setEnabled(untrained);
+    updateVisibility();
+}
+
+void ControlsPanel::updateVisibility() {
+    const bool seq2seq =
+        m_session->isSeq2Seq() ||
+        m_arch->currentData().toInt() == static_cast<int>(attn::Architecture::EncoderDecoder);
+    m_targetLabel->setVisible(seq2seq);
+    m_target->setVisible(seq2seq);
+}
+
+void ControlsPanel::showStatus(const QString& error) {
+    m_status->setVisible(!error.isEmpty());
+    m_status->setText(error);
+    if (!error.isEmpty()) m_info->clear();
+}
+
+void ControlsPanel::updateInfo() {
+    const TracePtr t = m_session->trace();
+    if (!t) {
+        m_info->clear();
+        return;
+    }
+    const attn::ModelConfig& c = t->model->config;
+    QString s = tr("%n token(s)", nullptr, t->tokenCount());
+    if (!t->target_tokens.empty())
+        s += tr(" → %n target token(s)", nullptr, static_cast<int>(t->target_tokens.size()));
+    s += tr(" · %1 layer(s) × %2 head(s) · d_k = %3 · %4 ms")
+             .arg(c.n_layers)
+             .arg(c.n_heads)
+             .arg(c.headDim())
+             .arg(m_session->lastRunMs(), 0, 'f', m_session->lastRunMs() < 10 ? 2 : 0);
+    m_info->setText(s);
+}
+
+}  // namespace attn::ui

@@ -1,0 +1,609 @@
+#include "window/main_window.h"
+
+#include <QAction>
+#include <QActionGroup>
+#include <QApplication>
+#include <QClipboard>
+#include <QCloseEvent>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QScrollArea>
+#include <QScrollBar>
+#include <QSettings>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTimer>
+#include <QVBoxLayout>
+
+#include "common/colormaps.h"
+#include "views/compare_view.h"
+#include "window/controls_panel.h"
+#include "views/head_grid.h"
+#include "widgets/heatmap_view.h"
+#include "views/lines_view.h"
+#include "session/session.h"
+#include "views/step_view.h"
+
+// Views and services written beside the window; each is used once both its files exist.
+#include "views/qk_inside_view.h"
+#include "views/value_sums_view.h"
+#include "views/positional_view.h"
+#include "views/scaling_view.h"
+#include "views/rollout_view.h"
+#include "views/prediction_view.h"
+#include "views/translate_view.h"
+#include "views/learn_view.h"
+#include "views/head_summary_view.h"
+#include "export/export.h"
+#include "export/export_dialog.h"
+#include "window/model_actions.h"
+
+namespace attn::ui {
+
+namespace {
+
+const char* kDefaultText = "The black cat drank the milk";
+
+QSettings settings() {
+    return QSettings(QStringLiteral("AttentionLab"), QStringLiteral("Attention Lab"));
+}
+
+attn::ModelConfig defaultConfig() {
+    attn::ModelConfig c;
+    c.d_model = 8;
+    c.n_heads = 2;
+    c.n_layers = 2;
+    c.n_decoder_layers = 2;
+    return c;
+}
+
+// Model config ↔ settings, by name so a reordered enum cannot scramble saved values.
+void writeConfig(QSettings& s, const attn::ModelConfig& c) {
+    s.beginGroup(QStringLiteral("config"));
+    s.setValue(QStringLiteral("architecture"), static_cast<int>(c.architecture));
+    s.setValue(QStringLiteral("d_model"), c.d_model);
+    s.setValue(QStringLiteral("heads"), c.n_heads);
+    s.setValue(QStringLiteral("layers"), c.n_layers);
+    s.setValue(QStringLiteral("seed"), static_cast<qulonglong>(c.seed));
+    s.setValue(QStringLiteral("projection"), QString::fromStdString(attn::toString(c.projection)));
+    s.setValue(QStringLiteral("score"), QString::fromStdString(attn::toString(c.score)));
+    s.setValue(QStringLiteral("scale"), c.scale);
+    s.setValue(QStringLiteral("mask"), QString::fromStdString(attn::toString(c.mask)));
+    s.setValue(QStringLiteral("positional"), QString::fromStdString(attn::toString(c.positional)));
+    s.setValue(QStringLiteral("temperature"), static_cast<double>(c.temperature));
+    s.endGroup();
+}
+
+attn::ModelConfig readConfig(QSettings& s) {
+    attn::ModelConfig c = defaultConfig();
+    s.beginGroup(QStringLiteral("config"));
+    const int arch = s.value(QStringLiteral("architecture"), 0).toInt();
+    if (arch >= 0 && arch <= 2) c.architecture = static_cast<attn::Architecture>(arch);
+    c.d_model = s.value(QStringLiteral("d_model"), c.d_model).toInt();
+    c.n_heads = s.value(QStringLiteral("heads"), c.n_heads).toInt();
+    c.n_layers = s.value(QStringLiteral("layers"), c.n_layers).toInt();
+    c.n_decoder_layers = c.n_layers;
+    c.seed = s.value(QStringLiteral("seed"), 1).toULongLong();
+    attn::parseProjectionMode(s.value(QStringLiteral("projection")).toString().toStdString(),
+                              &c.projection);
+    attn::parseScoreFunction(s.value(QStringLiteral("score")).toString().toStdString(), &c.score);
+    c.scale = s.value(QStringLiteral("scale"), true).toBool();
+    attn::parseMaskKind(s.value(QStringLiteral("mask")).toString().toStdString(), &c.mask);
+    attn::parsePositionalKind(s.value(QStringLiteral("positional")).toString().toStdString(),
+                              &c.positional);
+    c.temperature = static_cast<float>(s.value(QStringLiteral("temperature"), 1.0).toDouble());
+    s.endGroup();
+    return c;
+}
+
+LabelledMatrix fromHeatmap(const HeatmapView* h) {
+    LabelledMatrix m;
+    if (!h) return m;
+    m.values = h->matrix();
+    m.rows = h->rowLabels();
+    m.cols = h->colLabels();
+    m.name = h->title().simplified();
+    return m;
+}
+
+}  // namespace
+
+MainWindow::MainWindow(QWidget* parent, bool persistent)
+    : QMainWindow(parent), m_persistent(persistent) {
+    setWindowTitle(tr("Attention Lab"));
+    setObjectName(QStringLiteral("mainWindow"));
+    setDockOptions(QMainWindow::AnimatedDocks | QMainWindow::AllowTabbedDocks);
+    m_session = new Session(this);
+    m_session->setConfig(defaultConfig());
+
+    m_controls = new ControlsPanel(m_session, this);
+    auto* scroll = new QScrollArea(this);
+    m_controlsScroll = scroll;
+    scroll->setWidget(m_controls);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    // The panel never scrolls sideways, so the dock is at least as wide as the controls need.
+    scroll->setMinimumWidth(m_controls->minimumSizeHint().width() +
+                            scroll->verticalScrollBar()->sizeHint().width());
+    // Tall enough for every control at the default size; the head grid takes what is left.
+    scroll->setMinimumHeight(std::min(m_controls->sizeHint().height(), 700));
+    m_controlsDock = new QDockWidget(tr("Input and controls"), this);
+    m_controlsDock->setObjectName(QStringLiteral("controlsDock"));
+    m_controlsDock->setWidget(scroll);
+    m_controlsDock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable |
+                                QDockWidget::DockWidgetClosable);
+    addDockWidget(Qt::LeftDockWidgetArea, m_controlsDock);
+
+    m_headGrid = new HeadGrid(m_session, this);
+    m_headsDock = new QDockWidget(tr("Heads"), this);
+    m_headsDock->setObjectName(QStringLiteral("headsDock"));
+    m_headsDock->setWidget(m_headGrid);
+    // Under the controls: the centre keeps the whole width for the matrices.
+    addDockWidget(Qt::LeftDockWidgetArea, m_headsDock);
+    splitDockWidget(m_controlsDock, m_headsDock, Qt::Vertical);
+    resizeDocks({m_controlsDock, m_headsDock}, {640, 220}, Qt::Vertical);
+
+    buildTabs();
+    setCentralWidget(m_tabs);
+
+    m_modelActions = new ModelActions(m_session, this);
+    m_modelActions->setUntrainedConfig(defaultConfig());
+    connect(m_modelActions, &ModelActions::errorOccurred, this,
+            [this](const QString& m) { statusBar()->showMessage(m, 8000); });
+    connect(m_modelActions, &ModelActions::modelLoaded, this, [this](const QString& spec) {
+        m_modelSpec = spec;
+        statusBar()->showMessage(tr("Loaded %1.").arg(ModelActions::displayName(spec)), 4000);
+    });
+    buildMenus();
+
+    m_statusStep = new QLabel(this);
+    m_statusStep->setTextFormat(Qt::PlainText);  // tokens such as "<s>" are not markup
+    statusBar()->addPermanentWidget(m_statusStep);
+    auto updateStatus = [this] {
+        const Step* s = m_session->currentStep();
+        const Session::Focus& f = m_session->focus();
+        if (!s) {
+            m_statusStep->clear();
+            return;
+        }
+        const QStringList q = m_session->queryLabels();
+        m_statusStep->setText(tr("step %1 · layer %2 · head %3 · query “%4”")
+                                  .arg(f.step + 1)
+                                  .arg(f.layer + 1)
+                                  .arg(f.head + 1)
+                                  .arg(f.query < q.size() ? q[f.query] : QString()));
+    };
+    connect(m_session, &Session::focusChanged, this, updateStatus);
+    connect(m_session, &Session::traceChanged, this, updateStatus);
+    connect(m_session, &Session::errorOccurred, this, [this](const QString& m) {
+        if (m.isEmpty())
+            statusBar()->clearMessage();
+        else
+            statusBar()->showMessage(m);
+    });
+
+    resize(1400, 900);
+    restoreSettings();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildTabs() {
+    m_tabs = new QTabWidget(this);
+    m_tabs->setObjectName(QStringLiteral("viewTabs"));
+    m_tabs->setDocumentMode(true);
+    auto add = [this](const QString& title, std::function<QWidget*()> make, const QString& tip) {
+        auto* host = new QWidget(m_tabs);
+        auto* l = new QVBoxLayout(host);
+        l->setContentsMargins(0, 0, 0, 0);
+        const int i = m_tabs->addTab(host, title);
+        m_tabs->setTabToolTip(i, tip);
+        m_factories << std::move(make);
+        m_views << nullptr;
+    };
+    m_stepView = new StepView(m_session);
+    StepView* step = m_stepView;
+    add(
+        tr("Step by step"), [step] { return step; }, tr("Every step of attention, one at a time"));
+    add(
+        tr("Lines"), [this] { return new LinesView(m_session); },
+        tr("The focused head as lines from queries to keys"));
+    add(
+        tr("Compare"), [this] { return new CompareView(m_session); }, tr("Two heads side by side"));
+    add(
+        tr("q·k"), [this] { return new QkInsideView(m_session); },
+        tr("Which dimensions make one score large"));
+    add(
+        tr("Values"), [this] { return new ValueSumsView(m_session); },
+        tr("What each key adds to a token's output"));
+    add(
+        tr("Positions"), [this] { return new PositionalView(m_session); },
+        tr("Positional encoding waves and similarities"));
+    add(
+        tr("Scaling"), [this] { return new ScalingView(m_session); },
+        tr("Why scores are divided by √d_k"));
+    add(
+        tr("Head table"), [this] { return new HeadSummaryView(m_session); },
+        tr("What each head mostly does; sort, filter, switch heads off"));
+    add(
+        tr("Rollout"), [this] { return new RolloutView(m_session); },
+        tr("How much each token draws from each input token through the layers"));
+    add(
+        tr("Predict"), [this] { return new PredictionView(m_session); },
+        tr("What the model would write next"));
+    add(
+        tr("Translate"), [this] { return new TranslateView(m_session); },
+        tr("English → Spanish with our encoder–decoder, and fill the [MASK]"));
+    add(
+        tr("Learn"), [this] { return new LearnView(m_session); },
+        tr("Watch a small model learn, live"));
+    ensureTabView(0);
+    // Views are built the first time their tab is shown: a faster start, and hidden views do
+    // not recompute while one types.
+    connect(m_tabs, &QTabWidget::currentChanged, this, &MainWindow::ensureTabView);
+}
+
+void MainWindow::ensureTabView(int index) {
+    if (index < 0 || index >= m_views.size() || m_views[index]) return;
+    QWidget* v = m_factories[index]();
+    m_views[index] = v;
+    m_tabs->widget(index)->layout()->addWidget(v);
+    v->show();
+}
+
+QWidget* MainWindow::tabView(int index) {
+    ensureTabView(index);
+    return index >= 0 && index < m_views.size() ? m_views[index].data() : nullptr;
+}
+
+int MainWindow::tabIndex(const QString& title) const {
+    for (int i = 0; i < m_tabs->count(); ++i)
+        if (m_tabs->tabText(i).startsWith(title)) return i;
+    return -1;
+}
+
+QWidget* MainWindow::currentExportTarget() {
+    QWidget* v = tabView(m_tabs->currentIndex());
+    if (v == m_stepView) return m_stepView->exportTarget();
+    if (auto* l = qobject_cast<LinesView*>(v)) return l->canvas();
+    if (auto* q = qobject_cast<QkInsideView*>(v)) return q->exportTarget();
+    if (auto* q = qobject_cast<ValueSumsView*>(v)) return q->exportTarget();
+    if (auto* q = qobject_cast<PositionalView*>(v)) return q->exportTarget();
+    if (auto* q = qobject_cast<ScalingView*>(v)) return q->exportTarget();
+    return v;
+}
+
+void MainWindow::buildMenus() {
+    // --- File ---
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* open = file->addAction(tr("&Open model…"), this, &MainWindow::openModel);
+    open->setShortcut(QKeySequence::Open);
+    file->addSeparator();
+    QAction* exp = file->addAction(tr("&Export…"), this, &MainWindow::exportView);
+    exp->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    QAction* expAll = file->addAction(tr("Export &all heads…"), this, &MainWindow::exportAllHeads);
+    expAll->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+    file->addSeparator();
+    QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    // --- Edit ---
+    QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+    QAction* copy = edit->addAction(tr("&Copy view"), this, &MainWindow::copyView);
+    copy->setShortcut(QKeySequence::Copy);
+    copy->setToolTip(tr("Copy the view in front as an image"));
+    QAction* copyCsv = edit->addAction(tr("Copy &matrix as CSV"), this, [this] {
+        HeatmapView* h = m_stepView->mainHeatmap();
+        if (m_tabs->currentIndex() == 0 && h)
+            QApplication::clipboard()->setText(QString::fromUtf8(matrixToCsv(fromHeatmap(h))));
+    });
+    copyCsv->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
+
+    // --- View ---
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    m_presentationAction = view->addAction(tr("&Presentation mode"));
+    m_presentationAction->setCheckable(true);
+    m_presentationAction->setShortcut(QKeySequence(Qt::Key_F11));
+    m_presentationAction->setToolTip(tr("Full screen, large fonts, high contrast"));
+    connect(m_presentationAction, &QAction::toggled, this, &MainWindow::setPresentationMode);
+    QMenu* maps = view->addMenu(tr("&Colour map"));
+    m_colorMaps = new QActionGroup(this);
+    for (ColorMapKind k : {ColorMapKind::Viridis, ColorMapKind::Cividis, ColorMapKind::Greys}) {
+        const QString names[] = {tr("Viridis (colour-blind safe)"),
+                                 tr("Cividis (colour-blind safe)"), tr("Diverging"),
+                                 tr("Greys (for print)")};
+        QAction* a = maps->addAction(names[static_cast<int>(k)]);
+        a->setCheckable(true);
+        a->setData(static_cast<int>(k));
+        a->setChecked(k == m_session->colorMap());
+        m_colorMaps->addAction(a);
+        connect(a, &QAction::triggered, this, [this, k] { m_session->setColorMap(k); });
+    }
+    maps->addSeparator();
+    QAction* note = maps->addAction(tr("Signed scores always use blue–white–red, centred on 0"));
+    note->setEnabled(false);
+    QAction* numbers = view->addAction(tr("&Numbers in cells"));
+    numbers->setCheckable(true);
+    numbers->setChecked(m_session->showNumbers());
+    connect(numbers, &QAction::toggled, m_session, &Session::setShowNumbers);
+    view->addSeparator();
+    view->addAction(m_controlsDock->toggleViewAction());
+    view->addAction(m_headsDock->toggleViewAction());
+    QMenu* tabsMenu = view->addMenu(tr("&Go to view"));
+    for (int i = 0; i < m_tabs->count(); ++i) {
+        QAction* a = tabsMenu->addAction(m_tabs->tabText(i), this,
+                                         [this, i] { m_tabs->setCurrentIndex(i); });
+        if (i < 9) a->setShortcut(QKeySequence(Qt::ALT | static_cast<Qt::Key>(Qt::Key_1 + i)));
+    }
+
+    // --- Step ---
+    QMenu* step = menuBar()->addMenu(tr("&Step"));
+    QAction* prev = step->addAction(tr("&Previous"), m_session, &Session::previousStep);
+    prev->setShortcut(QKeySequence(Qt::Key_Left));
+    QAction* next = step->addAction(tr("&Next"), m_session, &Session::nextStep);
+    next->setShortcut(QKeySequence(Qt::Key_Right));
+    QAction* play = step->addAction(tr("Play / &pause"), m_stepView, &StepView::togglePlay);
+    play->setShortcut(QKeySequence(Qt::Key_Space));
+    QAction* first = step->addAction(tr("&First"), this, [this] { m_session->setStep(0); });
+    first->setShortcut(QKeySequence(Qt::Key_Home));
+    QAction* last = step->addAction(tr("&Last"), this, [this] {
+        if (auto t = m_session->trace()) m_session->setStep(static_cast<int>(t->steps.size()) - 1);
+    });
+    last->setShortcut(QKeySequence(Qt::Key_End));
+    step->addSeparator();
+    QAction* nextHead = step->addAction(tr("Next &head"), this, [this] {
+        const Session::Focus& f = m_session->focus();
+        const AttentionTrace* b = m_session->focusedBlock();
+        if (!b) return;
+        m_session->setHead(f.layer, (f.head + 1) % static_cast<int>(b->heads.size()), f.decoder,
+                           f.cross);
+    });
+    nextHead->setShortcut(QKeySequence(Qt::Key_H));
+    // Arrow keys and space belong to the text boxes while one types: Qt gives a focused editor
+    // the key first (ShortcutOverride), so these only act elsewhere.
+
+    menuBar()->insertMenu(menuBar()->actions().at(2), m_modelActions->menu());
+
+    // --- Help ---
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    QAction* keys = help->addAction(tr("&Keyboard shortcuts"), this, &MainWindow::showShortcuts);
+    keys->setShortcut(QKeySequence::HelpContents);
+    help->addAction(tr("&About Attention Lab"), this, &MainWindow::showAbout);
+}
+
+void MainWindow::openModel() {
+    m_modelActions->openDialog();
+}
+
+void MainWindow::copyView() {
+    QWidget* target = currentExportTarget();
+    if (!target) return;
+    if (Status s = copyToClipboard(target); !s) {
+        statusBar()->showMessage(QString::fromStdString(s.message()), 6000);
+        return;
+    }
+    statusBar()->showMessage(tr("Copied the view to the clipboard."), 3000);
+}
+
+void MainWindow::exportView() {
+    QWidget* target = currentExportTarget();
+    LabelledMatrix matrix;
+    QWidget* v = tabView(m_tabs->currentIndex());
+    if (v == m_stepView)
+        matrix = fromHeatmap(m_stepView->mainHeatmap());
+    else if (auto* c = qobject_cast<CompareView*>(v))
+        matrix = fromHeatmap(c->left());
+    else if (auto* q = qobject_cast<QkInsideView*>(v))
+        matrix = q->exportMatrix();
+    else if (auto* q = qobject_cast<ValueSumsView*>(v))
+        matrix = q->exportMatrix();
+    else if (auto* q = qobject_cast<PositionalView*>(v))
+        matrix = q->exportMatrix();
+    else if (auto* q = qobject_cast<ScalingView*>(v))
+        matrix = q->exportMatrix();
+    else if (const HeadTrace* h = m_session->focusedHead()) {
+        matrix.values = h->weights;
+        matrix.rows = m_session->queryLabels();
+        matrix.cols = m_session->keyLabels();
+        matrix.name =
+            tr("Layer %1 · head %2 · weights")
+                .arg(m_session->focus().layer + 1)
+                .arg(m_session->focus().head + 1);
+    }
+    ExportDialog dlg(target, matrix, this);
+    dlg.setSession(m_session);
+    if (dlg.exec() == QDialog::Accepted && !dlg.writtenFiles().isEmpty())
+        statusBar()->showMessage(
+            tr("Wrote %n file(s).", nullptr, static_cast<int>(dlg.writtenFiles().size())), 5000);
+}
+
+void MainWindow::exportAllHeads() {
+    ExportDialog dlg(currentExportTarget(), {}, this);
+    dlg.setSession(m_session);
+    dlg.setScope(ExportDialog::Scope::ModelHeads);
+    if (dlg.exec() == QDialog::Accepted && !dlg.writtenFiles().isEmpty())
+        statusBar()->showMessage(
+            tr("Wrote %n file(s).", nullptr, static_cast<int>(dlg.writtenFiles().size())), 5000);
+}
+
+void MainWindow::showAbout() {
+    QMessageBox::about(
+        this, tr("About Attention Lab"),
+        tr("<h3>Attention Lab %1</h3>"
+           "<p>See how transformer attention works, step by step: embeddings, positions, "
+           "queries, keys and values, scores, the softmax, and what each head looks at.</p>"
+           "<p>Colour maps: viridis and cividis (colour-blind safe) for weights; blue–white–red "
+           "centred on 0 for signed numbers; grey cells are masked (−∞).</p>")
+            .arg(QStringLiteral(ATTN_VERSION)));
+}
+
+void MainWindow::showShortcuts() {
+    QMessageBox::information(
+        this, tr("Keyboard shortcuts"),
+        tr("<table cellspacing='6'>"
+           "<tr><td><b>← / →</b></td><td>previous / next step</td></tr>"
+           "<tr><td><b>Space</b></td><td>play / pause the steps</td></tr>"
+           "<tr><td><b>Home / End</b></td><td>first / last step</td></tr>"
+           "<tr><td><b>H</b></td><td>next head</td></tr>"
+           "<tr><td><b>Alt+1 … Alt+7</b></td><td>switch view</td></tr>"
+           "<tr><td><b>F11</b></td><td>presentation mode</td></tr>"
+           "<tr><td><b>Ctrl+C</b></td><td>copy the view as an image</td></tr>"
+           "<tr><td><b>Ctrl+Shift+C</b></td><td>copy the matrix as CSV</td></tr>"
+           "<tr><td><b>Ctrl+E</b></td><td>export…</td></tr>"
+           "</table><p>While you type in a text box, the arrow keys and space edit the text.</p>"));
+}
+
+void MainWindow::setPresentationMode(bool on) {
+    if (on == m_presentation) return;
+    m_presentation = on;
+    if (on) {
+        m_normalFont = QApplication::font();
+        m_normalPalette = QApplication::palette();
+        m_wasMaximized = isMaximized();
+        QFont f = m_normalFont;
+        f.setPointSizeF(m_normalFont.pointSizeF() * 1.35);
+        QApplication::setFont(f);
+        // High contrast for projectors: pure black on white, strong selection colour.
+        QPalette p = m_normalPalette;
+        p.setColor(QPalette::Window, Qt::white);
+        p.setColor(QPalette::WindowText, Qt::black);
+        p.setColor(QPalette::Base, Qt::white);
+        p.setColor(QPalette::AlternateBase, QColor(0xee, 0xee, 0xee));
+        p.setColor(QPalette::Text, Qt::black);
+        p.setColor(QPalette::Button, QColor(0xe6, 0xe6, 0xe6));
+        p.setColor(QPalette::ButtonText, Qt::black);
+        p.setColor(QPalette::Highlight, QColor(0x00, 0x33, 0xaa));
+        p.setColor(QPalette::HighlightedText, Qt::white);
+        p.setColor(QPalette::PlaceholderText, QColor(0x33, 0x33, 0x33));
+        p.setColor(QPalette::Mid, QColor(0x44, 0x44, 0x44));
+        QApplication::setPalette(p);
+        m_session->setFontScale(1.5);
+        showFullScreen();
+    } else {
+        QApplication::setFont(m_normalFont);
+        QApplication::setPalette(m_normalPalette);
+        m_session->setFontScale(1.0);
+        if (m_wasMaximized)
+            showMaximized();
+        else
+            showNormal();
+    }
+    const QSignalBlocker block(m_presentationAction);
+    m_presentationAction->setChecked(on);
+    // Fonts changed size: let the left panel be as wide as its controls now need.
+    QTimer::singleShot(0, this, [this] {
+        m_controlsScroll->setMinimumWidth(
+            m_controls->minimumSizeHint().width() +
+            m_controlsScroll->verticalScrollBar()->sizeHint().width());
+    });
+}
+
+void MainWindow::showFirstWeights() {
+    // Open on a picture: the attention weights of the first head, one click from the start.
+    const TracePtr t = m_session->trace();
+    if (!t) return;
+    for (std::size_t i = 0; i < t->steps.size(); ++i) {
+        if (t->steps[i].kind == StepKind::Weights) {
+            m_session->setStep(static_cast<int>(i));
+            return;
+        }
+    }
+}
+
+bool MainWindow::usingUntrainedModel() const {
+    auto m = m_session->model();
+    return !m || (m->source_path.empty() && m->config.name == "untrained");
+}
+
+void MainWindow::restoreSettings() {
+    QString text = QString::fromUtf8(kDefaultText), target;
+    if (!m_persistent) {
+        m_controls->setSourceText(text);
+        m_session->runNow();
+        showFirstWeights();
+        return;
+    }
+    QSettings s = settings();
+    restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray());
+    restoreState(s.value(QStringLiteral("window/state")).toByteArray());
+    ColorMapKind kind = ColorMapKind::Viridis;
+    if (parseColorMap(s.value(QStringLiteral("view/colorMap")).toString(), &kind) &&
+        kind != ColorMapKind::Diverging) {
+        m_session->setColorMap(kind);
+        for (QAction* a : m_colorMaps->actions())
+            a->setChecked(a->data().toInt() == static_cast<int>(kind));
+    }
+    m_session->setShowNumbers(s.value(QStringLiteral("view/showNumbers"), true).toBool());
+    text = s.value(QStringLiteral("input/text"), text).toString();
+    target = s.value(QStringLiteral("input/target")).toString();
+    m_controls->setTargetText(target);
+    m_controls->setSourceText(text);
+
+    // The model: the untrained one as the user left it, or a trained / loaded one.
+    const QString spec = s.value(QStringLiteral("model/spec")).toString();
+    if (s.contains(QStringLiteral("config/d_model"))) m_session->setConfig(readConfig(s));
+    m_modelActions->setUntrainedConfig(m_session->config());
+    if (spec.isEmpty()) {
+        // First start: the trained English model, when it is there, shows meaningful patterns.
+        if (auto m = ModelActions::defaultModel();
+            m && !(m->source_path.empty() && m->config.name == "untrained")) {
+            m_session->setModel(m);
+            m_modelSpec = QStringLiteral("builtin:english");
+        }
+    } else if (spec != QLatin1String("untrained")) {
+        m_modelSpec = spec;
+        m_modelActions->load(spec);
+    }
+    m_controls->syncFromSession();
+    m_session->runNow();
+    showFirstWeights();
+    const int tab = s.value(QStringLiteral("window/tab"), 0).toInt();
+    if (tab > 0 && tab < m_tabs->count()) m_tabs->setCurrentIndex(tab);
+}
+
+void MainWindow::applyStartOptions(const QString& modelSpec, const QString& text,
+                                   const QString& target, const QString& tab) {
+    if (!target.isEmpty()) m_controls->setTargetText(target);
+    if (!text.isEmpty()) m_controls->setSourceText(text);
+    if (modelSpec == QLatin1String("untrained")) {
+        m_modelActions->useUntrained();
+    } else if (!modelSpec.isEmpty()) {
+        m_modelSpec = modelSpec;
+        m_modelActions->load(modelSpec);
+    }
+    m_session->runNow();
+    if (!tab.isEmpty()) {
+        const int i = tabIndex(tab);
+        if (i >= 0) m_tabs->setCurrentIndex(i);
+    }
+}
+
+void MainWindow::saveSettings() {
+    if (!m_persistent) return;
+    QSettings s = settings();
+    s.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    s.setValue(QStringLiteral("window/state"), saveState());
+    s.setValue(QStringLiteral("window/tab"), m_tabs->currentIndex());
+    s.setValue(QStringLiteral("view/colorMap"), toString(m_session->colorMap()));
+    s.setValue(QStringLiteral("view/showNumbers"), m_session->showNumbers());
+    s.setValue(QStringLiteral("input/text"), m_session->text());
+    s.setValue(QStringLiteral("input/target"), m_session->targetText());
+    s.setValue(QStringLiteral("model/spec"), usingUntrainedModel() || m_modelSpec.isEmpty()
+                                                 ? QStringLiteral("untrained")
+                                                 : m_modelSpec);
+    // A loaded model remembers itself (Model menu); the controls remember the untrained one.
+    writeConfig(s, m_controls->untrainedConfig());
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    if (m_presentation) setPresentationMode(false);
+    saveSettings();
+    QMainWindow::closeEvent(event);
+}
+
+}  // namespace attn::ui

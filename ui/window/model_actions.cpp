@@ -1,0 +1,285 @@
+#include "window/model_actions.h"
+
+#include <QAction>
+#include <QCoreApplication>
+#include <QEventLoop>
+#include <QDir>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMenu>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QSettings>
+#include <QUrl>
+#include <QWidget>
+#include <QtConcurrent/QtConcurrentRun>
+#include <string>
+
+#include "attn/formats/load.h"
+#include "attn/train.h"
+#include "session/session.h"
+
+namespace attn::ui {
+
+namespace {
+
+constexpr int kMaxRecent = 8;
+const char* const kRecentKey = "models/recent";
+
+QSettings settings() { return QSettings(QStringLiteral("AttentionLab"), QStringLiteral("Attention Lab")); }
+
+bool isBuiltin(const QString& spec) { return spec.startsWith(QLatin1String("builtin:")); }
+
+/// Any model the app can open. A .safetensors file is first tried as one of our teaching
+/// models, then as the weights of a Hugging Face folder.
+attn::Result<std::shared_ptr<attn::Model>> loadAny(const std::string& spec) {
+    if (spec.rfind("builtin:", 0) == 0) return attn::loadModelSpec(spec);
+    const QFileInfo info(QString::fromStdString(spec));
+    if (info.isFile() && info.suffix().compare(QLatin1String("safetensors"), Qt::CaseInsensitive) == 0) {
+        auto teaching = attn::loadTeachingModel(spec);
+        if (teaching) return teaching;
+        if (teaching.message().find("is not an Attention Lab teaching model") == std::string::npos)
+            return teaching;
+    }
+    return attn::loadModel(spec);
+}
+
+/// The first local file or folder of a drag, or empty.
+QString droppedPath(const QMimeData* mime) {
+    if (!mime || !mime->hasUrls()) return {};
+    for (const QUrl& url : mime->urls()) {
+        if (url.isLocalFile()) return url.toLocalFile();
+    }
+    return {};
+}
+
+}  // namespace
+
+ModelActions::ModelActions(Session* session, QWidget* window)
+    : QObject(window), m_session(session), m_window(window) {
+    m_menu = new QMenu(tr("&Model"), window);
+    m_menu->setToolTipsVisible(true);
+
+    QAction* english = m_menu->addAction(tr("Trained: English (masked words)"));
+    english->setToolTip(tr("Our encoder trained to guess hidden words of simple English sentences"));
+    connect(english, &QAction::triggered, this, [this] { load(QStringLiteral("builtin:english")); });
+
+    QAction* translation = m_menu->addAction(tr("Trained: English → Spanish"));
+    translation->setToolTip(tr("Our encoder–decoder trained to translate simple sentences"));
+    connect(translation, &QAction::triggered, this,
+            [this] { load(QStringLiteral("builtin:translation")); });
+
+    QAction* untrained = m_menu->addAction(tr("Untrained (random)"));
+    untrained->setToolTip(tr("Random weights: attention before any learning"));
+    connect(untrained, &QAction::triggered, this, &ModelActions::useUntrained);
+
+    m_menu->addSeparator();
+    QAction* open = m_menu->addAction(tr("&Open model…"));
+    open->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    open->setToolTip(tr("A llama2.c .bin checkpoint, or config.json of a Hugging Face GPT-2 / "
+                        "BERT folder"));
+    connect(open, &QAction::triggered, this, &ModelActions::openDialog);
+
+    QAction* openFolder = m_menu->addAction(tr("Open model &folder…"));
+    openFolder->setToolTip(tr("A Hugging Face model folder (config.json inside) or a folder with "
+                              "a llama2.c checkpoint"));
+    connect(openFolder, &QAction::triggered, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(m_window, tr("Open model folder"));
+        if (!dir.isEmpty()) load(dir);
+    });
+
+    m_recentMenu = m_menu->addMenu(tr("&Recent models"));
+    connect(m_recentMenu, &QMenu::aboutToShow, this, &ModelActions::rebuildRecentMenu);
+    rebuildRecentMenu();
+
+    m_cacheMenu = new QMenu(tr("&Hugging Face cache"), m_menu);
+    m_cacheMenu->setToolTipsVisible(true);
+    m_cacheMenuAction = m_menu->addMenu(m_cacheMenu);
+    // The cache may fill while the window is open: look again each time the menu opens.
+    connect(m_menu, &QMenu::aboutToShow, this, &ModelActions::rebuildCacheMenu);
+    rebuildCacheMenu();
+
+    if (m_session) {
+        if (auto m = m_session->model(); m && m->config.vocab_size == 0) m_untrained = m->config;
+        connect(m_session, &Session::modelChanged, this, &ModelActions::onModelChanged);
+    }
+    if (m_window) {
+        m_window->setAcceptDrops(true);
+        m_window->installEventFilter(this);
+    }
+}
+
+ModelActions::~ModelActions() {
+    if (m_window) m_window->removeEventFilter(this);
+}
+
+std::shared_ptr<const attn::Model> ModelActions::defaultModel() {
+    auto trained = attn::loadModelSpec("builtin:english");
+    if (trained) return std::move(trained.value());
+    auto untrained = attn::makeUntrainedModel(attn::ModelConfig{});
+    if (untrained) return std::move(untrained.value());
+    return nullptr;
+}
+
+void ModelActions::onModelChanged() {
+    // Remember the last hashed (vocabulary-free) configuration the user built, so "Untrained"
+    // returns to their d_model / heads / layers rather than the factory default.
+    if (!m_session) return;
+    if (auto m = m_session->model(); m && m->config.vocab_size == 0 && m->source_path.empty())
+        m_untrained = m->config;
+}
+
+void ModelActions::useUntrained() {
+    if (!m_session) return;
+    ++m_generation;  // a load still running must not replace this choice
+    attn::ModelConfig c = m_untrained;
+    c.vocab_size = 0;
+    c.target_vocab_size = 0;
+    c.has_lm_head = false;
+    c.name = "untrained";
+    m_session->setConfig(c);
+}
+
+void ModelActions::openDialog() {
+    const QString path = QFileDialog::getOpenFileName(
+        m_window, tr("Open model"), QString(),
+        tr("Models (*.bin *.safetensors config.json);;llama2.c checkpoints (*.bin);;"
+           "Hugging Face config (config.json);;All files (*)"));
+    if (!path.isEmpty()) load(path);
+}
+
+void ModelActions::load(const QString& spec) {
+    if (spec.isEmpty()) return;
+    const quint64 gen = ++m_generation;
+    auto* watcher = new QFutureWatcher<LoadResult>(this);
+    connect(watcher, &QFutureWatcher<LoadResult>::finished, this,
+            [this, watcher, spec, gen] { finishLoad(watcher, spec, gen); });
+    if (m_inflight++ == 0) emit loadingChanged(true);
+    const std::string s = spec.toStdString();
+    watcher->setFuture(QtConcurrent::run([s] { return loadAny(s); }));
+}
+
+void ModelActions::finishLoad(QFutureWatcher<LoadResult>* watcher, const QString& spec,
+                              quint64 generation) {
+    LoadResult result = watcher->result();
+    watcher->deleteLater();
+    const bool latest = generation == m_generation;
+    if (latest) {
+        if (!result) {
+            fail(tr("Could not open %1:\n%2")
+                     .arg(displayName(spec), QString::fromStdString(result.message())));
+        } else if (m_session) {
+            std::shared_ptr<attn::Model> model = std::move(result.value());
+            if (model->source_path.empty() && !isBuiltin(spec)) model->source_path = spec.toStdString();
+            m_session->setModel(std::move(model));
+            if (!isBuiltin(spec)) addRecent(spec);
+            emit modelLoaded(spec);
+        }
+    }
+    if (--m_inflight == 0) emit loadingChanged(false);
+}
+
+void ModelActions::waitForIdle() {
+    for (auto* w : findChildren<QFutureWatcher<LoadResult>*>()) w->waitForFinished();
+    // The finished signals are queued; deliver them.
+    while (m_inflight > 0) QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
+}
+
+void ModelActions::fail(const QString& message) {
+    emit errorOccurred(message);
+    if (m_interactive) QMessageBox::warning(m_window, tr("Model not loaded"), message);
+}
+
+QString ModelActions::displayName(const QString& spec) {
+    if (spec == QLatin1String("builtin:english")) return tr("the trained English model");
+    if (spec == QLatin1String("builtin:translation")) return tr("the trained translation model");
+    const QFileInfo info(spec);
+    const QString name = info.fileName().isEmpty() ? spec : info.fileName();
+    const QString dir = QDir::toNativeSeparators(info.absolutePath());
+    return dir.isEmpty() ? name : QStringLiteral("%1 (%2)").arg(name, dir);
+}
+
+// --- recent models ---------------------------------------------------------------------------
+
+QStringList ModelActions::recentModels() const {
+    return settings().value(QLatin1String(kRecentKey)).toStringList();
+}
+
+void ModelActions::clearRecentModels() {
+    settings().remove(QLatin1String(kRecentKey));
+    rebuildRecentMenu();
+}
+
+void ModelActions::addRecent(const QString& path) {
+    const QString abs = QFileInfo(path).absoluteFilePath();
+    QStringList list = recentModels();
+    list.removeAll(abs);
+    list.prepend(abs);
+    while (list.size() > kMaxRecent) list.removeLast();
+    settings().setValue(QLatin1String(kRecentKey), list);
+    rebuildRecentMenu();
+}
+
+void ModelActions::rebuildRecentMenu() {
+    m_recentMenu->clear();
+    const QStringList list = recentModels();
+    for (const QString& path : list) {
+        QAction* a = m_recentMenu->addAction(displayName(path));
+        a->setEnabled(QFileInfo::exists(path));
+        connect(a, &QAction::triggered, this, [this, path] { load(path); });
+    }
+    if (list.isEmpty()) {
+        m_recentMenu->addAction(tr("(none yet)"))->setEnabled(false);
+    } else {
+        m_recentMenu->addSeparator();
+        connect(m_recentMenu->addAction(tr("Clear list")), &QAction::triggered, this,
+                &ModelActions::clearRecentModels);
+    }
+}
+
+void ModelActions::rebuildCacheMenu() {
+    m_cacheMenu->clear();
+    const std::vector<std::string> snapshots = attn::listHuggingFaceCache();
+    for (const std::string& s : snapshots) {
+        const QString path = QString::fromStdString(s);
+        // …/models--openai-community--gpt2/snapshots/<hash> → "openai-community/gpt2"
+        QDir dir(path);
+        dir.cdUp();
+        dir.cdUp();
+        QString repo = dir.dirName();
+        repo.remove(0, QStringLiteral("models--").size());
+        repo.replace(QLatin1String("--"), QLatin1String("/"));
+        QAction* a = m_cacheMenu->addAction(
+            QStringLiteral("%1  ·  %2").arg(repo, QFileInfo(path).fileName().left(8)));
+        a->setToolTip(path);
+        connect(a, &QAction::triggered, this, [this, path] { load(path); });
+    }
+    m_cacheMenuAction->setVisible(!snapshots.empty());
+}
+
+// --- drag and drop ---------------------------------------------------------------------------
+
+bool ModelActions::eventFilter(QObject* watched, QEvent* event) {
+    if (watched == m_window) {
+        if (event->type() == QEvent::DragEnter || event->type() == QEvent::DragMove) {
+            auto* e = static_cast<QDragMoveEvent*>(event);
+            if (!droppedPath(e->mimeData()).isEmpty()) {
+                e->acceptProposedAction();
+                return true;
+            }
+        } else if (event->type() == QEvent::Drop) {
+            auto* e = static_cast<QDropEvent*>(event);
+            const QString path = droppedPath(e->mimeData());
+            if (!path.isEmpty()) {
+                e->acceptProposedAction();
+                load(path);
+                return true;
+            }
+        }
+    }
+    return QObject::eventFilter(watched, event);
+}
+
+}  // namespace attn::ui
