@@ -17,7 +17,8 @@ std::string Args::get(const std::string& k, const std::string& def) const {
     return it == values.end() ? def : it->second;
 }
 
-Result<Args> parseArgs(int argc, char** argv, int first, const std::vector<std::string>& allowedValues,
+Result<Args> parseArgs(int argc, char** argv, int first,
+                       const std::vector<std::string>& allowedValues,
                        const std::vector<std::string>& allowedFlags) {
     Args a;
     for (int i = first; i < argc; ++i) {
@@ -50,8 +51,8 @@ Result<Args> parseArgs(int argc, char** argv, int first, const std::vector<std::
 
 const std::vector<std::string>& modelOptionNames() {
     static const std::vector<std::string> names = {
-        "layers", "heads", "kv-heads", "d-model", "mask", "pe", "score", "projection",
-        "temperature", "seed", "model", "decoder-layers"};
+        "layers", "heads",      "kv-heads",    "d-model", "mask",  "pe",
+        "score",  "projection", "temperature", "seed",    "model", "decoder-layers"};
     return names;
 }
 
@@ -91,7 +92,8 @@ Result<ModelConfig> configFromArgs(const Args& a, ModelConfig c) {
     if (a.has("mask") && !parseMaskKind(a.get("mask"), &c.mask))
         return makeError("--mask takes none, causal or padding, not '" + a.get("mask") + "'.");
     if (a.has("pe") && !parsePositionalKind(a.get("pe"), &c.positional))
-        return makeError("--pe takes sinusoidal, learned, rope or none, not '" + a.get("pe") + "'.");
+        return makeError("--pe takes sinusoidal, learned, rope or none, not '" + a.get("pe") +
+                         "'.");
     if (a.has("score") && !parseScoreFunction(a.get("score"), &c.score))
         return makeError("--score takes scaled-dot, dot, cosine, general or additive, not '" +
                          a.get("score") + "'.");
@@ -103,7 +105,8 @@ Result<ModelConfig> configFromArgs(const Args& a, ModelConfig c) {
         char* end = nullptr;
         const float t = std::strtof(s.c_str(), &end);
         if (s.empty() || *end != '\0' || !std::isfinite(t) || t < 0)
-            return makeError("--temperature takes a number ≥ 0 (0 = hard look-up), not '" + s + "'.");
+            return makeError("--temperature takes a number ≥ 0 (0 = hard look-up), not '" + s +
+                             "'.");
         c.temperature = t;
     }
     if (a.flag("no-scale")) c.scale = false;
@@ -126,7 +129,8 @@ Result<std::shared_ptr<const Model>> resolveModel(const Args& a, bool wantSeq2Se
         const std::string name = spec.substr(8);
         std::string path = builtinModelPath(name);
         if (path.empty())
-            return makeError("No built-in model '" + name + "' (try builtin:english or builtin:translation).");
+            return makeError("No built-in model '" + name +
+                             "' (try builtin:english or builtin:translation).");
         auto m = loadTeachingModel(path);
         if (!m) return m.error();
         return std::shared_ptr<const Model>(m.value());
@@ -151,10 +155,11 @@ Result<TracePtr> traceFromArgs(const Args& a) {
         // A loaded model keeps its own architecture; attention options still apply.
         auto cfg = configFromArgs(a, (*model)->config);
         if (!cfg) return cfg.error();
-        if (cfg->n_layers != (*model)->config.n_layers || cfg->n_heads != (*model)->config.n_heads ||
-            cfg->d_model != (*model)->config.d_model)
-            return makeError("--layers, --heads and --d-model describe an untrained model; a loaded "
-                             "model keeps its own shape.");
+        if (cfg->n_layers != (*model)->config.n_layers ||
+            cfg->n_heads != (*model)->config.n_heads || cfg->d_model != (*model)->config.d_model)
+            return makeError(
+                "--layers, --heads and --d-model describe an untrained model; a loaded "
+                "model keeps its own shape.");
         auto copy = std::make_shared<Model>(**model);
         copy->config = *cfg;
         model = std::shared_ptr<const Model>(copy);

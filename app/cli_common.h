@@ -26,7 +26,8 @@ struct Args {
 
 /// Parses argv[first..]; every option must be among allowedValues (takes a value) or
 /// allowedFlags. Unknown options are an error naming them.
-Result<Args> parseArgs(int argc, char** argv, int first, const std::vector<std::string>& allowedValues,
+Result<Args> parseArgs(int argc, char** argv, int first,
+                       const std::vector<std::string>& allowedValues,
                        const std::vector<std::string>& allowedFlags);
 
 /// The options every command that builds a model takes.

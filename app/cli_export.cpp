@@ -20,9 +20,8 @@ using namespace attn::ui;
 
 namespace {
 
-const std::vector<std::string> kExportValueOptions = {"text", "view", "layer", "head", "format",
-                                                     "out", "width", "height", "dpi",
-                                                     "source", "target"};
+const std::vector<std::string> kExportValueOptions = {
+    "text", "view", "layer", "head", "format", "out", "width", "height", "dpi", "source", "target"};
 const std::vector<std::string> kExportFlagOptions = {"help", "no-scale", "decoder", "cross"};
 
 Result<int> toInt(const Args& a, const std::string& k, int def, int lo, int hi) {
@@ -118,9 +117,9 @@ int runExportCommand(int argc, char** argv) {
         return 0;
     }
     if (!a.positional.empty())
-        return fail("Unexpected '" + a.positional.front() +
-                        "': every option starts with --. See --help.",
-                    2);
+        return fail(
+            "Unexpected '" + a.positional.front() + "': every option starts with --. See --help.",
+            2);
     if (a.flag("help")) {
         std::cout << exportCommandUsage();
         return 0;

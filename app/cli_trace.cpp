@@ -30,9 +30,12 @@ std::string pad(const std::string& s, std::size_t width) {
         for (std::size_t i = 0; i < s.size() && count < width;) {
             std::size_t len = 1;
             const unsigned char c = static_cast<unsigned char>(s[i]);
-            if (c >= 0xF0) len = 4;
-            else if (c >= 0xE0) len = 3;
-            else if (c >= 0xC0) len = 2;
+            if (c >= 0xF0)
+                len = 4;
+            else if (c >= 0xE0)
+                len = 3;
+            else if (c >= 0xC0)
+                len = 2;
             out += s.substr(i, len);
             i += len;
             ++count;
@@ -50,7 +53,8 @@ void printMatrix(std::ostream& out, const std::string& title, const Mat& m,
     const int C = std::min<int>(static_cast<int>(m.cols()), maxCols);
     out << "    " << pad("", 10);
     for (int j = 0; j < C; ++j)
-        out << ' ' << std::setw(8) << pad(j < static_cast<int>(cols.size()) ? cols[j] : "d" + std::to_string(j), 8);
+        out << ' ' << std::setw(8)
+            << pad(j < static_cast<int>(cols.size()) ? cols[j] : "d" + std::to_string(j), 8);
     if (C < m.cols()) out << " …";
     out << '\n';
     for (int i = 0; i < R; ++i) {
@@ -174,7 +178,8 @@ void printTrace(const Trace& tr, std::ostream& out) {
         << toString(c.positional) << ", score " << toString(c.score) << ", projection "
         << toString(c.projection) << ", seed " << c.seed << ")\n";
     out << "Steps:";
-    for (std::size_t i = 0; i < tr.steps.size() && i < 14; ++i) out << (i ? " → " : " ") << tr.steps[i].title;
+    for (std::size_t i = 0; i < tr.steps.size() && i < 14; ++i)
+        out << (i ? " → " : " ") << tr.steps[i].title;
     if (tr.steps.size() > 14) out << " → … (" << tr.steps.size() << " steps)";
     out << "\n\nTokens (" << tr.tokens.size() << "):";
     for (const Token& t : tr.tokens) out << " [" << t.text << (t.unknown ? " ?" : "") << "]";
@@ -184,7 +189,8 @@ void printTrace(const Trace& tr, std::ostream& out) {
     printMatrix(out, "positional encoding PE", tr.positional, tl, dims(tr.positional.cols()));
     printMatrix(out, "input X = E + PE", tr.input, tl, dims(tr.input.cols()));
     for (int l = 0; l < static_cast<int>(tr.layers.size()); ++l) {
-        out << "\n══ " << (tr.decoder_layers.empty() ? "" : "encoder ") << "layer " << l + 1 << " ══\n";
+        out << "\n══ " << (tr.decoder_layers.empty() ? "" : "encoder ") << "layer " << l + 1
+            << " ══\n";
         printAttention(out, tr, l, false, false);
         printMatrix(out, "after add & norm", tr.layers[l].after_self, tl, dims(c.d_model));
         printMatrix(out, "layer output", tr.layers[l].output, tl, dims(c.d_model));

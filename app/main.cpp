@@ -1,11 +1,11 @@
 // attention-lab: with no command it opens the window; with a command it works in the terminal.
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
-
-#include <unistd.h>
 
 #include "cli_export.h"
 #include "cli_trace.h"
@@ -15,8 +15,8 @@
 namespace {
 
 void printHelp() {
-    std::cout <<
-        R"(Attention Lab )" ATTN_VERSION R"( — see transformer attention work, step by step.
+    std::cout << R"(Attention Lab )" ATTN_VERSION
+                 R"( — see transformer attention work, step by step.
 
 Usage:
   attention-lab                      open the window

@@ -15,7 +15,8 @@ int runWindow(int argc, char** argv) {
     QApplication app(argc, argv);
     setUpApplication();
     QCommandLineParser parser;
-    parser.setApplicationDescription(QObject::tr("Attention Lab: transformer attention, step by step."));
+    parser.setApplicationDescription(
+        QObject::tr("Attention Lab: transformer attention, step by step."));
     parser.addHelpOption();
     const QCommandLineOption model(QStringLiteral("model"),
                                    QObject::tr("Model to open: untrained, builtin:english, "

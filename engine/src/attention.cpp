@@ -38,28 +38,40 @@ bool parseEnum(const std::string& text, E* out, std::initializer_list<E> all) {
 
 std::string toString(ProjectionMode mode) {
     switch (mode) {
-        case ProjectionMode::Embeddings: return "embeddings";
-        case ProjectionMode::QK: return "qk";
-        case ProjectionMode::QKV: return "qkv";
+        case ProjectionMode::Embeddings:
+            return "embeddings";
+        case ProjectionMode::QK:
+            return "qk";
+        case ProjectionMode::QKV:
+            return "qkv";
     }
     return "?";
 }
 std::string toString(ScoreFunction fn) {
     switch (fn) {
-        case ScoreFunction::Dot: return "dot";
-        case ScoreFunction::ScaledDot: return "scaled-dot";
-        case ScoreFunction::Cosine: return "cosine";
-        case ScoreFunction::General: return "general";
-        case ScoreFunction::Additive: return "additive";
+        case ScoreFunction::Dot:
+            return "dot";
+        case ScoreFunction::ScaledDot:
+            return "scaled-dot";
+        case ScoreFunction::Cosine:
+            return "cosine";
+        case ScoreFunction::General:
+            return "general";
+        case ScoreFunction::Additive:
+            return "additive";
     }
     return "?";
 }
 std::string toString(MaskKind mask) {
     switch (mask) {
-        case MaskKind::None: return "none";
-        case MaskKind::Causal: return "causal";
-        case MaskKind::Padding: return "padding";
-        case MaskKind::Given: return "given";
+        case MaskKind::None:
+            return "none";
+        case MaskKind::Causal:
+            return "causal";
+        case MaskKind::Padding:
+            return "padding";
+        case MaskKind::Given:
+            return "given";
     }
     return "?";
 }
@@ -129,7 +141,8 @@ void softmaxRows(Mat& S) {
 BoolMat buildMask(const MaskSpec& spec, int T_q, int T_k) {
     BoolMat hidden = BoolMat::Constant(T_q, T_k, false);
     switch (spec.kind) {
-        case MaskKind::None: break;
+        case MaskKind::None:
+            break;
         case MaskKind::Causal:
             // Query i is at position i + (T_k - T_q) of the key sequence; it sees that and before.
             for (int j = 0; j < T_k; ++j)
@@ -197,7 +210,8 @@ void computeScores(const AttentionConfig& c, const AttentionWeights& w, int head
 
 float scaleFactor(const AttentionConfig& c) {
     float f = 1.0f;
-    if (c.scale && c.score == ScoreFunction::ScaledDot) f /= std::sqrt(static_cast<float>(c.d_head));
+    if (c.scale && c.score == ScoreFunction::ScaledDot)
+        f /= std::sqrt(static_cast<float>(c.d_head));
     if (c.temperature > 0.0f) f /= c.temperature;
     return f;
 }
@@ -738,14 +752,30 @@ void fewRowsProduct(const Mat& X, const Mat& W, Eigen::Index c0, Eigen::Index n,
         const float* xt = Xt.data() + r0 * K;
         float* y = Y.data() + r0 + c0 * Y.rows();
         switch (std::min<Eigen::Index>(8, T - r0)) {
-            case 8: dotRows<8>(xt, W, c0, n, y, Y.rows()); break;
-            case 7: dotRows<7>(xt, W, c0, n, y, Y.rows()); break;
-            case 6: dotRows<6>(xt, W, c0, n, y, Y.rows()); break;
-            case 5: dotRows<5>(xt, W, c0, n, y, Y.rows()); break;
-            case 4: dotRows<4>(xt, W, c0, n, y, Y.rows()); break;
-            case 3: dotRows<3>(xt, W, c0, n, y, Y.rows()); break;
-            case 2: dotRows<2>(xt, W, c0, n, y, Y.rows()); break;
-            default: dotRows<1>(xt, W, c0, n, y, Y.rows()); break;
+            case 8:
+                dotRows<8>(xt, W, c0, n, y, Y.rows());
+                break;
+            case 7:
+                dotRows<7>(xt, W, c0, n, y, Y.rows());
+                break;
+            case 6:
+                dotRows<6>(xt, W, c0, n, y, Y.rows());
+                break;
+            case 5:
+                dotRows<5>(xt, W, c0, n, y, Y.rows());
+                break;
+            case 4:
+                dotRows<4>(xt, W, c0, n, y, Y.rows());
+                break;
+            case 3:
+                dotRows<3>(xt, W, c0, n, y, Y.rows());
+                break;
+            case 2:
+                dotRows<2>(xt, W, c0, n, y, Y.rows());
+                break;
+            default:
+                dotRows<1>(xt, W, c0, n, y, Y.rows());
+                break;
         }
     }
 }
@@ -795,8 +825,8 @@ void linear(const Mat& X, const Mat& W, const RowVec& b, Mat& Y, bool transposed
     assert((transposedW ? W.cols() : W.rows()) == K);
     assert(b.size() == 0 || b.size() == N);
     Y.resize(T, N);
-    const bool parallel = double(T) * double(K) * double(N) > 1e5 && omp_get_max_threads() > 1 &&
-                          !omp_in_parallel();
+    const bool parallel =
+        double(T) * double(K) * double(N) > 1e5 && omp_get_max_threads() > 1 && !omp_in_parallel();
     const int parts = parallel ? omp_get_max_threads() : 1;
     // Column slices of Y, multiples of kLanes wide; a few more slices than threads so that an
     // uneven split evens out.
@@ -887,8 +917,8 @@ AttentionTrace attend(const AttentionConfig& c, const AttentionWeights& w, const
     if (outputProjection)
         addProjection(outputSlices, out.concat, w.W_O, w.b_O, out.projected, parts, true);
 
-    // One team for the whole block: projection slices, then heads, then output slices, with a
-    // barrier between; inside the team every product runs on one thread.
+        // One team for the whole block: projection slices, then heads, then output slices, with a
+        // barrier between; inside the team every product runs on one thread.
 #pragma omp parallel if (parallel)
     {
         Scratch& local = threadScratch();  // this thread's scratch

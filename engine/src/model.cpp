@@ -8,19 +8,26 @@ namespace attn {
 
 std::string toString(Architecture a) {
     switch (a) {
-        case Architecture::Encoder: return "encoder";
-        case Architecture::Decoder: return "decoder";
-        case Architecture::EncoderDecoder: return "encoder-decoder";
+        case Architecture::Encoder:
+            return "encoder";
+        case Architecture::Decoder:
+            return "decoder";
+        case Architecture::EncoderDecoder:
+            return "encoder-decoder";
     }
     return "?";
 }
 std::string toString(NormKind n) { return n == NormKind::LayerNorm ? "layernorm" : "rmsnorm"; }
 std::string toString(Activation a) {
     switch (a) {
-        case Activation::ReLU: return "relu";
-        case Activation::GELU: return "gelu";
-        case Activation::GELUTanh: return "gelu-tanh";
-        case Activation::SwiGLU: return "swiglu";
+        case Activation::ReLU:
+            return "relu";
+        case Activation::GELU:
+            return "gelu";
+        case Activation::GELUTanh:
+            return "gelu-tanh";
+        case Activation::SwiGLU:
+            return "swiglu";
     }
     return "?";
 }
@@ -54,8 +61,8 @@ Status validate(const ModelConfig& c) {
         m << "The number of layers must be between 1 and 128 (it is " << c.n_layers << ").";
     } else if (c.architecture == Architecture::EncoderDecoder &&
                (c.n_decoder_layers <= 0 || c.n_decoder_layers > 128)) {
-        m << "The number of decoder layers must be between 1 and 128 (it is "
-          << c.n_decoder_layers << ").";
+        m << "The number of decoder layers must be between 1 and 128 (it is " << c.n_decoder_layers
+          << ").";
     } else if (c.max_len <= 0) {
         m << "The longest input must be positive (it is " << c.max_len << ").";
     } else if (c.positional == PositionalKind::Sinusoidal && c.d_model % 2 != 0) {
@@ -162,16 +169,18 @@ Result<std::shared_ptr<Model>> makeUntrainedModel(const ModelConfig& config) {
         w.target_embedding = init.normal(c.target_vocab_size, c.d_model, 1.0f);
     if (c.positional == PositionalKind::Learned)
         w.position_embedding = init.normal(std::min(c.max_len, 8192), c.d_model, 0.5f);
-    if (c.type_vocab_size > 0) w.token_type_embedding = init.normal(c.type_vocab_size, c.d_model, 0.1f);
+    if (c.type_vocab_size > 0)
+        w.token_type_embedding = init.normal(c.type_vocab_size, c.d_model, 0.1f);
     w.embedding_norm = makeNorm(c);
     for (int l = 0; l < c.n_layers; ++l) w.layers.push_back(makeLayer(c, init, false));
     if (c.architecture == Architecture::EncoderDecoder)
-        for (int l = 0; l < c.n_decoder_layers; ++l) w.decoder_layers.push_back(makeLayer(c, init, true));
+        for (int l = 0; l < c.n_decoder_layers; ++l)
+            w.decoder_layers.push_back(makeLayer(c, init, true));
     w.final_norm = makeNorm(c);
     w.decoder_final_norm = makeNorm(c);
     if (c.has_lm_head) {
-        const int vocab = c.architecture == Architecture::EncoderDecoder ? c.target_vocab_size
-                                                                         : c.vocab_size;
+        const int vocab =
+            c.architecture == Architecture::EncoderDecoder ? c.target_vocab_size : c.vocab_size;
         if (vocab <= 0) return makeError("A language-model head needs a vocabulary.");
         w.lm_head = init.xavier(c.d_model, vocab);
     }
@@ -208,7 +217,9 @@ Mat feedForward(Activation act, const FeedForwardWeights& w, const Mat& x) {
     const Eigen::Index cols = h.cols();
     const bool parallel = h.size() >= (Eigen::Index{1} << 15);
     switch (act) {
-        case Activation::ReLU: h = h.cwiseMax(0.0f); break;
+        case Activation::ReLU:
+            h = h.cwiseMax(0.0f);
+            break;
         case Activation::GELU:
 #pragma omp parallel for schedule(static) if (parallel)
             for (Eigen::Index j = 0; j < cols; ++j)

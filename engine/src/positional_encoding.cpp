@@ -7,10 +7,14 @@ namespace attn {
 
 std::string toString(PositionalKind kind) {
     switch (kind) {
-        case PositionalKind::Sinusoidal: return "sinusoidal";
-        case PositionalKind::Learned: return "learned";
-        case PositionalKind::Rope: return "rope";
-        case PositionalKind::None: return "none";
+        case PositionalKind::Sinusoidal:
+            return "sinusoidal";
+        case PositionalKind::Learned:
+            return "learned";
+        case PositionalKind::Rope:
+            return "rope";
+        case PositionalKind::None:
+            return "none";
     }
     return "?";
 }
@@ -63,8 +67,8 @@ Eigen::MatrixXf sinusoidalOffsetMatrix(int d_model, int k, float base) {
 }
 
 float ropeAngle(int t, int pair, int d_head, float theta) {
-    return static_cast<float>(t * std::pow(static_cast<double>(theta),
-                                           -2.0 * pair / static_cast<double>(d_head)));
+    return static_cast<float>(
+        t * std::pow(static_cast<double>(theta), -2.0 * pair / static_cast<double>(d_head)));
 }
 
 void applyRope(Eigen::MatrixXf& x, int d_head, float theta, int offset) {

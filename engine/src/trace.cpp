@@ -60,10 +60,13 @@ struct Runner {
     Mat positional(int T) {
         const ModelConfig& c = model->config;
         switch (c.positional) {
-            case PositionalKind::Sinusoidal: return sinusoidalEncoding(T, c.d_model, c.pe_base);
-            case PositionalKind::Learned: return model->weights.position_embedding.topRows(T);
+            case PositionalKind::Sinusoidal:
+                return sinusoidalEncoding(T, c.d_model, c.pe_base);
+            case PositionalKind::Learned:
+                return model->weights.position_embedding.topRows(T);
             case PositionalKind::Rope:
-            case PositionalKind::None: break;
+            case PositionalKind::None:
+                break;
         }
         return Mat::Zero(T, c.d_model);
     }
@@ -201,8 +204,9 @@ Status checkMemory(const ModelConfig& c, int T_src, int T_tgt) {
         bytes += heads * c.n_decoder_layers * (double(T_tgt) * T_tgt + double(T_tgt) * T_src) * 4.0;
     if (bytes > kWeightsLimitBytes) {
         std::ostringstream s;
-        s << "This text is " << std::max(T_src, T_tgt) << " tokens long: keeping the weights of all "
-          << c.n_heads << " heads of " << c.n_layers << " layer(s) would need " << fmtBytes(bytes)
+        s << "This text is " << std::max(T_src, T_tgt)
+          << " tokens long: keeping the weights of all " << c.n_heads << " heads of " << c.n_layers
+          << " layer(s) would need " << fmtBytes(bytes)
           << ". Shorten the text or use fewer heads or layers.";
         return makeError(s.str());
     }
@@ -213,7 +217,8 @@ double detailBytes(const ModelConfig& c, int T_src, int T_tgt) {
     // scores, scaled, masked and weights: four (T_q, T_k) matrices per head.
     double b = 4.0 * 4.0 * c.n_heads * c.n_layers * double(T_src) * T_src;
     if (c.architecture == Architecture::EncoderDecoder)
-        b += 16.0 * c.n_heads * c.n_decoder_layers * (double(T_tgt) * T_tgt + double(T_tgt) * T_src);
+        b +=
+            16.0 * c.n_heads * c.n_decoder_layers * (double(T_tgt) * T_tgt + double(T_tgt) * T_src);
     return b;
 }
 
@@ -254,8 +259,8 @@ Result<TracePtr> runImpl(std::shared_ptr<const Model> model, std::vector<Token> 
     Mat x = tr.input;
     tr.layers.resize(c.n_layers);
     for (int l = 0; l < c.n_layers; ++l) {
-        if (Status s = r.layer(model->weights.layers.at(l), l, false, x, nullptr, selfMask,
-                               tr.layers[l]);
+        if (Status s =
+                r.layer(model->weights.layers.at(l), l, false, x, nullptr, selfMask, tr.layers[l]);
             !s)
             return s.error();
         x = tr.layers[l].output;
@@ -376,8 +381,8 @@ std::vector<Step> buildSteps(const ModelConfig& c, bool has_target) {
     std::vector<Step> steps;
     auto add = [&](std::string id, std::string title, std::string formula, StepKind kind,
                    int layer = -1, bool decoder = false, bool cross = false) {
-        steps.push_back(Step{std::move(id), std::move(title), std::move(formula), kind, layer,
-                             decoder, cross});
+        steps.push_back(
+            Step{std::move(id), std::move(title), std::move(formula), kind, layer, decoder, cross});
     };
     add("tokens", "Tokens", "the text split into tokens t₁ … t_n", StepKind::Tokens);
     add("embed", "Embeddings", "E = embedding(t) — one vector of d_model numbers per token",
@@ -411,7 +416,8 @@ std::vector<Step> buildSteps(const ModelConfig& c, bool has_target) {
         const std::string kvsrc = cross ? "M" : "X";
         switch (c.projection) {
             case ProjectionMode::Embeddings:
-                qkv = "Q = " + qsrc + ", K = V = " + kvsrc + " (raw embeddings, no learned weights)";
+                qkv =
+                    "Q = " + qsrc + ", K = V = " + kvsrc + " (raw embeddings, no learned weights)";
                 break;
             case ProjectionMode::QK:
                 qkv = "Q = " + qsrc + "·W_Q,  K = " + kvsrc + "·W_K,  V = K";
@@ -422,22 +428,35 @@ std::vector<Step> buildSteps(const ModelConfig& c, bool has_target) {
         }
         if (cross) qkv += "   (queries from the target Y, keys and values from the source M)";
         if (c.positional == PositionalKind::Rope && !cross) qkv += ", then RoPE rotates Q and K";
-        add(p + "qkv", label + ": Q, K, V projections", qkv, StepKind::Projections, l, decoder, cross);
+        add(p + "qkv", label + ": Q, K, V projections", qkv, StepKind::Projections, l, decoder,
+            cross);
         std::string score;
         switch (c.score) {
             case ScoreFunction::Dot:
-            case ScoreFunction::ScaledDot: score = "S = Q·Kᵀ   (S_ij = q_i · k_j)"; break;
-            case ScoreFunction::Cosine: score = "S_ij = q_i·k_j / (‖q_i‖ ‖k_j‖)"; break;
-            case ScoreFunction::General: score = "S_ij = q_i · W · k_jᵀ"; break;
-            case ScoreFunction::Additive: score = "S_ij = vᵀ · tanh(W₁q_i + W₂k_j)"; break;
+            case ScoreFunction::ScaledDot:
+                score = "S = Q·Kᵀ   (S_ij = q_i · k_j)";
+                break;
+            case ScoreFunction::Cosine:
+                score = "S_ij = q_i·k_j / (‖q_i‖ ‖k_j‖)";
+                break;
+            case ScoreFunction::General:
+                score = "S_ij = q_i · W · k_jᵀ";
+                break;
+            case ScoreFunction::Additive:
+                score = "S_ij = vᵀ · tanh(W₁q_i + W₂k_j)";
+                break;
         }
         add(p + "scores", label + ": Scores Q·Kᵀ", score, StepKind::Scores, l, decoder, cross);
         std::string scaled;
         const bool divides = c.scale && c.score == ScoreFunction::ScaledDot;
-        if (divides) scaled = "S' = S / " + sqrtDk;
-        else scaled = "S' = S (no √d_k scaling)";
-        if (c.temperature == 0.0f) scaled += ", temperature 0: hard arg-max look-up";
-        else if (c.temperature != 1.0f) scaled += " / T,  T = " + std::to_string(c.temperature).substr(0, 4);
+        if (divides)
+            scaled = "S' = S / " + sqrtDk;
+        else
+            scaled = "S' = S (no √d_k scaling)";
+        if (c.temperature == 0.0f)
+            scaled += ", temperature 0: hard arg-max look-up";
+        else if (c.temperature != 1.0f)
+            scaled += " / T,  T = " + std::to_string(c.temperature).substr(0, 4);
         add(p + "scaled", label + (divides ? ": ÷ √d_k" : ": Scaling"), scaled, StepKind::Scaled, l,
             decoder, cross);
         const bool causal = !cross && (decoder || c.architecture == Architecture::Decoder ||
@@ -466,9 +485,9 @@ std::vector<Step> buildSteps(const ModelConfig& c, bool has_target) {
 
     auto stack = [&](bool decoder, int layers) {
         for (int l = 0; l < layers; ++l) {
-            const std::string pre =
-                (decoder ? "D" : "L") + std::to_string(l) + ".";
-            const std::string name = (decoder ? "Decoder layer " : "Layer ") + std::to_string(l + 1);
+            const std::string pre = (decoder ? "D" : "L") + std::to_string(l) + ".";
+            const std::string name =
+                (decoder ? "Decoder layer " : "Layer ") + std::to_string(l + 1);
             attentionSteps(pre + "self.", l, decoder, false,
                            name + (decoder ? " masked self-attention" : " self-attention"));
             if (decoder && has_target)
@@ -485,8 +504,7 @@ std::vector<Step> buildSteps(const ModelConfig& c, bool has_target) {
     };
     stack(false, c.n_layers);
     if (has_target) stack(true, c.n_decoder_layers);
-    if (c.has_lm_head)
-        add("logits", "Next-token scores", "logits = x·W_vocab", StepKind::Logits);
+    if (c.has_lm_head) add("logits", "Next-token scores", "logits = x·W_vocab", StepKind::Logits);
     return steps;
 }
 

@@ -22,13 +22,12 @@
 #include <vector>
 
 #include "export/export.h"
-#include "window/application.h"
-#include "window/controls_panel.h"
-#include "widgets/heatmap_view.h"
-#include "window/main_window.h"
 #include "session/session.h"
 #include "views/step_view.h"
-
+#include "widgets/heatmap_view.h"
+#include "window/application.h"
+#include "window/controls_panel.h"
+#include "window/main_window.h"
 
 namespace attn::ui {
 

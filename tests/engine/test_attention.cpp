@@ -55,10 +55,10 @@ struct HandCase {
 }  // namespace
 
 // Every number below was worked out by hand (and checked with numpy):
-//   Q = X·W_Q = [[1,0],[0,2],[1,2]],  K = X·W_K = [[1,1],[0,1],[1,2]],  V = X·W_V = [[1,2],[0,1],[1,3]]
-//   S = Q·Kᵀ: row 1 = q₁·k = (0·1+2·1, 0·0+2·1, 0·1+2·2) = (2, 2, 4)
-//   ÷√2: (1.414214, 1.414214, 2.828427); softmax: e^1.414 = 4.1133, e^2.828 = 16.919,
-//   sum 25.146 → (0.163579, 0.163579, 0.672842)
+//   Q = X·W_Q = [[1,0],[0,2],[1,2]],  K = X·W_K = [[1,1],[0,1],[1,2]],  V = X·W_V =
+//   [[1,2],[0,1],[1,3]] S = Q·Kᵀ: row 1 = q₁·k = (0·1+2·1, 0·0+2·1, 0·1+2·2) = (2, 2, 4) ÷√2:
+//   (1.414214, 1.414214, 2.828427); softmax: e^1.414 = 4.1133, e^2.828 = 16.919, sum 25.146 →
+//   (0.163579, 0.163579, 0.672842)
 TEST(Attention, ThreeTokensWorkedByHand) {
     HandCase c;
     const AttentionTrace t = attend(c.config, c.weights, c.X, c.X, MaskSpec{});
@@ -80,12 +80,12 @@ TEST(Attention, ThreeTokensWorkedByHand) {
                     {0.178370f, 0.087949f, 0.733681f}}),
                1e-5f, "weights");
     expectNear(h.output,
-               mat({{0.802224f, 2.203336f}, {0.836421f, 2.509263f}, {0.912051f, 2.645732f}}),
-               1e-5f, "output");
+               mat({{0.802224f, 2.203336f}, {0.836421f, 2.509263f}, {0.912051f, 2.645732f}}), 1e-5f,
+               "output");
     expectNear(t.concat, h.output, 0.0f, "concat of one head");
     expectNear(t.projected,
-               mat({{2.203336f, 0.802224f}, {2.509263f, 0.836421f}, {2.645732f, 0.912051f}}),
-               1e-5f, "projected");
+               mat({{2.203336f, 0.802224f}, {2.509263f, 0.836421f}, {2.645732f, 0.912051f}}), 1e-5f,
+               "projected");
 }
 
 TEST(Attention, CausalMaskWorkedByHand) {
@@ -94,9 +94,8 @@ TEST(Attention, CausalMaskWorkedByHand) {
     mask.kind = MaskKind::Causal;
     const HeadTrace h = attend(c.config, c.weights, c.X, c.X, mask).heads[0];
     // Row 0 sees only itself; row 1 sees keys 0 and 1 with equal scores (1.414 each).
-    expectNear(h.weights,
-               mat({{1, 0, 0}, {0.5f, 0.5f, 0}, {0.178370f, 0.087949f, 0.733681f}}), 1e-5f,
-               "causal weights");
+    expectNear(h.weights, mat({{1, 0, 0}, {0.5f, 0.5f, 0}, {0.178370f, 0.087949f, 0.733681f}}),
+               1e-5f, "causal weights");
     EXPECT_TRUE(std::isinf(h.masked(0, 1)) && h.masked(0, 1) < 0);
     EXPECT_FLOAT_EQ(h.masked(1, 0), h.scaled(1, 0));
 }
@@ -143,7 +142,8 @@ TEST(Attention, PaddingMaskHidesPaddingKeys) {
     }
 }
 
-class AttentionInvariants : public ::testing::TestWithParam<std::tuple<ScoreFunction, ProjectionMode, MaskKind>> {};
+class AttentionInvariants
+    : public ::testing::TestWithParam<std::tuple<ScoreFunction, ProjectionMode, MaskKind>> {};
 
 TEST_P(AttentionInvariants, RowsSumToOneAndMaskedWeightsAreZero) {
     auto [score, projection, maskKind] = GetParam();
@@ -183,12 +183,11 @@ TEST_P(AttentionInvariants, RowsSumToOneAndMaskedWeightsAreZero) {
 
 INSTANTIATE_TEST_SUITE_P(
     AllForms, AttentionInvariants,
-    ::testing::Combine(::testing::Values(ScoreFunction::Dot, ScoreFunction::ScaledDot,
-                                         ScoreFunction::Cosine, ScoreFunction::General,
-                                         ScoreFunction::Additive),
-                       ::testing::Values(ProjectionMode::Embeddings, ProjectionMode::QK,
-                                         ProjectionMode::QKV),
-                       ::testing::Values(MaskKind::None, MaskKind::Causal)));
+    ::testing::Combine(
+        ::testing::Values(ScoreFunction::Dot, ScoreFunction::ScaledDot, ScoreFunction::Cosine,
+                          ScoreFunction::General, ScoreFunction::Additive),
+        ::testing::Values(ProjectionMode::Embeddings, ProjectionMode::QK, ProjectionMode::QKV),
+        ::testing::Values(MaskKind::None, MaskKind::Causal)));
 
 TEST(Attention, RawEmbeddingsFormUsesXItself) {
     ModelConfig mc;

@@ -9,9 +9,9 @@
 
 #include <array>
 #include <cmath>
-#include <vector>
 #include <limits>
 #include <random>
+#include <vector>
 
 #include "attn/attention.h"
 

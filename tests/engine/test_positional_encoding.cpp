@@ -25,7 +25,8 @@ TEST(PositionalEncoding, OffsetIsALinearMapForManyTAndK) {
             float worst = 0;
             for (int t = 0; t + k < 600; t += 7) {
                 const Eigen::VectorXf predicted = M * pe.row(t).transpose();
-                worst = std::max(worst, (predicted - pe.row(t + k).transpose()).cwiseAbs().maxCoeff());
+                worst =
+                    std::max(worst, (predicted - pe.row(t + k).transpose()).cwiseAbs().maxCoeff());
             }
             EXPECT_LE(worst, 1e-5f) << "d=" << d << " k=" << k << ": largest difference " << worst;
         }

@@ -348,7 +348,7 @@ TEST(VocabTokenizer, BracketedSpecialEntriesStayOneToken) {
     EXPECT_EQ(tokens[1].id, 2);
     EXPECT_EQ(tokens[1].begin, 4u);
     EXPECT_EQ(tokens[1].end, 10u);
-    EXPECT_EQ(tokens[2].id, 2);  // lower-case spelling of the same entry
+    EXPECT_EQ(tokens[2].id, 2);      // lower-case spelling of the same entry
     EXPECT_EQ(tokens[3].text, "[");  // spaced brackets are ordinary punctuation
     EXPECT_EQ(tokens[4].id, 3);
     EXPECT_EQ(tokens[6].text, "[");  // "[milk]" is not an entry: three tokens

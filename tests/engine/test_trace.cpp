@@ -65,11 +65,11 @@ TEST(Trace, StepsWalkThePipelineInOrder) {
     ASSERT_TRUE(tr);
     std::vector<std::string> ids;
     for (const Step& s : (*tr)->steps) ids.push_back(s.id);
-    const std::vector<std::string> want = {
-        "tokens",      "embed",          "pos",          "L0.self.qkv",
-        "L0.self.scores", "L0.self.scaled", "L0.self.masked", "L0.self.weights",
-        "L0.self.output", "L0.self.concat", "L0.self.proj",   "L0.self.addnorm",
-        "L0.ffn",      "L0.out"};
+    const std::vector<std::string> want = {"tokens",         "embed",           "pos",
+                                           "L0.self.qkv",    "L0.self.scores",  "L0.self.scaled",
+                                           "L0.self.masked", "L0.self.weights", "L0.self.output",
+                                           "L0.self.concat", "L0.self.proj",    "L0.self.addnorm",
+                                           "L0.ffn",         "L0.out"};
     EXPECT_EQ(ids, want);
     for (const Step& s : (*tr)->steps) {
         EXPECT_FALSE(s.title.empty());
@@ -115,7 +115,7 @@ TEST(Trace, FourThousandTokensKeepWeightsAndRecomputeDetail) {
     EXPECT_EQ(h0.weights.rows(), 4096);  // every head's weights kept
     EXPECT_EQ(h0.scores.size(), 0);      // but not its scores…
     EXPECT_FALSE(h0.detailed);
-    EXPECT_TRUE(h1.detailed);            // …except the head in focus
+    EXPECT_TRUE(h1.detailed);  // …except the head in focus
     const HeadTrace again = t.headDetail(0, 0);
     ASSERT_EQ(again.scores.rows(), 4096);
     // Recomputed scores reproduce the kept weights.

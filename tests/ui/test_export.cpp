@@ -22,9 +22,9 @@
 
 #include "export/export.h"
 #include "export/export_dialog.h"
-#include "widgets/heatmap_view.h"
-#include "views/qk_inside_view.h"
 #include "session/session.h"
+#include "views/qk_inside_view.h"
+#include "widgets/heatmap_view.h"
 
 namespace attn::ui {
 namespace {

@@ -20,14 +20,14 @@
 #include <filesystem>
 
 #include "attn/train.h"
+#include "session/session.h"
 #include "views/head_summary_view.h"
-#include "widgets/heatmap_view.h"
 #include "views/learn_view.h"
-#include "window/model_actions.h"
 #include "views/prediction_view.h"
 #include "views/rollout_view.h"
-#include "session/session.h"
 #include "views/translate_view.h"
+#include "widgets/heatmap_view.h"
+#include "window/model_actions.h"
 
 namespace attn::ui {
 namespace {
@@ -39,21 +39,21 @@ bool onCi() { return qgetenv("CI") == "true"; }
 const fs::path kStoriesDir = fs::path(ATTN_SHARED_DIR) / "models" / "stories260K";
 const QString kStories = QString::fromStdString((kStoriesDir / "stories260K.bin").string());
 
-#define REQUIRE_STORIES()                                                                  \
-    do {                                                                                   \
-        if (!QFile::exists(kStories)) {                                                    \
-            if (onCi()) FAIL() << "stories260K missing: " << kStories.toStdString();       \
-            GTEST_SKIP() << "stories260K not found at " << kStories.toStdString()          \
-                         << " — this check did NOT run";                                   \
-        }                                                                                  \
+#define REQUIRE_STORIES()                                                            \
+    do {                                                                             \
+        if (!QFile::exists(kStories)) {                                              \
+            if (onCi()) FAIL() << "stories260K missing: " << kStories.toStdString(); \
+            GTEST_SKIP() << "stories260K not found at " << kStories.toStdString()    \
+                         << " — this check did NOT run";                             \
+        }                                                                            \
     } while (0)
 
-#define REQUIRE_BUILTIN(name)                                                              \
-    do {                                                                                   \
-        if (attn::builtinModelPath(name).empty()) {                                        \
-            GTEST_SKIP() << "the shipped '" << name << "' model is not trained yet "       \
-                         << "(not found in resources/models) — this check did NOT run";   \
-        }                                                                                  \
+#define REQUIRE_BUILTIN(name)                                                           \
+    do {                                                                                \
+        if (attn::builtinModelPath(name).empty()) {                                     \
+            GTEST_SKIP() << "the shipped '" << name << "' model is not trained yet "    \
+                         << "(not found in resources/models) — this check did NOT run"; \
+        }                                                                               \
     } while (0)
 
 void runText(Session& s, const char* text) {
@@ -283,12 +283,18 @@ TEST_F(HeadSummaryTest, OneRowPerLayerAndHeadWithTheEngineNumbers) {
     const int r = rowOf(view, 1, 2);
     ASSERT_GE(r, 0);
     const auto& s = summaries[1 * 4 + 2];
-    EXPECT_NEAR(view.table()->model()->index(r, HeadSummaryModel::PreviousToken).data(Qt::UserRole).toDouble(),
+    EXPECT_NEAR(view.table()
+                    ->model()
+                    ->index(r, HeadSummaryModel::PreviousToken)
+                    .data(Qt::UserRole)
+                    .toDouble(),
                 s.previous_token, 1e-6);
-    EXPECT_NEAR(view.table()->model()->index(r, HeadSummaryModel::Entropy).data(Qt::UserRole).toDouble(),
-                s.entropy, 1e-6);
-    EXPECT_EQ(view.table()->model()->index(r, HeadSummaryModel::On).data(Qt::CheckStateRole).toInt(),
-              Qt::Checked);
+    EXPECT_NEAR(
+        view.table()->model()->index(r, HeadSummaryModel::Entropy).data(Qt::UserRole).toDouble(),
+        s.entropy, 1e-6);
+    EXPECT_EQ(
+        view.table()->model()->index(r, HeadSummaryModel::On).data(Qt::CheckStateRole).toInt(),
+        Qt::Checked);
     const QImage image = render(view, "head_summary_view", {560, 420});
     EXPECT_GT(colourCount(image), 8);
 }
@@ -299,8 +305,8 @@ TEST_F(HeadSummaryTest, UncheckingAHeadSwitchesItOffInTheSession) {
     const int r = rowOf(view, 1, 2);
     ASSERT_GE(r, 0);
     QAbstractItemModel* proxy = view.table()->model();
-    ASSERT_TRUE(proxy->setData(proxy->index(r, HeadSummaryModel::On), Qt::Unchecked,
-                               Qt::CheckStateRole));
+    ASSERT_TRUE(
+        proxy->setData(proxy->index(r, HeadSummaryModel::On), Qt::Unchecked, Qt::CheckStateRole));
     m_session.waitForIdle();
     ASSERT_EQ(m_session.disabledHeads().size(), 1u);
     EXPECT_EQ(m_session.disabledHeads()[0], std::make_pair(1, 2));
@@ -316,8 +322,8 @@ TEST_F(HeadSummaryTest, UncheckingAHeadSwitchesItOffInTheSession) {
     EXPECT_EQ(proxy->index(r2, HeadSummaryModel::On).data(Qt::CheckStateRole).toInt(),
               Qt::Unchecked);
     // And back on.
-    ASSERT_TRUE(proxy->setData(proxy->index(r2, HeadSummaryModel::On), Qt::Checked,
-                               Qt::CheckStateRole));
+    ASSERT_TRUE(
+        proxy->setData(proxy->index(r2, HeadSummaryModel::On), Qt::Checked, Qt::CheckStateRole));
     m_session.waitForIdle();
     EXPECT_TRUE(m_session.disabledHeads().empty());
     EXPECT_FALSE(m_session.trace()->layers[1].self_attention.heads[2].output.isZero());
@@ -328,7 +334,8 @@ TEST_F(HeadSummaryTest, FilterSortAndDoubleClick) {
     QAbstractItemModel* proxy = view.table()->model();
     view.setFilterText(QStringLiteral("layer 2"));
     ASSERT_EQ(proxy->rowCount(), 4);
-    for (int r = 0; r < 4; ++r) EXPECT_EQ(proxy->index(r, HeadSummaryModel::Layer).data().toInt(), 2);
+    for (int r = 0; r < 4; ++r)
+        EXPECT_EQ(proxy->index(r, HeadSummaryModel::Layer).data().toInt(), 2);
     view.setFilterText(QStringLiteral("layer 2, head 3"));
     EXPECT_EQ(proxy->rowCount(), 1);
     view.setFilterText(QStringLiteral("prev > 1.5"));
@@ -342,8 +349,9 @@ TEST_F(HeadSummaryTest, FilterSortAndDoubleClick) {
 
     view.table()->sortByColumn(HeadSummaryModel::PreviousToken, Qt::DescendingOrder);
     for (int r = 1; r < proxy->rowCount(); ++r)
-        EXPECT_GE(proxy->index(r - 1, HeadSummaryModel::PreviousToken).data(Qt::UserRole).toDouble(),
-                  proxy->index(r, HeadSummaryModel::PreviousToken).data(Qt::UserRole).toDouble());
+        EXPECT_GE(
+            proxy->index(r - 1, HeadSummaryModel::PreviousToken).data(Qt::UserRole).toDouble(),
+            proxy->index(r, HeadSummaryModel::PreviousToken).data(Qt::UserRole).toDouble());
 
     const int r = rowOf(view, 2, 1);
     ASSERT_GE(r, 0);
@@ -447,8 +455,7 @@ TEST(TranslateViewTest, TranslatesWithTheShippedModelAndShowsCrossAttention) {
     const Eigen::MatrixXf& A = view.crossView()->matrix();
     EXPECT_EQ(A.rows(), static_cast<Eigen::Index>(view.translation()->outputs.size()));
     EXPECT_EQ(A.cols(), 4);
-    EXPECT_EQ(view.crossView()->colLabels(),
-              (QStringList{"the", "ball", "is", "blue"}));
+    EXPECT_EQ(view.crossView()->colLabels(), (QStringList{"the", "ball", "is", "blue"}));
     EXPECT_EQ(view.crossView()->rowLabels().value(1), QStringLiteral("bola"));
     // The mean of the heads is what is drawn by default, rows sum to 1.
     for (int r = 0; r < A.rows(); ++r) EXPECT_NEAR(A.row(r).sum(), 1.0f, 1e-4f);
@@ -476,8 +483,8 @@ TEST(TranslateViewTest, FillsTheMaskWithTheEnglishModel) {
 
 TEST(TranslateViewTest, FollowsATranslationModelInTheSession) {
     // An untrained teaching model is enough to check which model the view uses.
-    auto model = attn::makeTeachingModel(attn::CorpusKind::Translation,
-                                         attn::defaultModelConfig(attn::CorpusKind::Translation), 7);
+    auto model = attn::makeTeachingModel(
+        attn::CorpusKind::Translation, attn::defaultModelConfig(attn::CorpusKind::Translation), 7);
     ASSERT_TRUE(model) << model.message();
     Session session;
     TranslateView view(&session);

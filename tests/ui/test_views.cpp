@@ -11,16 +11,16 @@
 #include <cmath>
 #include <numbers>
 
-#include "widgets/analysis_view_util.h"
 #include "attn/analysis.h"
 #include "attn/positional_encoding.h"
 #include "export/export.h"
-#include "widgets/heatmap_view.h"
+#include "session/session.h"
 #include "views/positional_view.h"
 #include "views/qk_inside_view.h"
 #include "views/scaling_view.h"
-#include "session/session.h"
 #include "views/value_sums_view.h"
+#include "widgets/analysis_view_util.h"
+#include "widgets/heatmap_view.h"
 
 namespace attn::ui {
 namespace {

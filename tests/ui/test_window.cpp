@@ -15,16 +15,16 @@
 #include <QTabWidget>
 #include <QTest>
 
-#include "views/cell_explain.h"
 #include "common/colormaps.h"
-#include "views/compare_view.h"
-#include "window/controls_panel.h"
-#include "views/head_grid.h"
-#include "widgets/heatmap_view.h"
-#include "views/lines_view.h"
-#include "window/main_window.h"
 #include "session/session.h"
+#include "views/cell_explain.h"
+#include "views/compare_view.h"
+#include "views/head_grid.h"
+#include "views/lines_view.h"
 #include "views/step_view.h"
+#include "widgets/heatmap_view.h"
+#include "window/controls_panel.h"
+#include "window/main_window.h"
 
 using namespace attn::ui;
 

@@ -6,10 +6,9 @@
 #include <QClipboard>
 #include <QDir>
 #include <QFileInfo>
-#include <QGridLayout>
 #include <QFuture>
+#include <QGridLayout>
 #include <QImageWriter>
-#include <QtConcurrent>
 #include <QLabel>
 #include <QLayout>
 #include <QPageSize>
@@ -19,6 +18,7 @@
 #include <QShortcut>
 #include <QSvgGenerator>
 #include <QVBoxLayout>
+#include <QtConcurrent>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -542,10 +542,11 @@ Result<LabelledMatrix> headMatrix(const Trace& trace, int layer, int head, const
                                                      : detail.masked;
     }
     // The title counts from 1, as the window does (file names and --layer count from 0).
-    const QString block = decoder ? (cross ? QStringLiteral(" · cross-attention")
-                                           : QStringLiteral(" · decoder"))
-                                  : QString();
-    m.name = QStringLiteral("Layer %1 · head %2%3 · %4").arg(layer + 1).arg(head + 1).arg(block, what);
+    const QString block =
+        decoder ? (cross ? QStringLiteral(" · cross-attention") : QStringLiteral(" · decoder"))
+                : QString();
+    m.name =
+        QStringLiteral("Layer %1 · head %2%3 · %4").arg(layer + 1).arg(head + 1).arg(block, what);
     if (m.rows.size() != m.values.rows()) m.rows.clear();
     if (m.cols.size() != m.values.cols()) m.cols.clear();
     return m;

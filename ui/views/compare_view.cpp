@@ -5,9 +5,9 @@
 #include <QLabel>
 #include <QVBoxLayout>
 
+#include "session/session.h"
 #include "views/cell_explain.h"
 #include "widgets/heatmap_view.h"
-#include "session/session.h"
 
 namespace attn::ui {
 

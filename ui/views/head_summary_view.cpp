@@ -18,11 +18,16 @@ namespace {
 
 float valueOf(const attn::HeadSummary& s, int column) {
     switch (column) {
-        case HeadSummaryModel::PreviousToken: return s.previous_token;
-        case HeadSummaryModel::Self: return s.self;
-        case HeadSummaryModel::FirstToken: return s.first_token;
-        case HeadSummaryModel::Entropy: return s.entropy;
-        default: return 0.0f;
+        case HeadSummaryModel::PreviousToken:
+            return s.previous_token;
+        case HeadSummaryModel::Self:
+            return s.self;
+        case HeadSummaryModel::FirstToken:
+            return s.first_token;
+        case HeadSummaryModel::Entropy:
+            return s.entropy;
+        default:
+            return 0.0f;
     }
 }
 
@@ -52,10 +57,11 @@ HeadSummaryModel::HeadSummaryModel(QObject* parent) : QAbstractTableModel(parent
 
 void HeadSummaryModel::setSummaries(std::vector<attn::HeadSummary> summaries,
                                     const std::vector<std::pair<int, int>>& disabled) {
-    const bool sameShape =
-        summaries.size() == m_rows.size() &&
-        std::equal(summaries.begin(), summaries.end(), m_rows.begin(),
-                   [](const auto& a, const auto& b) { return a.layer == b.layer && a.head == b.head; });
+    const bool sameShape = summaries.size() == m_rows.size() &&
+                           std::equal(summaries.begin(), summaries.end(), m_rows.begin(),
+                                      [](const auto& a, const auto& b) {
+                                          return a.layer == b.layer && a.head == b.head;
+                                      });
     if (!sameShape) beginResetModel();
     m_rows = std::move(summaries);
     m_disabled = {disabled.begin(), disabled.end()};
@@ -94,18 +100,27 @@ QVariant HeadSummaryModel::data(const QModelIndex& index, int role) const {
             return {};
         case Qt::DisplayRole:
             switch (col) {
-                case On: return {};
-                case Layer: return s.layer + 1;
-                case Head: return s.head + 1;
-                case Entropy: return QString::number(s.entropy, 'f', 2);
-                default: return QString::number(valueOf(s, col), 'f', 2);
+                case On:
+                    return {};
+                case Layer:
+                    return s.layer + 1;
+                case Head:
+                    return s.head + 1;
+                case Entropy:
+                    return QString::number(s.entropy, 'f', 2);
+                default:
+                    return QString::number(valueOf(s, col), 'f', 2);
             }
         case Qt::UserRole:  // sort key
             switch (col) {
-                case On: return on ? 1 : 0;
-                case Layer: return s.layer * 10000 + s.head;  // layer, then head
-                case Head: return s.head * 10000 + s.layer;
-                default: return static_cast<double>(valueOf(s, col));
+                case On:
+                    return on ? 1 : 0;
+                case Layer:
+                    return s.layer * 10000 + s.head;  // layer, then head
+                case Head:
+                    return s.head * 10000 + s.layer;
+                default:
+                    return static_cast<double>(valueOf(s, col));
             }
         case Qt::TextAlignmentRole:
             return col == On ? QVariant(Qt::AlignCenter)
@@ -124,19 +139,27 @@ QVariant HeadSummaryModel::data(const QModelIndex& index, int role) const {
             switch (col) {
                 case On:
                     return on ? tr("Layer %1, head %2 is on. Untick to zero its output and see "
-                                   "what changes.").arg(s.layer + 1).arg(s.head + 1)
+                                   "what changes.")
+                                    .arg(s.layer + 1)
+                                    .arg(s.head + 1)
                               : tr("Layer %1, head %2 is switched off: its output is zero.")
-                                    .arg(s.layer + 1).arg(s.head + 1);
+                                    .arg(s.layer + 1)
+                                    .arg(s.head + 1);
                 case PreviousToken:
                     return tr("Mean weight a token puts on the token just before it");
-                case Self: return tr("Mean weight a token puts on itself");
-                case FirstToken: return tr("Mean weight on the first token (a common resting place)");
+                case Self:
+                    return tr("Mean weight a token puts on itself");
+                case FirstToken:
+                    return tr("Mean weight on the first token (a common resting place)");
                 case Entropy:
-                    return tr("Mean entropy of a row in nats: 0 = looks at one token, "
-                              "higher = spreads out");
-                default: return tr("Double-click to look at this head");
+                    return tr(
+                        "Mean entropy of a row in nats: 0 = looks at one token, "
+                        "higher = spreads out");
+                default:
+                    return tr("Double-click to look at this head");
             }
-        default: return {};
+        default:
+            return {};
     }
 }
 
@@ -145,8 +168,10 @@ bool HeadSummaryModel::setData(const QModelIndex& index, const QVariant& value, 
     const attn::HeadSummary& s = m_rows[static_cast<std::size_t>(index.row())];
     const bool on = static_cast<Qt::CheckState>(value.toInt()) == Qt::Checked;
     if (on == isEnabled(s.layer, s.head)) return true;
-    if (on) m_disabled.erase({s.layer, s.head});
-    else m_disabled.insert({s.layer, s.head});
+    if (on)
+        m_disabled.erase({s.layer, s.head});
+    else
+        m_disabled.insert({s.layer, s.head});
     emit dataChanged(this->index(index.row(), 0), this->index(index.row(), ColumnCount - 1));
     emit disabledHeadsEdited(disabledHeads());
     return true;
@@ -163,23 +188,36 @@ QVariant HeadSummaryModel::headerData(int section, Qt::Orientation orientation, 
     if (orientation != Qt::Horizontal) return {};
     if (role == Qt::DisplayRole) {
         switch (section) {
-            case On: return tr("On");
-            case Layer: return tr("Layer");
-            case Head: return tr("Head");
-            case PreviousToken: return tr("Previous");
-            case Self: return tr("Self");
-            case FirstToken: return tr("First");
-            case Entropy: return tr("Entropy");
-            default: return {};
+            case On:
+                return tr("On");
+            case Layer:
+                return tr("Layer");
+            case Head:
+                return tr("Head");
+            case PreviousToken:
+                return tr("Previous");
+            case Self:
+                return tr("Self");
+            case FirstToken:
+                return tr("First");
+            case Entropy:
+                return tr("Entropy");
+            default:
+                return {};
         }
     }
     if (role == Qt::ToolTipRole) {
         switch (section) {
-            case PreviousToken: return tr("Share of attention on the previous token");
-            case Self: return tr("Share of attention on the token itself");
-            case FirstToken: return tr("Share of attention on the first token");
-            case Entropy: return tr("Mean row entropy (nats)");
-            default: return {};
+            case PreviousToken:
+                return tr("Share of attention on the previous token");
+            case Self:
+                return tr("Share of attention on the token itself");
+            case FirstToken:
+                return tr("Share of attention on the first token");
+            case Entropy:
+                return tr("Mean row entropy (nats)");
+            default:
+                return {};
         }
     }
     return {};
@@ -196,7 +234,8 @@ bool HeadSummaryFilter::setFilterText(const QString& text) {
                                           QRegularExpression::CaseInsensitiveOption);
     // "<name> [op] <number>", e.g. "layer 2", "prev>0.5", "entropy <= 1.2", "self 0.3"
     static const QRegularExpression term(
-        QStringLiteral("^([a-z][a-z\\- ]*?)\\s*(<=|>=|=<|=>|==|=|<|>|≤|≥)?\\s*(-?\\d+(?:\\.\\d*)?|-?\\.\\d+)$"),
+        QStringLiteral("^([a-z][a-z\\- "
+                       "]*?)\\s*(<=|>=|=<|=>|==|=|<|>|≤|≥)?\\s*(-?\\d+(?:\\.\\d*)?|-?\\.\\d+)$"),
         QRegularExpression::CaseInsensitiveOption);
     std::vector<Condition> conditions;
     QString error;
@@ -209,7 +248,8 @@ bool HeadSummaryFilter::setFilterText(const QString& text) {
         }
         const QRegularExpressionMatch m = term.match(t);
         if (!m.hasMatch()) {
-            error = tr("Cannot read “%1”. Try: layer 2, head 1, prev > 0.5, entropy < 1, off.").arg(raw.trimmed());
+            error = tr("Cannot read “%1”. Try: layer 2, head 1, prev > 0.5, entropy < 1, off.")
+                        .arg(raw.trimmed());
             break;
         }
         const QString name = m.captured(1).trimmed();
@@ -217,23 +257,39 @@ bool HeadSummaryFilter::setFilterText(const QString& text) {
         const double value = m.captured(3).toDouble();
         Condition c;
         c.value = value;
-        if (name == QLatin1String("layer") || name == QLatin1String("l")) c.column = HeadSummaryModel::Layer;
-        else if (name == QLatin1String("head") || name == QLatin1String("h")) c.column = HeadSummaryModel::Head;
-        else if (name.startsWith(QLatin1String("prev"))) c.column = HeadSummaryModel::PreviousToken;
-        else if (name == QLatin1String("self")) c.column = HeadSummaryModel::Self;
-        else if (name.startsWith(QLatin1String("first"))) c.column = HeadSummaryModel::FirstToken;
-        else if (name.startsWith(QLatin1String("ent"))) c.column = HeadSummaryModel::Entropy;
+        if (name == QLatin1String("layer") || name == QLatin1String("l"))
+            c.column = HeadSummaryModel::Layer;
+        else if (name == QLatin1String("head") || name == QLatin1String("h"))
+            c.column = HeadSummaryModel::Head;
+        else if (name.startsWith(QLatin1String("prev")))
+            c.column = HeadSummaryModel::PreviousToken;
+        else if (name == QLatin1String("self"))
+            c.column = HeadSummaryModel::Self;
+        else if (name.startsWith(QLatin1String("first")))
+            c.column = HeadSummaryModel::FirstToken;
+        else if (name.startsWith(QLatin1String("ent")))
+            c.column = HeadSummaryModel::Entropy;
         else {
-            error = tr("Unknown column “%1”: use layer, head, prev, self, first or entropy.").arg(name);
+            error =
+                tr("Unknown column “%1”: use layer, head, prev, self, first or entropy.").arg(name);
             break;
         }
-        const bool index = c.column == HeadSummaryModel::Layer || c.column == HeadSummaryModel::Head;
-        if (op.isEmpty()) c.op = index ? '=' : 'g';  // "prev 0.5" = at least 0.5
-        else if (op == QLatin1String("<")) c.op = '<';
-        else if (op == QLatin1String(">")) c.op = '>';
-        else if (op == QLatin1String("<=") || op == QLatin1String("=<") || op == QStringLiteral("≤")) c.op = 'l';
-        else if (op == QLatin1String(">=") || op == QLatin1String("=>") || op == QStringLiteral("≥")) c.op = 'g';
-        else c.op = '=';
+        const bool index =
+            c.column == HeadSummaryModel::Layer || c.column == HeadSummaryModel::Head;
+        if (op.isEmpty())
+            c.op = index ? '=' : 'g';  // "prev 0.5" = at least 0.5
+        else if (op == QLatin1String("<"))
+            c.op = '<';
+        else if (op == QLatin1String(">"))
+            c.op = '>';
+        else if (op == QLatin1String("<=") || op == QLatin1String("=<") ||
+                 op == QStringLiteral("≤"))
+            c.op = 'l';
+        else if (op == QLatin1String(">=") || op == QLatin1String("=>") ||
+                 op == QStringLiteral("≥"))
+            c.op = 'g';
+        else
+            c.op = '=';
         conditions.push_back(c);
     }
     m_error = error;
@@ -251,18 +307,36 @@ bool HeadSummaryFilter::filterAcceptsRow(int sourceRow, const QModelIndex& sourc
     for (const Condition& c : m_conditions) {
         double v = 0;
         switch (c.column) {
-            case HeadSummaryModel::On: v = model->isEnabled(s.layer, s.head) ? 1 : 0; break;
-            case HeadSummaryModel::Layer: v = s.layer + 1; break;
-            case HeadSummaryModel::Head: v = s.head + 1; break;
-            default: v = valueOf(s, c.column); break;
+            case HeadSummaryModel::On:
+                v = model->isEnabled(s.layer, s.head) ? 1 : 0;
+                break;
+            case HeadSummaryModel::Layer:
+                v = s.layer + 1;
+                break;
+            case HeadSummaryModel::Head:
+                v = s.head + 1;
+                break;
+            default:
+                v = valueOf(s, c.column);
+                break;
         }
         bool ok = true;
         switch (c.op) {
-            case '<': ok = v < c.value; break;
-            case '>': ok = v > c.value; break;
-            case 'l': ok = v <= c.value; break;
-            case 'g': ok = v >= c.value; break;
-            default: ok = std::abs(v - c.value) < 1e-6; break;
+            case '<':
+                ok = v < c.value;
+                break;
+            case '>':
+                ok = v > c.value;
+                break;
+            case 'l':
+                ok = v <= c.value;
+                break;
+            case 'g':
+                ok = v >= c.value;
+                break;
+            default:
+                ok = std::abs(v - c.value) < 1e-6;
+                break;
         }
         if (!ok) return false;
     }
@@ -282,9 +356,10 @@ HeadSummaryView::HeadSummaryView(Session* session, QWidget* parent)
     m_filter = new QLineEdit(this);
     m_filter->setPlaceholderText(tr("Filter, e.g. layer 2 · prev > 0.5 · entropy < 1 · off"));
     m_filter->setClearButtonEnabled(true);
-    m_filter->setToolTip(tr("Terms separated by commas: layer N, head N, prev/self/first/entropy "
-                            "with <, >, <=, >= and a number (a number alone means “at least”), "
-                            "on, off"));
+    m_filter->setToolTip(
+        tr("Terms separated by commas: layer N, head N, prev/self/first/entropy "
+           "with <, >, <=, >= and a number (a number alone means “at least”), "
+           "on, off"));
     m_filterError = new QLabel(this);
     m_filterError->setStyleSheet(QStringLiteral("color: #b3261e;"));
     m_filterError->setWordWrap(true);
@@ -302,7 +377,8 @@ HeadSummaryView::HeadSummaryView(Session* session, QWidget* parent)
     m_table->setAlternatingRowColors(true);
     m_table->setToolTip(tr("Double-click a row to look at that head"));
     auto* bars = new ShareBarDelegate(m_table);
-    for (int c : {HeadSummaryModel::PreviousToken, HeadSummaryModel::Self, HeadSummaryModel::FirstToken})
+    for (int c :
+         {HeadSummaryModel::PreviousToken, HeadSummaryModel::Self, HeadSummaryModel::FirstToken})
         m_table->setItemDelegateForColumn(c, bars);
     QHeaderView* header = m_table->horizontalHeader();
     header->setSectionResizeMode(QHeaderView::Stretch);
@@ -330,8 +406,10 @@ HeadSummaryView::HeadSummaryView(Session* session, QWidget* parent)
         connect(m_session, &Session::traceChanged, this, &HeadSummaryView::refresh);
         connect(m_session, &Session::focusChanged, this, [this] {
             const Session::Focus& f = m_session->focus();
-            if (f.decoder) m_model->setFocusedHead(-1, -1);
-            else m_model->setFocusedHead(f.layer, f.head);
+            if (f.decoder)
+                m_model->setFocusedHead(-1, -1);
+            else
+                m_model->setFocusedHead(f.layer, f.head);
         });
     }
     refresh();
@@ -343,8 +421,8 @@ void HeadSummaryView::setHeadEnabled(int layer, int head, bool on) {
     for (int r = 0; r < m_model->rowCount(); ++r) {
         const attn::HeadSummary& s = m_model->summary(r);
         if (s.layer == layer && s.head == head) {
-            m_model->setData(m_model->index(r, HeadSummaryModel::On), on ? Qt::Checked : Qt::Unchecked,
-                             Qt::CheckStateRole);
+            m_model->setData(m_model->index(r, HeadSummaryModel::On),
+                             on ? Qt::Checked : Qt::Unchecked, Qt::CheckStateRole);
             return;
         }
     }
@@ -367,7 +445,8 @@ void HeadSummaryView::refresh() {
     const Session::Focus& f = m_session->focus();
     m_model->setFocusedHead(f.decoder ? -1 : f.layer, f.decoder ? -1 : f.head);
     const int layers = static_cast<int>(trace->layers.size());
-    const int heads = layers ? static_cast<int>(trace->layers.front().self_attention.heads.size()) : 0;
+    const int heads =
+        layers ? static_cast<int>(trace->layers.front().self_attention.heads.size()) : 0;
     const int off = static_cast<int>(m_session->disabledHeads().size());
     const bool seq2seq = !trace->decoder_layers.empty();
     QString text = tr("%1 layers × %2 heads%3. Untick “On” to switch a head off; double-click to "

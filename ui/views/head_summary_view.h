@@ -31,7 +31,9 @@ public:
     void setSummaries(std::vector<attn::HeadSummary> summaries,
                       const std::vector<std::pair<int, int>>& disabled);
     void setFocusedHead(int layer, int head);
-    const attn::HeadSummary& summary(int row) const { return m_rows.at(static_cast<std::size_t>(row)); }
+    const attn::HeadSummary& summary(int row) const {
+        return m_rows.at(static_cast<std::size_t>(row));
+    }
     bool isEnabled(int layer, int head) const { return !m_disabled.count({layer, head}); }
     std::vector<std::pair<int, int>> disabledHeads() const {
         return {m_disabled.begin(), m_disabled.end()};
@@ -70,8 +72,8 @@ protected:
 
 private:
     struct Condition {
-        int column = 0;     // HeadSummaryModel::Column
-        char op = '=';      // '=', '<', '>', 'l' (≤), 'g' (≥)
+        int column = 0;  // HeadSummaryModel::Column
+        char op = '=';   // '=', '<', '>', 'l' (≤), 'g' (≥)
         double value = 0;
     };
     std::vector<Condition> m_conditions;

@@ -24,8 +24,8 @@
 #endif
 
 #include "attn/corpus.h"
-#include "widgets/heatmap_view.h"
 #include "session/session.h"
+#include "widgets/heatmap_view.h"
 
 namespace attn::ui {
 
@@ -127,8 +127,10 @@ LearnSnapshot TrainingWorker::makeSnapshot(const attn::Trainer& trainer) {
     } else {
         r = attn::run(model, text, ro);
     }
-    if (r) s.probe = std::move(r.value());
-    else s.probe_error = QString::fromStdString(r.message());
+    if (r)
+        s.probe = std::move(r.value());
+    else
+        s.probe_error = QString::fromStdString(r.message());
     return s;
 }
 
@@ -210,7 +212,8 @@ LearnView::LearnView(Session* session, QWidget* parent) : QWidget(parent), m_ses
     m_steps->setRange(10, 100000);
     m_steps->setSingleStep(100);
     m_steps->setValue(attn::defaultSteps(attn::CorpusKind::English));
-    m_steps->setToolTip(tr("Optimisation steps; the learning rate warms up, then decays to the end"));
+    m_steps->setToolTip(
+        tr("Optimisation steps; the learning rate warms up, then decays to the end"));
 
     m_batch = new QSpinBox(this);
     m_batch->setRange(1, 512);
@@ -242,7 +245,8 @@ LearnView::LearnView(Session* session, QWidget* parent) : QWidget(parent), m_ses
     m_plot->plotLayout()->insertRow(0);
     QFont titleFont = font();
     titleFont.setBold(true);
-    m_plot->plotLayout()->addElement(0, 0, new QCPTextElement(m_plot, tr("Training loss"), titleFont));
+    m_plot->plotLayout()->addElement(0, 0,
+                                     new QCPTextElement(m_plot, tr("Training loss"), titleFont));
     // The legend goes in a row under the axes (left to right): a falling curve passes through
     // every corner of the plot at some point of training.
     auto* legendRow = new QCPLayoutGrid;
@@ -321,8 +325,10 @@ LearnView::LearnView(Session* session, QWidget* parent) : QWidget(parent), m_ses
     root->addWidget(split, 1);
 
     connect(m_startButton, &QPushButton::clicked, this, [this] {
-        if (m_state == State::Running) pause();
-        else start();
+        if (m_state == State::Running)
+            pause();
+        else
+            start();
     });
     connect(m_resetButton, &QPushButton::clicked, this, &LearnView::reset);
     connect(m_useButton, &QPushButton::clicked, this, &LearnView::useModel);
@@ -346,8 +352,9 @@ LearnView::LearnView(Session* session, QWidget* parent) : QWidget(parent), m_ses
     connect(m_block, &QComboBox::currentIndexChanged, this, &LearnView::refreshHeads);
     connect(m_slow, &QCheckBox::toggled, this, &LearnView::setSlowMotion);
 
-    m_status->setText(tr("Press Start: a fresh model with random weights learns from example "
-                         "sentences. Watch the loss fall and the heads find their patterns."));
+    m_status->setText(
+        tr("Press Start: a fresh model with random weights learns from example "
+           "sentences. Watch the loss fall and the heads find their patterns."));
     refreshBlockChoices();
     refreshHeads();
     updateButtons();
@@ -368,8 +375,10 @@ void LearnView::setBatchSize(int sentences) { m_batch->setValue(sentences); }
 void LearnView::setProbe(const QString& text) { m_probe->setText(text); }
 
 void LearnView::setSlowMotion(bool on) {
-    if (m_slow->isChecked() != on) m_slow->setChecked(on);  // re-enters through toggled
-    else if (m_worker) m_worker->setStepDelay(on ? 33 : 0);
+    if (m_slow->isChecked() != on)
+        m_slow->setChecked(on);  // re-enters through toggled
+    else if (m_worker)
+        m_worker->setStepDelay(on ? 33 : 0);
 }
 
 int LearnView::lossPointCount() const { return m_plot->graph(0)->dataCount(); }
@@ -412,20 +421,31 @@ void LearnView::start() {
     TrainingWorker* w = m_worker;
     // Queued: the worker emits from its own thread.
     connect(w, &TrainingWorker::lossesReady, this, &LearnView::appendLosses, Qt::QueuedConnection);
-    connect(w, &TrainingWorker::snapshotReady, this, &LearnView::showSnapshot, Qt::QueuedConnection);
-    connect(w, &TrainingWorker::failed, this, [this](const QString& message) {
-        m_status->setText(tr("Training could not start: %1").arg(message));
-        setState(State::Failed);
-    }, Qt::QueuedConnection);
-    connect(w, &TrainingWorker::pausedAt, this, [this](int steps) {
-        if (m_state != State::Paused) return;  // resumed before this arrived
-        m_pausedAt = steps;
-        m_status->setText(tr("Paused at step %1. Resume to go on, or use the model as it is now.")
-                              .arg(steps));
-    }, Qt::QueuedConnection);
-    connect(w, &QThread::finished, this, [this] {
-        if (m_state == State::Running || m_state == State::Paused) setState(State::Finished);
-    }, Qt::QueuedConnection);
+    connect(w, &TrainingWorker::snapshotReady, this, &LearnView::showSnapshot,
+            Qt::QueuedConnection);
+    connect(
+        w, &TrainingWorker::failed, this,
+        [this](const QString& message) {
+            m_status->setText(tr("Training could not start: %1").arg(message));
+            setState(State::Failed);
+        },
+        Qt::QueuedConnection);
+    connect(
+        w, &TrainingWorker::pausedAt, this,
+        [this](int steps) {
+            if (m_state != State::Paused) return;  // resumed before this arrived
+            m_pausedAt = steps;
+            m_status->setText(
+                tr("Paused at step %1. Resume to go on, or use the model as it is now.")
+                    .arg(steps));
+        },
+        Qt::QueuedConnection);
+    connect(
+        w, &QThread::finished, this,
+        [this] {
+            if (m_state == State::Running || m_state == State::Paused) setState(State::Finished);
+        },
+        Qt::QueuedConnection);
     setState(State::Running);
     w->start(QThread::LowPriority);
 }
@@ -467,11 +487,19 @@ void LearnView::setState(State s) {
 
 void LearnView::updateButtons() {
     switch (m_state) {
-        case State::Running: m_startButton->setText(tr("Pause")); break;
-        case State::Paused: m_startButton->setText(tr("Resume")); break;
+        case State::Running:
+            m_startButton->setText(tr("Pause"));
+            break;
+        case State::Paused:
+            m_startButton->setText(tr("Resume"));
+            break;
         case State::Finished:
-        case State::Failed: m_startButton->setText(tr("Start again")); break;
-        case State::Idle: m_startButton->setText(tr("Start")); break;
+        case State::Failed:
+            m_startButton->setText(tr("Start again"));
+            break;
+        case State::Idle:
+            m_startButton->setText(tr("Start"));
+            break;
     }
     m_resetButton->setEnabled(m_state != State::Idle);
     m_useButton->setEnabled(m_latest.model != nullptr && m_session != nullptr);
@@ -526,17 +554,17 @@ void LearnView::showSnapshot(const LearnSnapshot& snapshot) {
     updateButtons();
     if (m_state == State::Finished || snapshot.step == snapshot.total) {
         m_status->setText(tr("Done: %1 steps. Press \"Use this model\" to explore it in the main "
-                             "views.").arg(snapshot.step));
+                             "views.")
+                              .arg(snapshot.step));
     }
 }
 
 void LearnView::refreshBlockChoices() {
-    const bool translation = m_latest.model
-                                 ? m_latest.model->config.architecture ==
-                                       attn::Architecture::EncoderDecoder
-                                 : corpus() == attn::CorpusKind::Translation;
-    const attn::ModelConfig config = m_latest.model ? m_latest.model->config
-                                                    : attn::defaultModelConfig(corpus());
+    const bool translation =
+        m_latest.model ? m_latest.model->config.architecture == attn::Architecture::EncoderDecoder
+                       : corpus() == attn::CorpusKind::Translation;
+    const attn::ModelConfig config =
+        m_latest.model ? m_latest.model->config : attn::defaultModelConfig(corpus());
     // Keep the user's choice while the kind of model stays the same.
     const bool keep = m_block->count() > 0 && translation == m_blockForTranslation;
     const BlockChoice old = keep ? decode(m_block->currentData()) : BlockChoice{};
@@ -589,13 +617,14 @@ void LearnView::refreshHeads() {
         m_heads << v;
     }
     const int columns = heads <= 1 ? 1 : 2;
-    for (int h = 0; h < m_heads.size(); ++h) m_headsGrid->addWidget(m_heads[h], h / columns, h % columns);
+    for (int h = 0; h < m_heads.size(); ++h)
+        m_headsGrid->addWidget(m_heads[h], h / columns, h % columns);
 
-    const QStringList rows = trace ? labelsOf(choice.decoder ? trace->target_tokens : trace->tokens)
-                                   : QStringList();
-    const QStringList cols = trace ? labelsOf(choice.decoder && !choice.cross ? trace->target_tokens
-                                                                               : trace->tokens)
-                                   : QStringList();
+    const QStringList rows =
+        trace ? labelsOf(choice.decoder ? trace->target_tokens : trace->tokens) : QStringList();
+    const QStringList cols =
+        trace ? labelsOf(choice.decoder && !choice.cross ? trace->target_tokens : trace->tokens)
+              : QStringList();
     for (int h = 0; h < m_heads.size(); ++h) {
         HeatmapView* v = m_heads[h];
         v->setTitle(tr("Head %1").arg(h + 1));
@@ -608,8 +637,9 @@ void LearnView::refreshHeads() {
     if (!m_latest.probe_error.isEmpty()) {
         m_headsCaption->setText(m_latest.probe_error);
     } else if (!trace) {
-        m_headsCaption->setText(tr("The attention weights of the probe sentence appear here once "
-                                   "training starts."));
+        m_headsCaption->setText(
+            tr("The attention weights of the probe sentence appear here once "
+               "training starts."));
     } else {
         m_headsCaption->setText(tr("Attention weights at step %1: row = the word that looks, "
                                    "column = the word it looks at.")

@@ -34,12 +34,12 @@ class Session;
 
 /// What the worker hands to the GUI every few steps.
 struct LearnSnapshot {
-    int step = 0;                                 ///< optimisation steps done
+    int step = 0;  ///< optimisation steps done
     int total = 0;
     float learning_rate = 0;
-    std::shared_ptr<const attn::Model> model;     ///< independent copy of the weights
-    attn::TracePtr probe;                         ///< the probe sentence run through model
-    QString probe_error;                          ///< why probe is empty
+    std::shared_ptr<const attn::Model> model;  ///< independent copy of the weights
+    attn::TracePtr probe;                      ///< the probe sentence run through model
+    QString probe_error;                       ///< why probe is empty
 };
 
 /// Trains on its own thread; every public method is called from the GUI thread.
@@ -48,10 +48,10 @@ class TrainingWorker : public QThread {
 public:
     struct Options {
         attn::TrainOptions train;
-        int snapshot_every = 25;  ///< steps between snapshots (the first and last always come)
-        int min_snapshot_ms = 100; ///< and at least this long between them (the GUI keeps up)
-        QString probe;            ///< sentence whose attention is shown
-        int step_delay_ms = 0;    ///< pause after each step ("slow motion")
+        int snapshot_every = 25;    ///< steps between snapshots (the first and last always come)
+        int min_snapshot_ms = 100;  ///< and at least this long between them (the GUI keeps up)
+        QString probe;              ///< sentence whose attention is shown
+        int step_delay_ms = 0;      ///< pause after each step ("slow motion")
     };
     explicit TrainingWorker(Options options, QObject* parent = nullptr);
     ~TrainingWorker() override;  ///< stops and joins

@@ -10,8 +10,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "views/cell_explain.h"
 #include "session/session.h"
+#include "views/cell_explain.h"
 
 namespace attn::ui {
 

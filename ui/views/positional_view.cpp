@@ -1,11 +1,11 @@
 #include "views/positional_view.h"
 
-#include <QMap>
 #include <qcustomplot.h>
 
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QListWidget>
+#include <QMap>
 #include <QSignalBlocker>
 #include <QSpinBox>
 #include <QTabWidget>
@@ -14,9 +14,9 @@
 #include <cmath>
 #include <numbers>
 
+#include "session/session.h"
 #include "widgets/analysis_view_util.h"
 #include "widgets/heatmap_view.h"
-#include "session/session.h"
 
 namespace attn::ui {
 

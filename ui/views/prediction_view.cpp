@@ -133,8 +133,9 @@ PredictionView::PredictionView(Session* session, QWidget* parent)
     m_compare = new QLabel(this);
     m_compare->setWordWrap(true);
     m_bars = new ProbabilityBars(this);
-    m_bars->setToolTip(tr("softmax of the last row of the logits: the five most likely next "
-                          "tokens"));
+    m_bars->setToolTip(
+        tr("softmax of the last row of the logits: the five most likely next "
+           "tokens"));
 
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(m_heading);
@@ -163,13 +164,15 @@ void PredictionView::refresh() {
     const attn::Model& model = *trace->model;
     const bool seq2seq = model.config.architecture == attn::Architecture::EncoderDecoder;
     if (trace->logits.rows() == 0 || !model.config.has_lm_head) {
-        return none(tr("This model has no output layer over a vocabulary, so it predicts no "
-                       "token. Load a trained model (e.g. llama2.c stories260K or GPT-2) to see "
-                       "what comes next."));
+        return none(
+            tr("This model has no output layer over a vocabulary, so it predicts no "
+               "token. Load a trained model (e.g. llama2.c stories260K or GPT-2) to see "
+               "what comes next."));
     }
     if (model.config.architecture == attn::Architecture::Encoder) {
-        return none(tr("This model reads the sentence in both directions and guesses masked "
-                       "words, not the next one. Try the “fill the [MASK]” panel."));
+        return none(
+            tr("This model reads the sentence in both directions and guesses masked "
+               "words, not the next one. Try the “fill the [MASK]” panel."));
     }
     const auto& tokenizer = seq2seq ? model.target_tokenizer : model.tokenizer;
     const auto& context = seq2seq ? trace->target_tokens : trace->tokens;
@@ -199,13 +202,16 @@ void PredictionView::refresh() {
     }
     QString tailText;
     if (begin < input.size()) {
-        tailText = QString::fromUtf8(input.data() + begin, static_cast<qsizetype>(input.size() - begin));
+        tailText =
+            QString::fromUtf8(input.data() + begin, static_cast<qsizetype>(input.size() - begin));
     } else {
         QStringList words;
-        for (std::size_t i = from; i < context.size(); ++i) words << QString::fromStdString(context[i].text);
+        for (std::size_t i = from; i < context.size(); ++i)
+            words << QString::fromStdString(context[i].text);
         tailText = words.join(QLatin1Char(' '));
     }
-    const QString lead = (from > 0 ? QStringLiteral("… ") : QString()) + tailText.trimmed().toHtmlEscaped();
+    const QString lead =
+        (from > 0 ? QStringLiteral("… ") : QString()) + tailText.trimmed().toHtmlEscaped();
     m_context->setText(tr("%1 <b style=\"color:#e06c1f\">→ %2</b> &nbsp;(%3%)")
                            .arg(lead, visibleToken(m_tokens.front().toStdString()).toHtmlEscaped())
                            .arg(100.0 * m_probs.front(), 0, 'f', 1));

@@ -3,14 +3,13 @@
 // model with an LM head, and its five most likely tokens. Follows the Session, so switching
 // heads off shows how the prediction changes.
 
+#include <Eigen/Dense>
 #include <QStringList>
 #include <QVector>
 #include <QWidget>
 #include <memory>
 #include <utility>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "attn/model.h"
 

@@ -11,8 +11,8 @@
 #include <cmath>
 #include <numeric>
 
-#include "widgets/analysis_view_util.h"
 #include "session/session.h"
+#include "widgets/analysis_view_util.h"
 
 namespace attn::ui {
 
@@ -55,10 +55,11 @@ QkInsideView::QkInsideView(Session* session, QWidget* parent)
     m_headLabel = new QLabel(this);
     controls->addWidget(m_headLabel);
     controls->addStretch(1);
-    m_queryPicker = viewutil::addTokenPicker(controls, this, tr("Query:"),
-                                             tr("The token that asks (row of the attention matrix)"));
+    m_queryPicker = viewutil::addTokenPicker(
+        controls, this, tr("Query:"), tr("The token that asks (row of the attention matrix)"));
     m_keyPicker = viewutil::addTokenPicker(
-        controls, this, tr("Key:"), tr("The token that is looked at (column of the attention matrix)"));
+        controls, this, tr("Key:"),
+        tr("The token that is looked at (column of the attention matrix)"));
     layout->addLayout(controls);
 
     QVBoxLayout* contentLayout = nullptr;

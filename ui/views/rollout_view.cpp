@@ -10,8 +10,8 @@
 #include <QtConcurrent/QtConcurrentRun>
 #include <algorithm>
 
-#include "widgets/heatmap_view.h"
 #include "session/session.h"
+#include "widgets/heatmap_view.h"
 
 namespace attn::ui {
 
@@ -33,7 +33,8 @@ RolloutView::RolloutView(Session* session, QWidget* parent) : QWidget(parent), m
     m_slider->setTickPosition(QSlider::TicksBelow);
     m_slider->setToolTip(tr("Roll attention out through the layers up to this one"));
     m_layerLabel = new QLabel(this);
-    m_layerLabel->setMinimumWidth(m_layerLabel->fontMetrics().horizontalAdvance(tr("after layer 88 of 88")));
+    m_layerLabel->setMinimumWidth(
+        m_layerLabel->fontMetrics().horizontalAdvance(tr("after layer 88 of 88")));
     m_stack = new QComboBox(this);
     m_stack->addItem(tr("Encoder"), false);
     m_stack->addItem(tr("Decoder (self-attention)"), true);
@@ -111,7 +112,8 @@ void RolloutView::recompute() {
                 if (m_watcher == watcher) m_watcher = nullptr;
                 if (gen == m_generation) setRollout(watcher->result(), trace, decoder);
             });
-    watcher->setFuture(QtConcurrent::run([trace, decoder] { return attn::attentionRollout(*trace, decoder); }));
+    watcher->setFuture(
+        QtConcurrent::run([trace, decoder] { return attn::attentionRollout(*trace, decoder); }));
 }
 
 void RolloutView::waitForIdle() {

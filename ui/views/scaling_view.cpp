@@ -9,8 +9,8 @@
 #include <QVBoxLayout>
 #include <cmath>
 
-#include "widgets/analysis_view_util.h"
 #include "session/session.h"
+#include "widgets/analysis_view_util.h"
 
 namespace attn::ui {
 

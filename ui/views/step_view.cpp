@@ -16,9 +16,9 @@
 #include <functional>
 #include <numeric>
 
+#include "session/session.h"
 #include "views/cell_explain.h"
 #include "widgets/heatmap_view.h"
-#include "session/session.h"
 
 namespace attn::ui {
 

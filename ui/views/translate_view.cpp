@@ -13,9 +13,9 @@
 #include <algorithm>
 
 #include "attn/tokenizer.h"
-#include "widgets/heatmap_view.h"
-#include "views/prediction_view.h"
 #include "session/session.h"
+#include "views/prediction_view.h"
+#include "widgets/heatmap_view.h"
 
 namespace attn::ui {
 
@@ -222,9 +222,10 @@ void TranslateView::translateNow() {
     m_translation.reset();
     if (!m_translator) {
         m_output->setText(QStringLiteral("—"));
-        m_note->setText(!m_loads.isEmpty() ? tr("Loading the translation model…")
-                                           : tr("The translation model is not available: %1")
-                                                 .arg(m_translatorError));
+        m_note->setText(
+            !m_loads.isEmpty()
+                ? tr("Loading the translation model…")
+                : tr("The translation model is not available: %1").arg(m_translatorError));
         m_note->setVisible(true);
         refreshCrossChoices();
         showCross();
@@ -309,9 +310,12 @@ void TranslateView::showCross() {
     for (const attn::Token& t : m_translation->source_tokens) cols << tokenLabel(t);
     m_cross->setMatrix(A, rows, cols);
     m_cross->setTitle(head >= 0 ? tr("Decoder layer %1, head %2\nthe English word each Spanish "
-                                     "word looked at").arg(layer + 1).arg(head + 1)
+                                     "word looked at")
+                                      .arg(layer + 1)
+                                      .arg(head + 1)
                                 : tr("Decoder layer %1, mean of heads\nthe English word each "
-                                     "Spanish word looked at").arg(layer + 1));
+                                     "Spanish word looked at")
+                                      .arg(layer + 1));
     QStringList reading;  // what the decoder had read when it wrote row r
     for (const std::string& w : m_translation->decoder_inputs) reading << QString::fromStdString(w);
     m_cross->setCellTooltipProvider([rows, cols, reading, A](int r, int c) {
@@ -343,8 +347,9 @@ void TranslateView::fillNow() {
         m_maskChoice->setVisible(false);
     };
     if (!m_english) {
-        clear(!m_loads.isEmpty() ? tr("Loading the English model…")
-                                 : tr("The English model is not available: %1").arg(m_englishError));
+        clear(!m_loads.isEmpty()
+                  ? tr("Loading the English model…")
+                  : tr("The English model is not available: %1").arg(m_englishError));
         return;
     }
     attn::Result<attn::FillResult> r =
@@ -360,7 +365,8 @@ void TranslateView::fillNow() {
         const int old = m_maskChoice->currentIndex();
         if (m_maskChoice->count() != masks) {
             m_maskChoice->clear();
-            for (int i = 0; i < masks; ++i) m_maskChoice->addItem(tr("[MASK] number %1").arg(i + 1));
+            for (int i = 0; i < masks; ++i)
+                m_maskChoice->addItem(tr("[MASK] number %1").arg(i + 1));
         }
         m_maskChoice->setCurrentIndex(old >= 0 && old < masks ? old : 0);
         m_maskChoice->setVisible(masks > 1);

@@ -71,8 +71,8 @@ private:
     void refreshCrossChoices();
 
     Session* m_session = nullptr;
-    std::shared_ptr<const attn::Model> m_translator;   // in use
-    std::shared_ptr<const attn::Model> m_english;      // in use
+    std::shared_ptr<const attn::Model> m_translator;  // in use
+    std::shared_ptr<const attn::Model> m_english;     // in use
     std::shared_ptr<const attn::Model> m_shippedTranslator, m_shippedEnglish;
     std::shared_ptr<const attn::Model> m_userTranslator, m_userEnglish;  // set by setter
     QString m_translatorError, m_englishError;

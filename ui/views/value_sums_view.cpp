@@ -9,10 +9,10 @@
 #include <QVBoxLayout>
 #include <algorithm>
 
-#include "widgets/analysis_view_util.h"
 #include "attn/analysis.h"
-#include "widgets/heatmap_view.h"
 #include "session/session.h"
+#include "widgets/analysis_view_util.h"
+#include "widgets/heatmap_view.h"
 
 namespace attn::ui {
 
@@ -181,7 +181,8 @@ LabelledMatrix ValueSumsView::exportMatrix() const {
     m.rows = m_rowLabels;
     for (int c = 0; c < m_contrib.cols(); ++c) m.cols << QString::number(c);
     const Session::Focus& f = m_session->focus();
-    m.name = QStringLiteral("L%1 H%2 q%3 value sums").arg(f.layer + 1).arg(f.head + 1).arg(m_query + 1);
+    m.name =
+        QStringLiteral("L%1 H%2 q%3 value sums").arg(f.layer + 1).arg(f.head + 1).arg(m_query + 1);
     if (m.rows.size() != m.values.rows()) m.rows.clear();
     return m;
 }

@@ -4,11 +4,10 @@
 
 #include <QComboBox>
 #include <QFontMetrics>
+#include <QHBoxLayout>
 #include <QHash>
 #include <QLabel>
 #include <QResizeEvent>
-#include <QHBoxLayout>
-#include <QLabel>
 #include <QSignalBlocker>
 #include <QVBoxLayout>
 #include <cmath>

@@ -5,7 +5,6 @@
 #include <QFontDatabase>
 #include <QIcon>
 
-
 // Resources of a static library are registered by hand (the linker drops unreferenced objects).
 static void initResources() { Q_INIT_RESOURCE(resources); }
 

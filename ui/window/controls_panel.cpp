@@ -1,6 +1,5 @@
 #include "window/controls_panel.h"
 
-#include <algorithm>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFile>
@@ -21,9 +20,10 @@
 #include <QStandardItemModel>
 #include <QToolButton>
 #include <QVBoxLayout>
+#include <algorithm>
 
-#include "views/cell_explain.h"
 #include "session/session.h"
+#include "views/cell_explain.h"
 
 namespace attn::ui {
 

@@ -20,26 +20,26 @@
 #include <QVBoxLayout>
 
 #include "common/colormaps.h"
-#include "views/compare_view.h"
-#include "window/controls_panel.h"
-#include "views/head_grid.h"
-#include "widgets/heatmap_view.h"
-#include "views/lines_view.h"
 #include "session/session.h"
+#include "views/compare_view.h"
+#include "views/head_grid.h"
+#include "views/lines_view.h"
 #include "views/step_view.h"
+#include "widgets/heatmap_view.h"
+#include "window/controls_panel.h"
 
 // Views and services written beside the window; each is used once both its files exist.
-#include "views/qk_inside_view.h"
-#include "views/value_sums_view.h"
-#include "views/positional_view.h"
-#include "views/scaling_view.h"
-#include "views/rollout_view.h"
-#include "views/prediction_view.h"
-#include "views/translate_view.h"
-#include "views/learn_view.h"
-#include "views/head_summary_view.h"
 #include "export/export.h"
 #include "export/export_dialog.h"
+#include "views/head_summary_view.h"
+#include "views/learn_view.h"
+#include "views/positional_view.h"
+#include "views/prediction_view.h"
+#include "views/qk_inside_view.h"
+#include "views/rollout_view.h"
+#include "views/scaling_view.h"
+#include "views/translate_view.h"
+#include "views/value_sums_view.h"
 #include "window/model_actions.h"
 
 namespace attn::ui {
@@ -376,9 +376,7 @@ void MainWindow::buildMenus() {
     help->addAction(tr("&About Attention Lab"), this, &MainWindow::showAbout);
 }
 
-void MainWindow::openModel() {
-    m_modelActions->openDialog();
-}
+void MainWindow::openModel() { m_modelActions->openDialog(); }
 
 void MainWindow::copyView() {
     QWidget* target = currentExportTarget();
@@ -410,10 +408,9 @@ void MainWindow::exportView() {
         matrix.values = h->weights;
         matrix.rows = m_session->queryLabels();
         matrix.cols = m_session->keyLabels();
-        matrix.name =
-            tr("Layer %1 · head %2 · weights")
-                .arg(m_session->focus().layer + 1)
-                .arg(m_session->focus().head + 1);
+        matrix.name = tr("Layer %1 · head %2 · weights")
+                          .arg(m_session->focus().layer + 1)
+                          .arg(m_session->focus().head + 1);
     }
     ExportDialog dlg(target, matrix, this);
     dlg.setSession(m_session);

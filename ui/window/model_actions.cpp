@@ -2,10 +2,10 @@
 
 #include <QAction>
 #include <QCoreApplication>
-#include <QEventLoop>
 #include <QDir>
 #include <QDragEnterEvent>
 #include <QDropEvent>
+#include <QEventLoop>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QMenu>
@@ -28,7 +28,9 @@ namespace {
 constexpr int kMaxRecent = 8;
 const char* const kRecentKey = "models/recent";
 
-QSettings settings() { return QSettings(QStringLiteral("AttentionLab"), QStringLiteral("Attention Lab")); }
+QSettings settings() {
+    return QSettings(QStringLiteral("AttentionLab"), QStringLiteral("Attention Lab"));
+}
 
 bool isBuiltin(const QString& spec) { return spec.startsWith(QLatin1String("builtin:")); }
 
@@ -37,7 +39,8 @@ bool isBuiltin(const QString& spec) { return spec.startsWith(QLatin1String("buil
 attn::Result<std::shared_ptr<attn::Model>> loadAny(const std::string& spec) {
     if (spec.rfind("builtin:", 0) == 0) return attn::loadModelSpec(spec);
     const QFileInfo info(QString::fromStdString(spec));
-    if (info.isFile() && info.suffix().compare(QLatin1String("safetensors"), Qt::CaseInsensitive) == 0) {
+    if (info.isFile() &&
+        info.suffix().compare(QLatin1String("safetensors"), Qt::CaseInsensitive) == 0) {
         auto teaching = attn::loadTeachingModel(spec);
         if (teaching) return teaching;
         if (teaching.message().find("is not an Attention Lab teaching model") == std::string::npos)
@@ -63,8 +66,10 @@ ModelActions::ModelActions(Session* session, QWidget* window)
     m_menu->setToolTipsVisible(true);
 
     QAction* english = m_menu->addAction(tr("Trained: English (masked words)"));
-    english->setToolTip(tr("Our encoder trained to guess hidden words of simple English sentences"));
-    connect(english, &QAction::triggered, this, [this] { load(QStringLiteral("builtin:english")); });
+    english->setToolTip(
+        tr("Our encoder trained to guess hidden words of simple English sentences"));
+    connect(english, &QAction::triggered, this,
+            [this] { load(QStringLiteral("builtin:english")); });
 
     QAction* translation = m_menu->addAction(tr("Trained: English → Spanish"));
     translation->setToolTip(tr("Our encoder–decoder trained to translate simple sentences"));
@@ -78,13 +83,15 @@ ModelActions::ModelActions(Session* session, QWidget* window)
     m_menu->addSeparator();
     QAction* open = m_menu->addAction(tr("&Open model…"));
     open->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
-    open->setToolTip(tr("A llama2.c .bin checkpoint, or config.json of a Hugging Face GPT-2 / "
-                        "BERT folder"));
+    open->setToolTip(
+        tr("A llama2.c .bin checkpoint, or config.json of a Hugging Face GPT-2 / "
+           "BERT folder"));
     connect(open, &QAction::triggered, this, &ModelActions::openDialog);
 
     QAction* openFolder = m_menu->addAction(tr("Open model &folder…"));
-    openFolder->setToolTip(tr("A Hugging Face model folder (config.json inside) or a folder with "
-                              "a llama2.c checkpoint"));
+    openFolder->setToolTip(
+        tr("A Hugging Face model folder (config.json inside) or a folder with "
+           "a llama2.c checkpoint"));
     connect(openFolder, &QAction::triggered, this, [this] {
         const QString dir = QFileDialog::getExistingDirectory(m_window, tr("Open model folder"));
         if (!dir.isEmpty()) load(dir);
@@ -172,7 +179,8 @@ void ModelActions::finishLoad(QFutureWatcher<LoadResult>* watcher, const QString
                      .arg(displayName(spec), QString::fromStdString(result.message())));
         } else if (m_session) {
             std::shared_ptr<attn::Model> model = std::move(result.value());
-            if (model->source_path.empty() && !isBuiltin(spec)) model->source_path = spec.toStdString();
+            if (model->source_path.empty() && !isBuiltin(spec))
+                model->source_path = spec.toStdString();
             m_session->setModel(std::move(model));
             if (!isBuiltin(spec)) addRecent(spec);
             emit modelLoaded(spec);

@@ -10,7 +10,7 @@
 
 namespace attn {
 
-using Mat = Eigen::MatrixXf;     // column-major; row = token unless said otherwise
+using Mat = Eigen::MatrixXf;  // column-major; row = token unless said otherwise
 using RowVec = Eigen::RowVectorXf;
 using Vec = Eigen::VectorXf;
 using BoolMat = Eigen::Matrix<bool, Eigen::Dynamic, Eigen::Dynamic>;
@@ -39,21 +39,22 @@ std::string toString(ProjectionMode mode);
 std::string toString(ScoreFunction fn);
 std::string toString(MaskKind mask);
 bool parseProjectionMode(const std::string& text, ProjectionMode* out);  ///< embeddings|qk|qkv
-bool parseScoreFunction(const std::string& text, ScoreFunction* out);    ///< dot|scaled-dot|cosine|general|additive
-bool parseMaskKind(const std::string& text, MaskKind* out);              ///< none|causal|padding
+bool parseScoreFunction(const std::string& text,
+                        ScoreFunction* out);  ///< dot|scaled-dot|cosine|general|additive
+bool parseMaskKind(const std::string& text, MaskKind* out);  ///< none|causal|padding
 
 struct AttentionConfig {
     int d_model = 8;
     int n_heads = 2;
-    int n_kv_heads = 2;   ///< query head h uses key/value head h / (n_heads / n_kv_heads)
-    int d_head = 4;       ///< d_k = d_v
+    int n_kv_heads = 2;  ///< query head h uses key/value head h / (n_heads / n_kv_heads)
+    int d_head = 4;      ///< d_k = d_v
     ProjectionMode projection = ProjectionMode::QKV;
     ScoreFunction score = ScoreFunction::ScaledDot;
     bool scale = true;         ///< divide by √d_k (only for dot-product scores)
     float temperature = 1.0f;  ///< scores ÷ T before softmax; 0 = hard arg-max look-up
     bool rope = false;         ///< rotate Q and K (RoPE) before scoring
     float rope_theta = 10000.0f;
-    int d_additive = 0;        ///< hidden size of the additive score (0 = d_head)
+    int d_additive = 0;  ///< hidden size of the additive score (0 = d_head)
 
     int kvHeadOf(int head) const { return head / (n_heads / n_kv_heads); }
 };
@@ -101,21 +102,20 @@ struct AttentionTrace {
 };
 
 struct AttendOptions {
-    bool keep_detail = true;          ///< keep scores/scaled/masked of every head
-    int focus_head = -1;              ///< this head keeps them even when keep_detail is false
-    std::vector<bool> head_enabled;   ///< empty = all on; false zeroes that head's output
-    int q_position_offset = 0;        ///< RoPE position of the first query row
+    bool keep_detail = true;         ///< keep scores/scaled/masked of every head
+    int focus_head = -1;             ///< this head keeps them even when keep_detail is false
+    std::vector<bool> head_enabled;  ///< empty = all on; false zeroes that head's output
+    int q_position_offset = 0;       ///< RoPE position of the first query row
 };
 
 /// Runs one attention block. Xq (T_q, d_model) gives the queries, Xkv (T_k, d_model) the keys
 /// and values (the same matrix for self-attention).
-AttentionTrace attend(const AttentionConfig& config, const AttentionWeights& weights,
-                      const Mat& Xq, const Mat& Xkv, const MaskSpec& mask,
-                      const AttendOptions& options = {});
+AttentionTrace attend(const AttentionConfig& config, const AttentionWeights& weights, const Mat& Xq,
+                      const Mat& Xkv, const MaskSpec& mask, const AttendOptions& options = {});
 
 /// Recomputes scores/scaled/masked of one head from its Q and K.
-void attentionHeadDetail(const AttentionConfig& config, const AttentionWeights& weights,
-                         int head, const MaskSpec& mask, HeadTrace* trace);
+void attentionHeadDetail(const AttentionConfig& config, const AttentionWeights& weights, int head,
+                         const MaskSpec& mask, HeadTrace* trace);
 
 /// Y = X·W + b (b may be empty) with the engine's packed product, on both cores when it is
 /// big enough. With transposedW, W is stored (N, K) and Wᵀ is used (a tied output layer).

@@ -37,17 +37,17 @@ struct ModelConfig {
     int n_layers = 1;          ///< encoder layers (or decoder layers for Decoder)
     int n_decoder_layers = 1;  ///< decoder layers of an EncoderDecoder
     int d_ff = 0;              ///< 0 = 4·d_model
-    int vocab_size = 0;        ///< 0 = no vocabulary: tokens embedded by a seeded hash of their text
-    int target_vocab_size = 0; ///< EncoderDecoder: decoder vocabulary
-    int type_vocab_size = 0;   ///< BERT token types (0 = none)
-    int max_len = 8192;        ///< longest input the model takes
+    int vocab_size = 0;  ///< 0 = no vocabulary: tokens embedded by a seeded hash of their text
+    int target_vocab_size = 0;  ///< EncoderDecoder: decoder vocabulary
+    int type_vocab_size = 0;    ///< BERT token types (0 = none)
+    int max_len = 8192;         ///< longest input the model takes
     PositionalKind positional = PositionalKind::Sinusoidal;
     float pe_base = 10000.0f;
     float rope_theta = 10000.0f;
     NormKind norm = NormKind::LayerNorm;
-    bool pre_norm = false;     ///< false = post-norm (Vaswani, BERT), true = pre-norm (GPT-2, llama)
+    bool pre_norm = false;  ///< false = post-norm (Vaswani, BERT), true = pre-norm (GPT-2, llama)
     bool embedding_norm = false;  ///< LayerNorm right after the embeddings (BERT)
-    bool final_norm = false;   ///< norm after the last layer (pre-norm models)
+    bool final_norm = false;      ///< norm after the last layer (pre-norm models)
     float norm_eps = 1e-5f;
     Activation activation = Activation::ReLU;
     bool has_lm_head = false;  ///< logits over the vocabulary after the last layer
@@ -56,7 +56,8 @@ struct ModelConfig {
     ScoreFunction score = ScoreFunction::ScaledDot;
     bool scale = true;
     float temperature = 1.0f;
-    MaskKind mask = MaskKind::None;  ///< self-attention mask of the first stack; decoders are causal
+    MaskKind mask =
+        MaskKind::None;  ///< self-attention mask of the first stack; decoders are causal
     std::uint64_t seed = 1;
 
     int kvHeads() const { return n_kv_heads > 0 ? n_kv_heads : n_heads; }
@@ -82,9 +83,9 @@ struct FeedForwardWeights {
 struct LayerWeights {
     AttentionWeights self_attention;
     AttentionWeights cross_attention;  // decoder layers of an EncoderDecoder only
-    NormWeights norm1;  // around self-attention
-    NormWeights norm2;  // around cross-attention (decoder) or feed-forward (encoder)
-    NormWeights norm3;  // around the decoder's feed-forward
+    NormWeights norm1;                 // around self-attention
+    NormWeights norm2;                 // around cross-attention (decoder) or feed-forward (encoder)
+    NormWeights norm3;                 // around the decoder's feed-forward
     FeedForwardWeights ffn;
 };
 
@@ -98,9 +99,9 @@ struct ModelWeights {
     std::vector<LayerWeights> decoder_layers;  // EncoderDecoder decoder stack
     NormWeights final_norm;
     NormWeights decoder_final_norm;
-    Mat lm_head;    // (d_model, vocab) — for EncoderDecoder over the target vocabulary
+    Mat lm_head;  // (d_model, vocab) — for EncoderDecoder over the target vocabulary
     bool lm_head_tied = false;  // lm_head is empty and the logits use token_embedding (GPT-2)
-    RowVec lm_bias; // (vocab) or empty
+    RowVec lm_bias;             // (vocab) or empty
 };
 
 struct Model {
@@ -110,7 +111,7 @@ struct Model {
     std::shared_ptr<const TextTokenizer> target_tokenizer;  ///< EncoderDecoder decoder side
     int bos_id = -1;  ///< decoder start token (EncoderDecoder) or BOS prepended by the tokenizer
     int eos_id = -1;
-    int mask_id = -1; ///< [MASK] of a masked-word model
+    int mask_id = -1;         ///< [MASK] of a masked-word model
     std::string source_path;  ///< file or folder it came from, empty when built in memory
 };
 

@@ -18,8 +18,8 @@ struct Error {
 template <class T>
 class Result {
 public:
-    Result(T value) : m_v(std::move(value)) {}          // NOLINT: implicit on purpose
-    Result(Error error) : m_v(std::move(error)) {}      // NOLINT: implicit on purpose
+    Result(T value) : m_v(std::move(value)) {}      // NOLINT: implicit on purpose
+    Result(Error error) : m_v(std::move(error)) {}  // NOLINT: implicit on purpose
 
     bool ok() const { return m_v.index() == 0; }
     explicit operator bool() const { return ok(); }

@@ -14,10 +14,10 @@ namespace attn {
 /// One token of a text. [begin, end) is its byte span in the UTF-8 text it came from
 /// (begin == end for tokens the tokenizer inserts, such as [CLS] or <bos>).
 struct Token {
-    std::string text;   ///< what the UI shows (UTF-8)
+    std::string text;  ///< what the UI shows (UTF-8)
     std::size_t begin = 0;
     std::size_t end = 0;
-    int id = -1;        ///< vocabulary id, or -1 when the model has no vocabulary
+    int id = -1;           ///< vocabulary id, or -1 when the model has no vocabulary
     bool unknown = false;  ///< the word is not in the model's vocabulary
 };
 

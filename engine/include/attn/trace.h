@@ -18,18 +18,32 @@
 namespace attn {
 
 struct LayerTrace {
-    Mat input;                                    // (T, d_model) entering the layer
+    Mat input;  // (T, d_model) entering the layer
     AttentionTrace self_attention;
     std::optional<AttentionTrace> cross_attention;  // decoder layers of an EncoderDecoder
-    Mat after_self;    // (T, d_model): add & norm after self-attention
-    Mat after_cross;   // (T, d_model): add & norm after cross-attention (decoder only)
-    Mat ffn_output;    // (T, d_model): feed-forward output before the residual
-    Mat output;        // (T, d_model): leaving the layer
+    Mat after_self;                                 // (T, d_model): add & norm after self-attention
+    Mat after_cross;  // (T, d_model): add & norm after cross-attention (decoder only)
+    Mat ffn_output;   // (T, d_model): feed-forward output before the residual
+    Mat output;       // (T, d_model): leaving the layer
 };
 
 enum class StepKind {
-    Tokens, Embedding, Positional, LayerInput, Projections, Scores, Scaled, Masked, Weights,
-    WeightedSum, Concat, OutputProjection, AddNorm, FeedForward, LayerOutput, Logits
+    Tokens,
+    Embedding,
+    Positional,
+    LayerInput,
+    Projections,
+    Scores,
+    Scaled,
+    Masked,
+    Weights,
+    WeightedSum,
+    Concat,
+    OutputProjection,
+    AddNorm,
+    FeedForward,
+    LayerOutput,
+    Logits
 };
 
 /// One step of the pipeline, for the UI to show one at a time.
@@ -38,25 +52,25 @@ struct Step {
     std::string title;    ///< "Softmax: scores → weights"
     std::string formula;  ///< "A = softmax(S_masked) (row by row)"
     StepKind kind = StepKind::Tokens;
-    int layer = -1;       ///< -1 before the first layer
-    bool decoder = false; ///< step of the decoder stack of an EncoderDecoder
-    bool cross = false;   ///< cross-attention step
+    int layer = -1;        ///< -1 before the first layer
+    bool decoder = false;  ///< step of the decoder stack of an EncoderDecoder
+    bool cross = false;    ///< cross-attention step
 };
 
 struct Trace {
     std::shared_ptr<const Model> model;
-    std::string text;                    ///< input text (the source for EncoderDecoder)
+    std::string text;  ///< input text (the source for EncoderDecoder)
     std::string target_text;
-    std::vector<Token> tokens;           ///< first stack's tokens
-    std::vector<Token> target_tokens;    ///< EncoderDecoder decoder tokens
-    Mat embeddings;         // (T, d_model) token embeddings
-    Mat positional;         // (T, d_model) additive PE (zeros for RoPE/none)
-    Mat input;              // (T, d_model) = embeddings + positional (+ types, norm)
+    std::vector<Token> tokens;         ///< first stack's tokens
+    std::vector<Token> target_tokens;  ///< EncoderDecoder decoder tokens
+    Mat embeddings;                    // (T, d_model) token embeddings
+    Mat positional;                    // (T, d_model) additive PE (zeros for RoPE/none)
+    Mat input;                         // (T, d_model) = embeddings + positional (+ types, norm)
     Mat target_embeddings, target_positional, target_input;  // (T_t, d_model)
-    std::vector<LayerTrace> layers;          ///< first stack
-    std::vector<LayerTrace> decoder_layers;  ///< EncoderDecoder decoder stack
-    Mat final_hidden;       // (T, d_model) after the last layer (and final norm)
-    Mat logits;             // (T, vocab) when the model has an LM head
+    std::vector<LayerTrace> layers;                          ///< first stack
+    std::vector<LayerTrace> decoder_layers;                  ///< EncoderDecoder decoder stack
+    Mat final_hidden;  // (T, d_model) after the last layer (and final norm)
+    Mat logits;        // (T, vocab) when the model has an LM head
     std::vector<Step> steps;
     bool full_detail = true;  ///< every head keeps scores/scaled/masked
 
@@ -83,8 +97,8 @@ struct RunOptions {
     /// (block, head) whose output is zeroed; block as headBlockIndex numbers it (the layer, for
     /// the encoder or only stack).
     std::vector<std::pair<int, int>> disabled_heads;
-    const std::atomic<bool>* cancel = nullptr;        ///< set to true to stop; run returns an error
-    std::function<void(double)> progress;             ///< fraction done, 0..1
+    const std::atomic<bool>* cancel = nullptr;  ///< set to true to stop; run returns an error
+    std::function<void(double)> progress;       ///< fraction done, 0..1
     bool compute_logits = true;
 };
 
