@@ -171,7 +171,7 @@ int runUiBench(int argc, char** argv) {  // NOLINT(readability-function-size)
         h->plot()->installEventFilter(&counter);
     window.show();
     const bool firstPaint = waitForPaint(counter, 0, 5000);
-    if (!firstPaint) std::fprintf(stderr, "bench-ui: the window did not paint within 5 s\n");
+    if (!firstPaint) std::fprintf(stderr, "bench_ui: the window did not paint within 5 s\n");
     const double sinceLaunchMs = (nowRealtimeNs() - launchNs) / 1e6;
     const double coldMs = startNs > 0 ? (nowRealtimeNs() - startNs) / 1e6 : procMs + sinceLaunchMs;
 

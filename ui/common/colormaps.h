@@ -1,4 +1,5 @@
 #pragma once
+// Layer rule (ui/common/): plain values every UI layer shares. May include: engine, qt.
 // Colour maps shared by every view: colour-blind-safe sequential maps (viridis, cividis), a
 // diverging blue–white–red map for signed values centred on 0, and greys. The same stops feed
 // QCustomPlot gradients (heatmaps) and plain QImage painting (thumbnails, lines).

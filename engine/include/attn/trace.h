@@ -1,4 +1,5 @@
 #pragma once
+// Layer rule (engine/): C++20 and Eigen, no Qt; nothing of ui/ or app/. May include: engine.
 // The trace: an immutable value with every intermediate of one run, and the ordered steps a UI
 // walks one at a time.
 
