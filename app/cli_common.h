@@ -1,5 +1,5 @@
 #pragma once
-// Layer rule (app/): every entry point (commands, window start-up). May include: app, ui/window, ui/export, ui/views, ui/session, ui/widgets, ui/common, engine, qt.
+// Layer rule (app/): every entry point and argv. May include: ui/*, engine, qt.
 // Shared pieces of the command line: argument parsing into a model config, model resolution,
 // matrix printing.
 

@@ -1,5 +1,5 @@
 #pragma once
-// Layer rule (ui/export/): files and images of views. May include: ui/views, ui/session, ui/widgets, ui/common, engine, qt.
+// Layer rule (ui/export/): writes views. May include: views, session, widgets, common, engine, qt.
 // Exports: any view as PNG, SVG or PDF at a chosen size and DPI; matrices as CSV or JSON; every
 // head of a layer (or of the model) into a folder; the current view to the clipboard.
 //

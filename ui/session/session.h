@@ -1,5 +1,5 @@
 #pragma once
-// Layer rule (ui/session/): the document, no widgets or views. May include: ui/common, engine, qt.
+// Layer rule (ui/session/): the document, no widgets or views. May include: common, engine, qt.
 // The one document of the window (Tiled's Document pattern): owns the current model, text,
 // trace and focus; runs the engine off the GUI thread; emits traceChanged / focusChanged.
 // Widgets read it and never compute attention themselves.

@@ -1,5 +1,5 @@
 #pragma once
-// Layer rule (ui/views/): read the session, do no math. May include: ui/session, ui/widgets, ui/common, engine, qt.
+// Layer rule (ui/views/): read, do no math. May include: session, widgets, common, engine, qt.
 // Step by step: the pipeline as a list (embedding → + PE → Q, K, V → QKᵀ → ÷√d_k → mask →
 // softmax → ×V → concat → W_O → add & norm → feed-forward → next layer), the current step's
 // formula and plain-words explanation, and its matrices as labelled heatmaps whose tooltips spell

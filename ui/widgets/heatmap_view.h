@@ -1,5 +1,5 @@
 #pragma once
-// Layer rule (ui/widgets/): draw what they are given, know no session. May include: ui/common, engine, qt.
+// Layer rule (ui/widgets/): draw what they are given. May include: common, engine, qt.
 // A labelled matrix heatmap (QCustomPlot colour map): rows = queries on the left, top row first,
 // columns = keys along the top; numbers inside cells when they fit; a colour scale with values;
 // a tooltip per cell from a provider; click/hover signals. Used by every view that shows a matrix

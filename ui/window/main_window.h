@@ -1,5 +1,5 @@
 #pragma once
-// Layer rule (ui/window/): the window, controls, menus; no argv. May include: ui/export, ui/views, ui/session, ui/widgets, ui/common, engine, qt.
+// Layer rule (ui/window/): the window, controls, menus; no argv. May include: ui/*, engine, qt.
 // The main window: input and controls on the left, the step-by-step view in the centre with the
 // other views as tabs, the head grid on the right; menus, shortcuts, presentation mode, and the
 // settings it remembers (QSettings, organisation "AttentionLab").
