@@ -253,7 +253,8 @@ int runTraceCommand(int argc, char** argv) {
         std::cerr << "attention-lab trace: " << args.message() << '\n';
         return 2;
     }
-    if (args->flag("help")) {
+    // -h as in every other command (parseArgs reads it as a positional word).
+    if (args->flag("help") || (args->positional.size() == 1 && args->positional[0] == "-h")) {
         std::cout << "attention-lab trace --text \"...\" [--layers N --heads H --d-model D "
                      "--mask none|causal|padding --pe sinusoidal|learned|rope|none --score "
                      "scaled-dot|dot|cosine|general|additive --projection embeddings|qk|qkv "
@@ -268,8 +269,10 @@ int runTraceCommand(int argc, char** argv) {
     }
     auto trace = traceFromArgs(*args);
     if (!trace) {
+        // Everything traceFromArgs refuses comes from what was typed (a bad value, a model that
+        // cannot be opened, unusable text): bad arguments, as in export.
         std::cerr << "attention-lab trace: " << trace.message() << '\n';
-        return 1;
+        return 2;
     }
     if (args->flag("json"))
         printTraceJson(**trace, std::cout);

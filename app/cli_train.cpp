@@ -29,6 +29,13 @@ bool wantsHelp(int argc, char** argv) {
     return false;
 }
 
+// Exit status as in trace and export: 2 = what was typed cannot be used (an unknown option, a
+// bad value, a model that cannot be opened, text the model cannot take); 1 = the work failed.
+int refuse(const std::string& command, const std::string& message) {
+    std::cerr << "attention-lab " << command << ": " << message << "\n";
+    return 2;
+}
+
 int fail(const std::string& command, const std::string& message) {
     std::cerr << "attention-lab " << command << ": " << message << "\n";
     return 1;
@@ -229,23 +236,23 @@ int runTrainCommand(int argc, char** argv) {
     }
     auto args =
         parseArgs(argc, argv, 2, {"corpus", "out", "seed", "steps", "batch", "lr"}, {"quiet"});
-    if (!args) return fail("train", args.message());
+    if (!args) return refuse("train", args.message());
     const Args& a = args.value();
     TrainOptions opt;
     if (!a.has("corpus") || !parseCorpusKind(a.get("corpus"), &opt.corpus))
-        return fail("train", "say which corpus: --corpus english or --corpus translation.");
-    if (!a.has("out")) return fail("train", "say where to save the model: --out FILE.");
+        return refuse("train", "say which corpus: --corpus english or --corpus translation.");
+    if (!a.has("out")) return refuse("train", "say where to save the model: --out FILE.");
     auto seed = number<std::uint64_t>(a, "seed", opt.seed);
     auto steps = number<int>(a, "steps", defaultSteps(opt.corpus));
     auto batch = number<int>(a, "batch", opt.batch_size);
     auto lr = realNumber(a, "lr", defaultLearningRate(opt.corpus));
-    if (!seed) return fail("train", seed.message());
-    if (!steps) return fail("train", steps.message());
-    if (!batch) return fail("train", batch.message());
-    if (!lr) return fail("train", lr.message());
-    if (steps.value() <= 0) return fail("train", "--steps must be at least 1.");
-    if (batch.value() <= 0) return fail("train", "--batch must be at least 1.");
-    if (!(lr.value() > 0.0f)) return fail("train", "--lr must be positive.");
+    if (!seed) return refuse("train", seed.message());
+    if (!steps) return refuse("train", steps.message());
+    if (!batch) return refuse("train", batch.message());
+    if (!lr) return refuse("train", lr.message());
+    if (steps.value() <= 0) return refuse("train", "--steps must be at least 1.");
+    if (batch.value() <= 0) return refuse("train", "--batch must be at least 1.");
+    if (!(lr.value() > 0.0f)) return refuse("train", "--lr must be positive.");
     opt.seed = seed.value();
     opt.steps = steps.value();
     opt.batch_size = batch.value();
@@ -315,19 +322,19 @@ int runTranslateCommand(int argc, char** argv) {
         return 0;
     }
     auto args = parseArgs(argc, argv, 2, {"text", "model", "max-words"}, {"json"});
-    if (!args) return fail("translate", args.message());
+    if (!args) return refuse("translate", args.message());
     const Args& a = args.value();
     std::string text = a.get("text");
     if (!a.has("text")) {
         for (const std::string& p : a.positional) text += (text.empty() ? "" : " ") + p;
     }
-    if (text.empty()) return fail("translate", "give a sentence: --text \"the ball is blue\".");
+    if (text.empty()) return refuse("translate", "give a sentence: --text \"the ball is blue\".");
     auto model = loadModelSpec(a.get("model", "builtin:translation"));
-    if (!model) return fail("translate", model.message());
+    if (!model) return refuse("translate", model.message());
     auto maxWords = number<int>(a, "max-words", 0);
-    if (!maxWords) return fail("translate", maxWords.message());
+    if (!maxWords) return refuse("translate", maxWords.message());
     auto tr = translate(*model.value(), text, maxWords.value());
-    if (!tr) return fail("translate", tr.message());
+    if (!tr) return refuse("translate", tr.message());
     const Translation& t = tr.value();
     if (!a.flag("json")) {
         std::cout << t.text << "\n";
@@ -366,21 +373,21 @@ int runFillCommand(int argc, char** argv) {
         return 0;
     }
     auto args = parseArgs(argc, argv, 2, {"text", "model", "top"}, {"json"});
-    if (!args) return fail("fill", args.message());
+    if (!args) return refuse("fill", args.message());
     const Args& a = args.value();
     std::string text = a.get("text");
     if (!a.has("text")) {
         for (const std::string& p : a.positional) text += (text.empty() ? "" : " ") + p;
     }
     if (text.empty())
-        return fail("fill", "give a sentence: --text \"the black cat drank the [MASK]\".");
+        return refuse("fill", "give a sentence: --text \"the black cat drank the [MASK]\".");
     auto top = number<int>(a, "top", 5);
-    if (!top) return fail("fill", top.message());
-    if (top.value() <= 0) return fail("fill", "--top must be at least 1.");
+    if (!top) return refuse("fill", top.message());
+    if (top.value() <= 0) return refuse("fill", "--top must be at least 1.");
     auto model = loadModelSpec(a.get("model", "builtin:english"));
-    if (!model) return fail("fill", model.message());
+    if (!model) return refuse("fill", model.message());
     auto r = fillMask(*model.value(), text, top.value());
-    if (!r) return fail("fill", r.message());
+    if (!r) return refuse("fill", r.message());
     if (a.flag("json")) {
         json preds = json::array();
         for (const auto& p : r->predictions) {
@@ -413,17 +420,18 @@ int runEvaluateCommand(int argc, char** argv) {
         return 0;
     }
     auto args = parseArgs(argc, argv, 2, {"model", "count", "seed"}, {"json"});
-    if (!args) return fail("evaluate", args.message());
+    if (!args) return refuse("evaluate", args.message());
     const Args& a = args.value();
     if (!a.has("model"))
-        return fail("evaluate", "say which model: --model builtin:english or builtin:translation.");
+        return refuse("evaluate",
+                      "say which model: --model builtin:english or builtin:translation.");
     auto count = number<int>(a, "count", 500);
     auto seed = number<std::uint64_t>(a, "seed", 2024);
-    if (!count) return fail("evaluate", count.message());
-    if (!seed) return fail("evaluate", seed.message());
-    if (count.value() <= 0) return fail("evaluate", "--count must be at least 1.");
+    if (!count) return refuse("evaluate", count.message());
+    if (!seed) return refuse("evaluate", seed.message());
+    if (count.value() <= 0) return refuse("evaluate", "--count must be at least 1.");
     auto model = loadModelSpec(a.get("model"));
-    if (!model) return fail("evaluate", model.message());
+    if (!model) return refuse("evaluate", model.message());
     std::shared_ptr<const Model> m = model.value();
     if (m->config.architecture == Architecture::EncoderDecoder)
         return evaluateTranslationModel(m, count.value(), seed.value(), a.flag("json"));
