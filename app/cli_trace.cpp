@@ -94,6 +94,19 @@ nlohmann::json matrixJson(const Mat& m) {
     return rows;
 }
 
+// The same fields as the tokens of `fill --json` and `translate --json`; unknown = the model's
+// vocabulary lacks the word, so it reads [UNK] there.
+nlohmann::json tokensJson(const std::vector<Token>& tokens) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const Token& t : tokens)
+        arr.push_back({{"text", t.text},
+                       {"id", t.id},
+                       {"unknown", t.unknown},
+                       {"begin", t.begin},
+                       {"end", t.end}});
+    return arr;
+}
+
 nlohmann::json attentionJson(const Trace& tr, int layer, bool decoder, bool cross) {
     const LayerTrace& lt = tr.layer(layer, decoder);
     const AttentionTrace& at = cross ? *lt.cross_attention : lt.self_attention;
@@ -224,8 +237,9 @@ void printTraceJson(const Trace& tr, std::ostream& out) {
                   {"temperature", c.temperature},
                   {"mask", toString(c.mask)},
                   {"seed", c.seed}};
+    j["model"]["vocab_size"] = c.vocab_size;
     j["text"] = tr.text;
-    j["tokens"] = labels(tr.tokens);
+    j["tokens"] = tokensJson(tr.tokens);
     nlohmann::json spans = nlohmann::json::array();
     for (const Token& t : tr.tokens) spans.push_back({t.begin, t.end});
     j["token_spans"] = spans;
@@ -235,7 +249,7 @@ void printTraceJson(const Trace& tr, std::ostream& out) {
     j["layers"] = layersJson(tr, false);
     if (!tr.decoder_layers.empty()) {
         j["target_text"] = tr.target_text;
-        j["target_tokens"] = labels(tr.target_tokens);
+        j["target_tokens"] = tokensJson(tr.target_tokens);
         j["decoder_layers"] = layersJson(tr, true);
     }
     nlohmann::json steps = nlohmann::json::array();
