@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "attn/formats/load.h"
-#include "attn/train.h"
+#include "attn/formats/teaching_model.h"
 
 namespace attn::cli {
 

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "attn/evaluate.h"
+#include "attn/formats/teaching_model.h"
 #include "attn/train.h"
 #include "cli_common.h"
 

@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <random>
 
+#include "attn/evaluate.h"
 #include "attn/formats/safetensors.h"
+#include "attn/formats/teaching_model.h"
 #include "attn/trace.h"
 #include "attn/train.h"
 
@@ -48,7 +50,7 @@ double mean(const std::vector<float>& v, std::size_t from, std::size_t to) {
 void perturbVectors(Model& m, unsigned seed) {
     std::mt19937 rng(seed);
     std::normal_distribution<float> n(0.0f, 0.2f);
-    for (auto& t : train::tensorsOf(m.weights))
+    for (auto& t : tensorsOf(m.weights))
         if (t.vector)
             for (Eigen::Index i = 0; i < t.size(); ++i) t.data[i] += n(rng);
 }
@@ -318,7 +320,7 @@ TEST(TeachingModelFile, SaveAndLoadRoundTrips) {
         EXPECT_EQ(r.mask_id, m.mask_id);
         EXPECT_EQ(r.source_path, path);
         ModelWeights a = m.weights, b = r.weights;
-        const auto ta = train::tensorsOf(a), tb = train::tensorsOf(b);
+        const auto ta = tensorsOf(a), tb = tensorsOf(b);
         ASSERT_EQ(ta.size(), tb.size()) << ec.name;
         for (std::size_t k = 0; k < ta.size(); ++k) {
             EXPECT_EQ(ta[k].name, tb[k].name);

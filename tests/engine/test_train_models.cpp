@@ -8,8 +8,9 @@
 #include <map>
 #include <set>
 
+#include "attn/evaluate.h"
+#include "attn/formats/teaching_model.h"
 #include "attn/trace.h"
-#include "attn/train.h"
 
 namespace attn {
 namespace {

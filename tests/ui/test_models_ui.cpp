@@ -19,6 +19,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "attn/formats/teaching_model.h"
 #include "attn/train.h"
 #include "session/session.h"
 #include "views/head_summary_view.h"

@@ -401,7 +401,7 @@ TEST_F(WindowTest, CopyViewPutsAnImageOnTheClipboard) {
 
 #include <QStandardItemModel>
 
-#include "attn/train.h"
+#include "attn/formats/teaching_model.h"
 
 // Regression: a trained model has no weights for the general or additive score, and choosing
 // one crashed the engine; the controls no longer offer them for such a model.

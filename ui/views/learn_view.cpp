@@ -24,6 +24,7 @@
 #endif
 
 #include "attn/corpus.h"
+#include "attn/evaluate.h"
 #include "session/session.h"
 #include "widgets/heatmap_view.h"
 

@@ -12,6 +12,8 @@
 #include <QtConcurrent/QtConcurrentRun>
 #include <algorithm>
 
+#include "attn/corpus.h"
+#include "attn/formats/teaching_model.h"
 #include "attn/tokenizer.h"
 #include "session/session.h"
 #include "views/prediction_view.h"

@@ -13,7 +13,7 @@
 #include <memory>
 #include <optional>
 
-#include "attn/train.h"
+#include "attn/evaluate.h"
 
 class QComboBox;
 class QLabel;

@@ -18,7 +18,7 @@
 #include <string>
 
 #include "attn/formats/load.h"
-#include "attn/train.h"
+#include "attn/formats/teaching_model.h"
 #include "session/session.h"
 
 namespace attn::ui {

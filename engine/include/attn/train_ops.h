@@ -84,30 +84,6 @@ void attentionBackward(const AttentionConfig& c, const AttentionWeights& w, cons
 double crossEntropy(const Mat& logits, const std::vector<int>& labels, Mat* dlogits,
                     int* counted = nullptr);
 
-// --- the weights as a list of tensors ---------------------------------------------------------
-
-/// A view of one weight tensor (column-major data of a Mat, or a vector).
-struct TensorRef {
-    std::string name;  ///< "layers.0.self_attention.W_Q" (see docs/MODEL_FORMAT.md)
-    float* data = nullptr;
-    Eigen::Index rows = 0, cols = 0;
-    bool vector = false;  ///< RowVec / Vec (stored 1-D)
-    Eigen::Index size() const { return rows * cols; }
-};
-/// Every non-empty tensor of w, in a fixed order.
-std::vector<TensorRef> tensorsOf(ModelWeights& w);
-/// Same shapes, all zeros.
-ModelWeights zerosLike(const ModelWeights& w);
-/// Σ of squares of every element.
-double squaredNorm(ModelWeights& w);
-
-/// A fresh, seeded set of weights for config holding only the tensors the config uses
-/// (no W_V in QK mode, no projections in Embeddings mode, W_general only for General, …).
-/// Xavier-uniform matrices, N(0, 1) embeddings, zero biases, unit γ. Needs a vocabulary
-/// (the hashed-embedding path is not trained).
-ModelWeights initWeights(const ModelConfig& config, std::uint64_t seed,
-                         bool attention_bias = false);
-
 // --- the model pass ---------------------------------------------------------------------------
 
 /// Sequences of token ids. For Encoder and Decoder models only source is used; for an

@@ -7,7 +7,7 @@
 #include "attn/formats/bert.h"
 #include "attn/formats/gpt2.h"
 #include "attn/formats/llama2c.h"
-#include "attn/train.h"
+#include "attn/formats/teaching_model.h"
 #include "hf_common.h"
 
 namespace attn {

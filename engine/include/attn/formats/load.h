@@ -19,7 +19,7 @@ namespace attn {
 ///   models--org--name folder itself (its refs/main snapshot, else the newest);
 /// - a folder holding one llama2.c checkpoint;
 /// - a lone .safetensors file (no config.json beside it): one of our own teaching models
-///   (loadTeachingModel, attn/train.h).
+///   (loadTeachingModel, attn/formats/teaching_model.h).
 /// Every failure is a message naming the file and the problem.
 Result<std::shared_ptr<Model>> loadModel(const std::string& path);
 

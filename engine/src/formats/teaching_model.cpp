@@ -1,6 +1,8 @@
 // Teaching models on disk: one safetensors file whose "__metadata__" carries the config (JSON),
 // the vocabularies (JSON arrays) and the special token ids. docs/MODEL_FORMAT.md describes it.
 
+#include "attn/formats/teaching_model.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -8,8 +10,9 @@
 #include <optional>
 #include <sstream>
 
+#include "attn/corpus.h"
 #include "attn/formats/safetensors.h"
-#include "attn/train.h"
+#include "attn/weight_tensors.h"
 
 namespace attn {
 
@@ -174,7 +177,7 @@ Status saveTeachingModel(const Model& model, const std::string& path,
 
     std::vector<std::pair<std::string, TensorF32>> tensors;
     ModelWeights& w = const_cast<ModelWeights&>(model.weights);  // read only below
-    for (const train::TensorRef& t : train::tensorsOf(w)) {
+    for (const TensorRef& t : tensorsOf(w)) {
         if (t.vector) {
             tensors.emplace_back(t.name,
                                  toTensor(RowVec(Eigen::Map<const RowVec>(t.data, t.size()))));
@@ -245,14 +248,14 @@ Result<std::shared_ptr<Model>> loadTeachingModel(const std::string& path) {
     // Read into a skeleton of the right shapes: every tensor the config needs must be there with
     // its shape; attention biases are optional.
     ModelWeights& w = model->weights;
-    w = train::initWeights(c, 0, /*attention_bias=*/true);
-    const ModelWeights required = train::initWeights(c, 0, /*attention_bias=*/false);
+    w = initWeights(c, 0, /*attention_bias=*/true);
+    const ModelWeights required = initWeights(c, 0, /*attention_bias=*/false);
     std::map<std::string, std::pair<Eigen::Index, Eigen::Index>> requiredShapes;
     {
         ModelWeights r = required;
-        for (const auto& t : train::tensorsOf(r)) requiredShapes[t.name] = {t.rows, t.cols};
+        for (const auto& t : tensorsOf(r)) requiredShapes[t.name] = {t.rows, t.cols};
     }
-    for (const train::TensorRef& t : train::tensorsOf(w)) {
+    for (const TensorRef& t : tensorsOf(w)) {
         const TensorInfo* info = file.find(t.name);
         if (!info) {
             if (requiredShapes.count(t.name))
@@ -299,7 +302,7 @@ Result<std::shared_ptr<Model>> loadTeachingModel(const std::string& path) {
     }
     for (const auto& t : file.tensors()) {
         bool known = false;
-        for (const auto& r : train::tensorsOf(w)) known = known || r.name == t.name;
+        for (const auto& r : tensorsOf(w)) known = known || r.name == t.name;
         if (!known)
             return makeError(path + " has a tensor '" + t.name +
                              "' that this config does not use.");
