@@ -105,276 +105,393 @@ QString blockExplain(StepKind kind, const ModelConfig& c, const Step& s) {
     }
 }
 
-Content buildContent(const Session& session, const Step& step) {
+// What every builder reads: the trace, the step, and the labels of the step's rows and columns.
+struct StepInputs {
+    const Session& session;
+    const Step& step;
+    TracePtr tr;
+    const ModelConfig& c;
+    QStringList src;      // the source tokens
+    QStringList queries;  // the tokens of the step's stack: the rows
+    QStringList keys;     // the tokens looked at: the source in cross-attention, else queries
+};
+
+// A matrix with a row per token and a column per dimension.
+Panel tokenPanel(const Mat& m, const QString& title, const QStringList& rows) {
+    Panel p;
+    p.m = m;
+    p.rows = rows;
+    p.cols = indices(static_cast<int>(m.cols()));
+    p.title = title;
+    p.rowTitle = QObject::tr("token");
+    p.colTitle = QObject::tr("dimension");
+    return p;
+}
+
+// --- before the first layer: tokens, embeddings, positions ---------------------------------
+
+Content tokensContent() {
     Content out;
-    const TracePtr tr = session.trace();
-    if (!tr) return out;
-    const ModelConfig& c = tr->model->config;
-    const bool dec = step.decoder;
-    const QStringList src = session.tokenLabels(false);
-    const QStringList queries = session.tokenLabels(dec);
-    const QStringList keys = step.cross ? src : queries;
-    const QString tokenAxis = QObject::tr("token"), dimAxis = QObject::tr("dimension");
-    auto dims = [](const Mat& m) { return indices(static_cast<int>(m.cols())); };
-    auto tokenPanel = [&](const Mat& m, const QString& title, const QStringList& rows) {
-        Panel p;
-        p.m = m;
-        p.rows = rows;
-        p.cols = dims(m);
-        p.title = title;
-        p.rowTitle = tokenAxis;
-        p.colTitle = dimAxis;
-        return p;
+    out.tokens = true;
+    out.explain = QObject::tr(
+        "The text is cut into tokens. Each token becomes one row of "
+        "every matrix that follows.");
+    return out;
+}
+
+Content embeddingContent(const StepInputs& in) {
+    Content out;
+    const TracePtr tr = in.tr;
+    const QStringList src = in.src;
+    Panel p = tokenPanel(tr->embeddings, QObject::tr("E  (embeddings)"), src);
+    p.tooltip = [tr, src](int r, int d) {
+        return explainEmbeddingCell(*tr, false, src, r, d, StepKind::Embedding);
     };
+    out.panels << p;
+    out.explain = in.c.vocab_size == 0
+                      ? QObject::tr(
+                            "Each token becomes a vector of d_model = %1 numbers. "
+                            "This untrained model derives it from the word itself, "
+                            "so a word gets the same vector in any sentence.")
+                            .arg(in.c.d_model)
+                      : QObject::tr(
+                            "Each token's row is looked up in the embedding table "
+                            "(d_model = %1 numbers).")
+                            .arg(in.c.d_model);
+    return out;
+}
 
-    switch (step.kind) {
-        case StepKind::Tokens:
-            out.tokens = true;
-            out.explain = QObject::tr(
-                "The text is cut into tokens. Each token becomes one row of "
-                "every matrix that follows.");
-            return out;
-        case StepKind::Embedding: {
-            Panel p = tokenPanel(tr->embeddings, QObject::tr("E  (embeddings)"), src);
-            p.tooltip = [tr, src](int r, int d) {
-                return explainEmbeddingCell(*tr, false, src, r, d, StepKind::Embedding);
-            };
-            out.panels << p;
-            out.explain = c.vocab_size == 0
-                              ? QObject::tr(
-                                    "Each token becomes a vector of d_model = %1 numbers. "
-                                    "This untrained model derives it from the word itself, "
-                                    "so a word gets the same vector in any sentence.")
-                                    .arg(c.d_model)
-                              : QObject::tr(
-                                    "Each token's row is looked up in the embedding table "
-                                    "(d_model = %1 numbers).")
-                                    .arg(c.d_model);
-            return out;
-        }
-        case StepKind::Positional: {
-            Panel e = tokenPanel(tr->embeddings, QObject::tr("E"), src);
-            e.tooltip = [tr, src](int r, int d) {
-                return explainEmbeddingCell(*tr, false, src, r, d, StepKind::Embedding);
-            };
-            if (c.positional == PositionalKind::Sinusoidal ||
-                c.positional == PositionalKind::Learned) {
-                Panel pe = tokenPanel(tr->positional, QObject::tr("PE"), indices(tr->tokenCount()));
-                pe.rowTitle = QObject::tr("position");
-                pe.tooltip = [tr, src](int r, int d) {
-                    return explainEmbeddingCell(*tr, false, src, r, d, StepKind::Positional);
-                };
-                Panel x = tokenPanel(tr->input, QObject::tr("X = E + PE"), src);
-                x.tooltip = [tr, src](int r, int d) {
-                    return explainEmbeddingCell(*tr, false, src, r, d, StepKind::LayerInput);
-                };
-                out.panels << e << pe << x;
-                out.operators << QStringLiteral("+") << QStringLiteral("=");
-                out.explain = QObject::tr(
-                    "Attention alone cannot see word order, so each position "
-                    "adds its own pattern of waves to the token's vector.");
-            } else if (c.positional == PositionalKind::Rope) {
-                out.panels << e;
-                out.explain = QObject::tr(
-                    "RoPE adds nothing here: later, each query and key is "
-                    "rotated by an angle that grows with its position.");
-            } else {
-                out.panels << e;
-                out.explain = QObject::tr(
-                    "No positional encoding: shuffling the words would give "
-                    "the same attention.");
-            }
-            return out;
-        }
-        case StepKind::Logits: {
-            const Mat& L = tr->logits;
-            if (L.size() == 0) return out;
-            auto tok =
-                (tr->decoder_layers.empty() ? tr->model->tokenizer : tr->model->target_tokenizer);
-            std::vector<int> cols(static_cast<std::size_t>(L.cols()));
-            std::iota(cols.begin(), cols.end(), 0);
-            constexpr int kMaxCols = 30;
-            if (L.cols() > kMaxCols) {
-                // The vocabulary entries that score highest for some token.
-                std::partial_sort(
-                    cols.begin(), cols.begin() + kMaxCols, cols.end(),
-                    [&](int a, int b) { return L.col(a).maxCoeff() > L.col(b).maxCoeff(); });
-                cols.resize(kMaxCols);
-                std::sort(cols.begin(), cols.end());
-            }
-            Mat m(L.rows(), static_cast<int>(cols.size()));
-            QStringList names;
-            for (int k = 0; k < static_cast<int>(cols.size()); ++k) {
-                m.col(k) = L.col(cols[k]);
-                names << (tok ? QString::fromStdString(tok->decode(cols[k]))
-                              : QString::number(cols[k]));
-            }
-            Panel p;
-            p.m = m;
-            p.rows = queries;
-            p.cols = names;
-            p.title = L.cols() > kMaxCols
-                          ? QObject::tr("logits (top %1 of %2 words)").arg(kMaxCols).arg(L.cols())
-                          : QObject::tr("logits");
-            p.rowTitle = tokenAxis;
-            p.colTitle = QObject::tr("next word");
-            out.panels << p;
-            out.explain = QObject::tr(
-                "Each row scores every word of the vocabulary as the next "
-                "token.");
-            return out;
-        }
-        default:
-            break;
+Content positionalContent(const StepInputs& in) {
+    Content out;
+    const TracePtr tr = in.tr;
+    const QStringList src = in.src;
+    const ModelConfig& c = in.c;
+    Panel e = tokenPanel(tr->embeddings, QObject::tr("E"), src);
+    e.tooltip = [tr, src](int r, int d) {
+        return explainEmbeddingCell(*tr, false, src, r, d, StepKind::Embedding);
+    };
+    if (c.positional == PositionalKind::Sinusoidal || c.positional == PositionalKind::Learned) {
+        Panel pe = tokenPanel(tr->positional, QObject::tr("PE"), indices(tr->tokenCount()));
+        pe.rowTitle = QObject::tr("position");
+        pe.tooltip = [tr, src](int r, int d) {
+            return explainEmbeddingCell(*tr, false, src, r, d, StepKind::Positional);
+        };
+        Panel x = tokenPanel(tr->input, QObject::tr("X = E + PE"), src);
+        x.tooltip = [tr, src](int r, int d) {
+            return explainEmbeddingCell(*tr, false, src, r, d, StepKind::LayerInput);
+        };
+        out.panels << e << pe << x;
+        out.operators << QStringLiteral("+") << QStringLiteral("=");
+        out.explain = QObject::tr(
+            "Attention alone cannot see word order, so each position "
+            "adds its own pattern of waves to the token's vector.");
+    } else if (c.positional == PositionalKind::Rope) {
+        out.panels << e;
+        out.explain = QObject::tr(
+            "RoPE adds nothing here: later, each query and key is "
+            "rotated by an angle that grows with its position.");
+    } else {
+        out.panels << e;
+        out.explain = QObject::tr(
+            "No positional encoding: shuffling the words would give "
+            "the same attention.");
     }
+    return out;
+}
 
-    if (step.layer < 0) return out;
-    const LayerTrace& lt = tr->layer(step.layer, dec);
-    const AttentionTrace* block =
-        step.cross ? (lt.cross_attention ? &*lt.cross_attention : nullptr) : &lt.self_attention;
+// --- after the last layer: logits ----------------------------------------------------------
 
-    switch (step.kind) {
-        case StepKind::FeedForward: {
-            const Mat& in = step.decoder && lt.cross_attention ? lt.after_cross : lt.after_self;
-            out.panels << tokenPanel(in, QObject::tr("x (after attention)"), queries)
-                       << tokenPanel(lt.ffn_output, QObject::tr("F = FFN(x)"), queries);
-            out.operators << QStringLiteral("→");
-            out.explain = QObject::tr(
-                              "Each token then goes, on its own, through the same small "
-                              "two-layer network (d_ff = %1).")
-                              .arg(c.ffDim());
-            return out;
-        }
-        case StepKind::LayerOutput:
-        case StepKind::LayerInput:
-            out.panels << tokenPanel(step.kind == StepKind::LayerInput ? lt.input : lt.output,
-                                     step.kind == StepKind::LayerInput
-                                         ? QObject::tr("layer input")
-                                         : QObject::tr("layer output"),
-                                     queries);
-            out.explain = QObject::tr(
-                "Added to its input and normalised, this is what the next "
-                "layer reads.");
-            return out;
-        default:
-            break;
+Content logitsContent(const StepInputs& in) {
+    Content out;
+    const TracePtr& tr = in.tr;
+    const Mat& L = tr->logits;
+    if (L.size() == 0) return out;
+    auto tok = (tr->decoder_layers.empty() ? tr->model->tokenizer : tr->model->target_tokenizer);
+    std::vector<int> cols(static_cast<std::size_t>(L.cols()));
+    std::iota(cols.begin(), cols.end(), 0);
+    constexpr int kMaxCols = 30;
+    if (L.cols() > kMaxCols) {
+        // The vocabulary entries that score highest for some token.
+        std::partial_sort(cols.begin(), cols.begin() + kMaxCols, cols.end(),
+                          [&](int a, int b) { return L.col(a).maxCoeff() > L.col(b).maxCoeff(); });
+        cols.resize(kMaxCols);
+        std::sort(cols.begin(), cols.end());
     }
-    if (!block) return out;
+    Mat m(L.rows(), static_cast<int>(cols.size()));
+    QStringList names;
+    for (int k = 0; k < static_cast<int>(cols.size()); ++k) {
+        m.col(k) = L.col(cols[k]);
+        names << (tok ? QString::fromStdString(tok->decode(cols[k])) : QString::number(cols[k]));
+    }
+    Panel p;
+    p.m = m;
+    p.rows = in.queries;
+    p.cols = names;
+    p.title = L.cols() > kMaxCols
+                  ? QObject::tr("logits (top %1 of %2 words)").arg(kMaxCols).arg(L.cols())
+                  : QObject::tr("logits");
+    p.rowTitle = QObject::tr("token");
+    p.colTitle = QObject::tr("next word");
+    out.panels << p;
+    out.explain = QObject::tr(
+        "Each row scores every word of the vocabulary as the next "
+        "token.");
+    return out;
+}
 
-    const Session::Focus& f = session.focus();
-    const int headIndex = std::clamp(f.head, 0, static_cast<int>(block->heads.size()) - 1);
+// --- a layer's own steps: feed-forward, its input and output -------------------------------
+
+Content feedForwardContent(const StepInputs& in, const LayerTrace& lt) {
+    Content out;
+    const Mat& x = in.step.decoder && lt.cross_attention ? lt.after_cross : lt.after_self;
+    out.panels << tokenPanel(x, QObject::tr("x (after attention)"), in.queries)
+               << tokenPanel(lt.ffn_output, QObject::tr("F = FFN(x)"), in.queries);
+    out.operators << QStringLiteral("→");
+    out.explain = QObject::tr(
+                      "Each token then goes, on its own, through the same small "
+                      "two-layer network (d_ff = %1).")
+                      .arg(in.c.ffDim());
+    return out;
+}
+
+Content layerInputOutputContent(const StepInputs& in, const LayerTrace& lt) {
+    Content out;
+    const bool input = in.step.kind == StepKind::LayerInput;
+    out.panels << tokenPanel(input ? lt.input : lt.output,
+                             input ? QObject::tr("layer input") : QObject::tr("layer output"),
+                             in.queries);
+    out.explain = QObject::tr(
+        "Added to its input and normalised, this is what the next "
+        "layer reads.");
+    return out;
+}
+
+// --- one head of an attention block: Q, K, V → scores → scaled → masked → weights → Z -------
+
+// The head a per-head step shows, and what its tooltips need.
+struct HeadInputs {
+    std::shared_ptr<const HeadTrace> head;  // a copy: the tooltips outlive the builder
+    AttentionConfig ac;
+    QString name;  // "head 2"
+};
+
+HeadInputs stepHead(const StepInputs& in, const AttentionTrace& block) {
+    const Step& step = in.step;
+    const Session::Focus& f = in.session.focus();
+    const int headIndex = std::clamp(f.head, 0, static_cast<int>(block.heads.size()) - 1);
     // The focused head comes from the session (recomputed there when the trace dropped detail).
-    const HeadTrace* hp = session.focusedHead();
+    const HeadTrace* hp = in.session.focusedHead();
     const bool sameBlock =
         f.layer == step.layer && f.decoder == step.decoder && f.cross == step.cross;
-    std::shared_ptr<HeadTrace> own;
-    if (!hp || !sameBlock) {
-        own = std::make_shared<HeadTrace>(tr->headDetail(step.layer, headIndex, dec, step.cross));
-        hp = own.get();
-    } else {
-        own = std::make_shared<HeadTrace>(*hp);  // the tooltips outlive this call
-        hp = own.get();
-    }
-    const AttentionConfig ac = tr->attentionConfigOf(dec, step.cross);
-    const QString hn = QObject::tr("head %1").arg(headIndex + 1);
-    out.explain = blockExplain(step.kind, c, step);
+    HeadInputs h;
+    if (!hp || !sameBlock)
+        h.head = std::make_shared<HeadTrace>(
+            in.tr->headDetail(step.layer, headIndex, step.decoder, step.cross));
+    else
+        h.head = std::make_shared<HeadTrace>(*hp);
+    h.ac = in.tr->attentionConfigOf(step.decoder, step.cross);
+    h.name = QObject::tr("head %1").arg(headIndex + 1);
+    return h;
+}
 
-    auto pairPanel = [&](const Mat& m, const QString& title, StepKind stage) {
-        Panel p;
-        p.m = m;
-        p.rows = queries;
-        p.cols = keys;
-        p.title = title;
-        p.rowTitle = QObject::tr("query");
-        p.colTitle = QObject::tr("key");
-        p.weights = stage == StepKind::Weights;
-        p.pairCells = true;
-        p.tooltip = [own, ac, queries, keys, stage](int i, int j) {
-            return explainAttentionCell(*own, ac, queries, keys, i, j, stage);
-        };
-        return p;
+// A (query, key) matrix of the head at one stage of the pipeline.
+Panel pairPanel(const StepInputs& in, const HeadInputs& h, const Mat& m, const QString& title,
+                StepKind stage) {
+    Panel p;
+    p.m = m;
+    p.rows = in.queries;
+    p.cols = in.keys;
+    p.title = title;
+    p.rowTitle = QObject::tr("query");
+    p.colTitle = QObject::tr("key");
+    p.weights = stage == StepKind::Weights;
+    p.pairCells = true;
+    p.tooltip = [own = h.head, ac = h.ac, queries = in.queries, keys = in.keys, stage](int i,
+                                                                                       int j) {
+        return explainAttentionCell(*own, ac, queries, keys, i, j, stage);
     };
-    auto proj = [&](char which, const Mat& m, const QStringList& rows, const QString& title) {
-        Panel p = tokenPanel(m, title, rows);
-        const ProjectionMode mode = ac.projection;
-        p.tooltip = [own, which, rows, mode](int r, int d) {
-            const Mat& src = which == 'Q' ? own->Q : which == 'K' ? own->K : own->V;
-            return explainProjectionCell(which, src, rows, r, d, mode);
-        };
-        return p;
-    };
+    return p;
+}
 
-    switch (step.kind) {
-        case StepKind::Projections:
-            out.panels << proj('Q', hp->Q, queries, QStringLiteral("Q  (%1)").arg(hn))
-                       << proj('K', hp->K, keys, QStringLiteral("K"))
-                       << proj('V', hp->V, keys, QStringLiteral("V"));
-            out.operators << QString() << QString();
-            break;
-        case StepKind::Scores: {
-            Panel q = proj('Q', hp->Q, queries, QStringLiteral("Q  (%1)").arg(hn));
-            Panel kt;
-            kt.m = hp->K.transpose();  // (d_k, T_k)
-            kt.rows = indices(static_cast<int>(kt.m.rows()));
-            kt.cols = keys;
-            kt.title = QStringLiteral("K\u1d40");
-            kt.rowTitle = dimAxis;
-            kt.colTitle = QObject::tr("key");
-            out.panels << q << kt
-                       << pairPanel(hp->scores, QStringLiteral("S = Q·K\u1d40"), StepKind::Scores);
-            out.operators << QStringLiteral("×") << QStringLiteral("=");
-            break;
-        }
-        case StepKind::Scaled:
-            out.panels << pairPanel(hp->scores, QStringLiteral("S  (%1)").arg(hn), StepKind::Scores)
-                       << pairPanel(hp->scaled,
-                                    ac.scale && ac.score == ScoreFunction::ScaledDot
-                                        ? QStringLiteral("S' = S / √%1").arg(ac.d_head)
-                                        : QStringLiteral("S'"),
-                                    StepKind::Scaled);
-            out.operators << QStringLiteral("→");
-            break;
-        case StepKind::Masked:
-            out.panels << pairPanel(hp->scaled, QStringLiteral("S'  (%1)").arg(hn),
-                                    StepKind::Scaled)
-                       << pairPanel(hp->masked, QObject::tr("S' masked"), StepKind::Masked);
-            out.operators << QStringLiteral("→");
-            break;
-        case StepKind::Weights:
-            out.panels << pairPanel(hp->masked, QObject::tr("S' masked  (%1)").arg(hn),
-                                    StepKind::Masked)
-                       << pairPanel(hp->weights, QObject::tr("A = softmax(S')"), StepKind::Weights);
-            out.operators << QStringLiteral("→");
-            break;
-        case StepKind::WeightedSum: {
-            Panel a = pairPanel(hp->weights, QStringLiteral("A  (%1)").arg(hn), StepKind::Weights);
-            Panel v = proj('V', hp->V, keys, QStringLiteral("V"));
-            Panel z = tokenPanel(hp->output, QStringLiteral("Z = A·V"), queries);
-            z.tooltip = [own, queries, keys](int i, int d) {
-                return explainWeightedSumCell(*own, queries, keys, i, d);
-            };
-            out.panels << a << v << z;
-            out.operators << QStringLiteral("×") << QStringLiteral("=");
-            break;
-        }
+// Q, K or V of the head.
+Panel projectionPanel(const HeadInputs& h, char which, const Mat& m, const QStringList& rows,
+                      const QString& title) {
+    Panel p = tokenPanel(m, title, rows);
+    p.tooltip = [own = h.head, which, rows, mode = h.ac.projection](int r, int d) {
+        const Mat& src = which == 'Q' ? own->Q : which == 'K' ? own->K : own->V;
+        return explainProjectionCell(which, src, rows, r, d, mode);
+    };
+    return p;
+}
+
+Content projectionsContent(const StepInputs& in, const HeadInputs& h) {
+    Content out;
+    const HeadTrace& hd = *h.head;
+    out.panels << projectionPanel(h, 'Q', hd.Q, in.queries, QStringLiteral("Q  (%1)").arg(h.name))
+               << projectionPanel(h, 'K', hd.K, in.keys, QStringLiteral("K"))
+               << projectionPanel(h, 'V', hd.V, in.keys, QStringLiteral("V"));
+    out.operators << QString() << QString();
+    return out;
+}
+
+Content scoresContent(const StepInputs& in, const HeadInputs& h) {
+    Content out;
+    const HeadTrace& hd = *h.head;
+    Panel q = projectionPanel(h, 'Q', hd.Q, in.queries, QStringLiteral("Q  (%1)").arg(h.name));
+    Panel kt;
+    kt.m = hd.K.transpose();  // (d_k, T_k)
+    kt.rows = indices(static_cast<int>(kt.m.rows()));
+    kt.cols = in.keys;
+    kt.title = QStringLiteral("K\u1d40");
+    kt.rowTitle = QObject::tr("dimension");
+    kt.colTitle = QObject::tr("key");
+    out.panels << q << kt
+               << pairPanel(in, h, hd.scores, QStringLiteral("S = Q·K\u1d40"), StepKind::Scores);
+    out.operators << QStringLiteral("×") << QStringLiteral("=");
+    return out;
+}
+
+Content scaledContent(const StepInputs& in, const HeadInputs& h) {
+    Content out;
+    const HeadTrace& hd = *h.head;
+    const QString scaled = h.ac.scale && h.ac.score == ScoreFunction::ScaledDot
+                               ? QStringLiteral("S' = S / √%1").arg(h.ac.d_head)
+                               : QStringLiteral("S'");
+    out.panels << pairPanel(in, h, hd.scores, QStringLiteral("S  (%1)").arg(h.name),
+                            StepKind::Scores)
+               << pairPanel(in, h, hd.scaled, scaled, StepKind::Scaled);
+    out.operators << QStringLiteral("→");
+    return out;
+}
+
+Content maskedContent(const StepInputs& in, const HeadInputs& h) {
+    Content out;
+    const HeadTrace& hd = *h.head;
+    out.panels << pairPanel(in, h, hd.scaled, QStringLiteral("S'  (%1)").arg(h.name),
+                            StepKind::Scaled)
+               << pairPanel(in, h, hd.masked, QObject::tr("S' masked"), StepKind::Masked);
+    out.operators << QStringLiteral("→");
+    return out;
+}
+
+Content weightsContent(const StepInputs& in, const HeadInputs& h) {
+    Content out;
+    const HeadTrace& hd = *h.head;
+    out.panels << pairPanel(in, h, hd.masked, QObject::tr("S' masked  (%1)").arg(h.name),
+                            StepKind::Masked)
+               << pairPanel(in, h, hd.weights, QObject::tr("A = softmax(S')"), StepKind::Weights);
+    out.operators << QStringLiteral("→");
+    return out;
+}
+
+Content weightedSumContent(const StepInputs& in, const HeadInputs& h) {
+    Content out;
+    const HeadTrace& hd = *h.head;
+    Panel a =
+        pairPanel(in, h, hd.weights, QStringLiteral("A  (%1)").arg(h.name), StepKind::Weights);
+    Panel v = projectionPanel(h, 'V', hd.V, in.keys, QStringLiteral("V"));
+    Panel z = tokenPanel(hd.output, QStringLiteral("Z = A·V"), in.queries);
+    z.tooltip = [own = h.head, queries = in.queries, keys = in.keys](int i, int d) {
+        return explainWeightedSumCell(*own, queries, keys, i, d);
+    };
+    out.panels << a << v << z;
+    out.operators << QStringLiteral("×") << QStringLiteral("=");
+    return out;
+}
+
+// --- the heads together: concat → W_O → add & norm ------------------------------------------
+
+Content concatContent(const StepInputs& in, const AttentionTrace& block) {
+    Content out;
+    out.panels << tokenPanel(block.concat, QObject::tr("concat(Z₁ … Z_%1)").arg(block.heads.size()),
+                             in.queries);
+    return out;
+}
+
+Content outputProjectionContent(const StepInputs& in, const AttentionTrace& block) {
+    Content out;
+    out.panels << tokenPanel(block.concat, QObject::tr("concat"), in.queries)
+               << tokenPanel(block.projected, QObject::tr("O = concat·W_O"), in.queries);
+    out.operators << QStringLiteral("→");
+    return out;
+}
+
+Content addNormContent(const StepInputs& in, const AttentionTrace& block, const LayerTrace& lt) {
+    Content out;
+    out.panels << tokenPanel(block.projected, QObject::tr("O"), in.queries)
+               << tokenPanel(in.step.cross ? lt.after_cross : lt.after_self,
+                             QObject::tr("norm(x + O)"), in.queries);
+    out.operators << QStringLiteral("→");
+    return out;
+}
+
+// The panels of a step of an attention block (its explanation is blockExplain's).
+Content blockContent(const StepInputs& in, const AttentionTrace& block, const LayerTrace& lt) {
+    switch (in.step.kind) {
         case StepKind::Concat:
-            out.panels << tokenPanel(
-                block->concat, QObject::tr("concat(Z₁ … Z_%1)").arg(block->heads.size()), queries);
-            break;
+            return concatContent(in, block);
         case StepKind::OutputProjection:
-            out.panels << tokenPanel(block->concat, QObject::tr("concat"), queries)
-                       << tokenPanel(block->projected, QObject::tr("O = concat·W_O"), queries);
-            out.operators << QStringLiteral("→");
-            break;
+            return outputProjectionContent(in, block);
         case StepKind::AddNorm:
-            out.panels << tokenPanel(block->projected, QObject::tr("O"), queries)
-                       << tokenPanel(step.cross ? lt.after_cross : lt.after_self,
-                                     QObject::tr("norm(x + O)"), queries);
-            out.operators << QStringLiteral("→");
-            break;
+            return addNormContent(in, block, lt);
         default:
             break;
     }
+    const HeadInputs h = stepHead(in, block);
+    switch (in.step.kind) {
+        case StepKind::Projections:
+            return projectionsContent(in, h);
+        case StepKind::Scores:
+            return scoresContent(in, h);
+        case StepKind::Scaled:
+            return scaledContent(in, h);
+        case StepKind::Masked:
+            return maskedContent(in, h);
+        case StepKind::Weights:
+            return weightsContent(in, h);
+        case StepKind::WeightedSum:
+            return weightedSumContent(in, h);
+        default:
+            return {};
+    }
+}
+
+// What a step shows: dispatches on the step's kind to one builder above.
+Content buildContent(const Session& session, const Step& step) {
+    const TracePtr tr = session.trace();
+    if (!tr) return {};
+    const QStringList src = session.tokenLabels(false);
+    const QStringList queries = session.tokenLabels(step.decoder);
+    const StepInputs in{
+        session, step, tr, tr->model->config, src, queries, step.cross ? src : queries};
+    switch (step.kind) {
+        case StepKind::Tokens:
+            return tokensContent();
+        case StepKind::Embedding:
+            return embeddingContent(in);
+        case StepKind::Positional:
+            return positionalContent(in);
+        case StepKind::Logits:
+            return logitsContent(in);
+        default:
+            break;
+    }
+    if (step.layer < 0) return {};
+    const LayerTrace& lt = tr->layer(step.layer, step.decoder);
+    switch (step.kind) {
+        case StepKind::FeedForward:
+            return feedForwardContent(in, lt);
+        case StepKind::LayerInput:
+        case StepKind::LayerOutput:
+            return layerInputOutputContent(in, lt);
+        default:
+            break;
+    }
+    const AttentionTrace* block =
+        step.cross ? (lt.cross_attention ? &*lt.cross_attention : nullptr) : &lt.self_attention;
+    if (!block) return {};
+    Content out = blockContent(in, *block, lt);
+    out.explain = blockExplain(step.kind, in.c, step);
     return out;
 }
 
