@@ -4,8 +4,7 @@
 #include <charconv>
 #include <cmath>
 
-#include "attn/formats/load.h"
-#include "attn/formats/teaching_model.h"
+#include "attn/open_model.h"
 
 namespace attn::cli {
 
@@ -89,15 +88,20 @@ Result<ModelConfig> configFromArgs(const Args& a, ModelConfig c) {
         if (!s || *s < 0) return makeError("--seed takes a whole number ≥ 0.");
         c.seed = static_cast<std::uint64_t>(*s);
     }
-    if (a.has("mask") && !parseMaskKind(a.get("mask"), &c.mask))
-        return makeError("--mask takes none, causal or padding, not '" + a.get("mask") + "'.");
     if (a.has("pe") && !parsePositionalKind(a.get("pe"), &c.positional))
         return makeError("--pe takes sinusoidal, learned, rope or none, not '" + a.get("pe") +
                          "'.");
-    if (a.has("score") && !parseScoreFunction(a.get("score"), &c.score))
+    if (Status s = validate(c); !s) return s.error();
+    return c;
+}
+
+Result<AttentionKnobs> knobsFromArgs(const Args& a, AttentionKnobs k) {
+    if (a.has("mask") && !parseMaskKind(a.get("mask"), &k.mask))
+        return makeError("--mask takes none, causal or padding, not '" + a.get("mask") + "'.");
+    if (a.has("score") && !parseScoreFunction(a.get("score"), &k.score))
         return makeError("--score takes scaled-dot, dot, cosine, general or additive, not '" +
                          a.get("score") + "'.");
-    if (a.has("projection") && !parseProjectionMode(a.get("projection"), &c.projection))
+    if (a.has("projection") && !parseProjectionMode(a.get("projection"), &k.projection))
         return makeError("--projection takes embeddings, qk or qkv, not '" + a.get("projection") +
                          "'.");
     if (a.has("temperature")) {
@@ -107,37 +111,49 @@ Result<ModelConfig> configFromArgs(const Args& a, ModelConfig c) {
         if (s.empty() || *end != '\0' || !std::isfinite(t) || t < 0)
             return makeError("--temperature takes a number ≥ 0 (0 = hard look-up), not '" + s +
                              "'.");
-        c.temperature = t;
+        k.temperature = t;
     }
-    if (a.flag("no-scale")) c.scale = false;
-    if (Status s = validate(c); !s) return s.error();
-    return c;
+    if (a.flag("no-scale")) k.scale = false;
+    return k;
+}
+
+Result<RunOptions> runOptionsFromArgs(const Args& a, const Model& model) {
+    auto knobs = knobsFromArgs(a, model.trained_attention);
+    if (!knobs) return knobs.error();
+    RunOptions opt;
+    opt.attention = *knobs;
+    return opt;
 }
 
 Result<std::shared_ptr<const Model>> resolveModel(const Args& a, bool wantSeq2Seq) {
     const std::string spec = a.get("model", "untrained");
+    OpenOptions open;
     if (spec == "untrained") {
         ModelConfig base;
         if (wantSeq2Seq) base.architecture = Architecture::EncoderDecoder;
         auto cfg = configFromArgs(a, base);
         if (!cfg) return cfg.error();
-        auto m = makeUntrainedModel(*cfg);
-        if (!m) return m.error();
-        return std::shared_ptr<const Model>(m.value());
+        open.untrained = *cfg;
     }
-    if (spec.rfind("builtin:", 0) == 0) {
-        const std::string name = spec.substr(8);
-        std::string path = builtinModelPath(name);
-        if (path.empty())
-            return makeError("No built-in model '" + name +
-                             "' (try builtin:english or builtin:translation).");
-        auto m = loadTeachingModel(path);
-        if (!m) return m.error();
-        return std::shared_ptr<const Model>(m.value());
+    auto model = openModel(spec, open);
+    if (!model) return model.error();
+    if (spec != "untrained") {
+        // The shape options may repeat a loaded model's shape, never change it.
+        const ModelConfig& have = (*model)->config;
+        auto cfg = configFromArgs(a, have);
+        if (!cfg) return cfg.error();
+        if (cfg->n_layers != have.n_layers || cfg->n_heads != have.n_heads ||
+            cfg->d_model != have.d_model || cfg->n_kv_heads != have.n_kv_heads ||
+            cfg->n_decoder_layers != have.n_decoder_layers)
+            return makeError(
+                "--layers, --heads and --d-model describe an untrained model; a loaded "
+                "model keeps its own shape.");
+        if (cfg->positional != have.positional)
+            return makeError(
+                "--pe describes an untrained model; a loaded model keeps the positions it was "
+                "trained with.");
     }
-    auto m = loadModel(spec);
-    if (!m) return m.error();
-    return std::shared_ptr<const Model>(m.value());
+    return model;
 }
 
 Result<TracePtr> traceFromArgs(const Args& a) {
@@ -147,26 +163,10 @@ Result<TracePtr> traceFromArgs(const Args& a) {
     if (!seq2seq && !a.has("text")) return makeError("Give the text with --text \"...\".");
     auto model = resolveModel(a, seq2seq);
     if (!model) return model.error();
-    const bool attentionOptions = a.has("mask") || a.has("pe") || a.has("score") ||
-                                  a.has("projection") || a.has("temperature") ||
-                                  a.flag("no-scale") || a.has("layers") || a.has("heads") ||
-                                  a.has("d-model");
-    if (a.get("model", "untrained") != "untrained" && attentionOptions) {
-        // A loaded model keeps its own architecture; attention options still apply.
-        auto cfg = configFromArgs(a, (*model)->config);
-        if (!cfg) return cfg.error();
-        if (cfg->n_layers != (*model)->config.n_layers ||
-            cfg->n_heads != (*model)->config.n_heads || cfg->d_model != (*model)->config.d_model)
-            return makeError(
-                "--layers, --heads and --d-model describe an untrained model; a loaded "
-                "model keeps its own shape.");
-        auto copy = std::make_shared<Model>(**model);
-        copy->config = *cfg;
-        model = std::shared_ptr<const Model>(copy);
-    }
-    RunOptions opt;
-    if (seq2seq) return runSeq2Seq(*model, a.get("source"), a.get("target"), opt);
-    return run(*model, a.get("text"), opt);
+    auto opt = runOptionsFromArgs(a, **model);
+    if (!opt) return opt.error();
+    if (seq2seq) return runSeq2Seq(*model, a.get("source"), a.get("target"), *opt);
+    return run(*model, a.get("text"), *opt);
 }
 
 }  // namespace attn::cli

@@ -1,7 +1,7 @@
 #pragma once
 // Layer rule (app/): every entry point and argv. May include: ui/*, engine, qt.
-// Shared pieces of the command line: argument parsing into a model config, model resolution,
-// matrix printing.
+// Shared pieces of the command line: argument parsing into a model config and run options, model
+// resolution (through attn::openModel), matrix printing.
 
 #include <map>
 #include <memory>
@@ -34,11 +34,21 @@ Result<Args> parseArgs(int argc, char** argv, int first,
 /// The options every command that builds a model takes.
 const std::vector<std::string>& modelOptionNames();
 
-/// Builds a ModelConfig from --layers --heads --d-model --mask --pe --score --projection
-/// --temperature --seed --no-scale; errors name the option.
+/// The untrained model's shape from --layers --heads --kv-heads --d-model --decoder-layers --pe
+/// --seed; errors name the option.
 Result<ModelConfig> configFromArgs(const Args& args, ModelConfig base = {});
 
-/// --model untrained (default) | builtin:english | builtin:translation | PATH.
+/// The attention knobs from --mask --score --projection --temperature --no-scale over base;
+/// errors name the option.
+Result<AttentionKnobs> knobsFromArgs(const Args& args, AttentionKnobs base = {});
+
+/// Run options for model: its trained_attention with the knobs the options name. They apply to
+/// any model, loaded or untrained, and never copy it.
+Result<RunOptions> runOptionsFromArgs(const Args& args, const Model& model);
+
+/// --model untrained (default) | builtin:english | builtin:translation | PATH, opened by
+/// attn::openModel (the untrained one from configFromArgs). The shape options on a loaded model
+/// are an error: it keeps its own shape.
 Result<std::shared_ptr<const Model>> resolveModel(const Args& args, bool wantSeq2Seq);
 
 /// Runs the trace the options ask for (--text, or --source/--target).

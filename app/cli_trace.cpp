@@ -188,8 +188,8 @@ void printTrace(const Trace& tr, std::ostream& out) {
         << ", d_model " << c.d_model << ", " << c.n_heads << " heads";
     if (c.kvHeads() != c.n_heads) out << " sharing " << c.kvHeads() << " key/value heads";
     out << ", d_k " << c.headDim() << ", " << c.n_layers << " layer(s), PE "
-        << toString(c.positional) << ", score " << toString(c.score) << ", projection "
-        << toString(c.projection) << ", seed " << c.seed << ")\n";
+        << toString(c.positional) << ", score " << toString(tr.attention.score) << ", projection "
+        << toString(tr.attention.projection) << ", seed " << c.seed << ")\n";
     out << "Steps:";
     for (std::size_t i = 0; i < tr.steps.size() && i < 14; ++i)
         out << (i ? " → " : " ") << tr.steps[i].title;
@@ -222,6 +222,7 @@ void printTrace(const Trace& tr, std::ostream& out) {
 
 void printTraceJson(const Trace& tr, std::ostream& out) {
     const ModelConfig& c = tr.model->config;
+    const AttentionKnobs& k = tr.attention;  // what this run used, in the model object as before
     nlohmann::json j;
     j["model"] = {{"name", c.name},
                   {"architecture", toString(c.architecture)},
@@ -231,11 +232,11 @@ void printTraceJson(const Trace& tr, std::ostream& out) {
                   {"d_k", c.headDim()},
                   {"layers", c.n_layers},
                   {"positional", toString(c.positional)},
-                  {"score", toString(c.score)},
-                  {"projection", toString(c.projection)},
-                  {"scale", c.scale},
-                  {"temperature", c.temperature},
-                  {"mask", toString(c.mask)},
+                  {"score", toString(k.score)},
+                  {"projection", toString(k.projection)},
+                  {"scale", k.scale},
+                  {"temperature", k.temperature},
+                  {"mask", toString(k.mask)},
                   {"seed", c.seed}};
     j["model"]["vocab_size"] = c.vocab_size;
     j["text"] = tr.text;

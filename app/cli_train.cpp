@@ -12,6 +12,7 @@
 
 #include "attn/evaluate.h"
 #include "attn/formats/teaching_model.h"
+#include "attn/open_model.h"
 #include "attn/train.h"
 #include "cli_common.h"
 
@@ -331,7 +332,7 @@ int runTranslateCommand(int argc, char** argv) {
         for (const std::string& p : a.positional) text += (text.empty() ? "" : " ") + p;
     }
     if (text.empty()) return refuse("translate", "give a sentence: --text \"the ball is blue\".");
-    auto model = loadModelSpec(a.get("model", "builtin:translation"));
+    auto model = openModel(a.get("model", "builtin:translation"));
     if (!model) return refuse("translate", model.message());
     auto maxWords = number<int>(a, "max-words", 0);
     if (!maxWords) return refuse("translate", maxWords.message());
@@ -386,7 +387,7 @@ int runFillCommand(int argc, char** argv) {
     auto top = number<int>(a, "top", 5);
     if (!top) return refuse("fill", top.message());
     if (top.value() <= 0) return refuse("fill", "--top must be at least 1.");
-    auto model = loadModelSpec(a.get("model", "builtin:english"));
+    auto model = openModel(a.get("model", "builtin:english"));
     if (!model) return refuse("fill", model.message());
     auto r = fillMask(*model.value(), text, top.value());
     if (!r) return refuse("fill", r.message());
@@ -432,7 +433,7 @@ int runEvaluateCommand(int argc, char** argv) {
     if (!count) return refuse("evaluate", count.message());
     if (!seed) return refuse("evaluate", seed.message());
     if (count.value() <= 0) return refuse("evaluate", "--count must be at least 1.");
-    auto model = loadModelSpec(a.get("model"));
+    auto model = openModel(a.get("model"));
     if (!model) return refuse("evaluate", model.message());
     std::shared_ptr<const Model> m = model.value();
     if (m->config.architecture == Architecture::EncoderDecoder)

@@ -42,7 +42,7 @@ Status checkTrainable(const Model& m) {
             "predict words.");
     if (!m.config.has_lm_head || m.weights.lm_head.size() == 0)
         return makeError("This model has no output layer over its vocabulary.");
-    if (m.config.temperature <= 0.0f)
+    if (m.trained_attention.temperature <= 0.0f)
         return makeError("This model uses a hard (temperature 0) look-up.");
     return Ok{};
 }

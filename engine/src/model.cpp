@@ -32,17 +32,16 @@ std::string toString(Activation a) {
     return "?";
 }
 
-AttentionConfig ModelConfig::attentionConfig(bool causal_decoder) const {
-    (void)causal_decoder;
+AttentionConfig ModelConfig::attentionConfig(const AttentionKnobs& knobs) const {
     AttentionConfig c;
     c.d_model = d_model;
     c.n_heads = n_heads;
     c.n_kv_heads = kvHeads();
     c.d_head = headDim();
-    c.projection = projection;
-    c.score = score;
-    c.scale = scale;
-    c.temperature = temperature;
+    c.projection = knobs.projection;
+    c.score = knobs.score;
+    c.scale = knobs.scale;
+    c.temperature = knobs.temperature;
     c.rope = positional == PositionalKind::Rope;
     c.rope_theta = rope_theta;
     return c;
@@ -73,7 +72,52 @@ Status validate(const ModelConfig& c) {
         m << "Sizes must not be negative.";
     }
     if (m.tellp() > 0) return makeError(m.str());
-    return validate(c.attentionConfig());
+    // The shape alone: the knobs of a run are checked by checkAttentionKnobs.
+    AttentionKnobs shapeOnly;
+    shapeOnly.projection = ProjectionMode::QKV;
+    return validate(c.attentionConfig(shapeOnly));
+}
+
+Status checkAttentionKnobs(const Model& m, const AttentionKnobs& knobs) {
+    const ModelConfig& c = m.config;
+    if (Status s = validate(c.attentionConfig(knobs)); !s) return s.error();
+    const auto n = static_cast<std::size_t>(c.n_heads);
+    // A trained model has only the extra matrices of the score function it was trained with;
+    // choosing "general" or "additive" on it would have nothing to multiply by.
+    const auto lacksScore = [&](const AttentionWeights& w) {
+        if (knobs.score == ScoreFunction::General) return w.W_general.size() < n;
+        if (knobs.score == ScoreFunction::Additive)
+            return w.W_add_q.size() < n || w.W_add_k.size() < n || w.v_add.size() < n;
+        return false;
+    };
+    const auto lacksQK = [](const AttentionWeights& w) {
+        return w.W_Q.size() == 0 || w.W_K.size() == 0;
+    };
+    const auto lacksV = [](const AttentionWeights& w) { return w.W_V.size() == 0; };
+    bool score = false, qk = false, v = false;
+    const auto look = [&](const AttentionWeights& w) {
+        score = score || lacksScore(w);
+        qk = qk || lacksQK(w);
+        v = v || lacksV(w);
+    };
+    for (const LayerWeights& l : m.weights.layers) look(l.self_attention);
+    for (const LayerWeights& l : m.weights.decoder_layers) {
+        look(l.self_attention);
+        look(l.cross_attention);
+    }
+    if (score)
+        return makeError("This model has no weights for the " + toString(knobs.score) +
+                         " score function (it was not trained with it). Choose scaled dot, dot or "
+                         "cosine, or the untrained model.");
+    if (knobs.projection != ProjectionMode::Embeddings && qk)
+        return makeError(
+            "This model has no learned W_Q and W_K (it was trained on the raw embeddings). "
+            "Choose Q = K = V = X.");
+    if (knobs.projection == ProjectionMode::QKV && v)
+        return makeError(
+            "This model has no learned W_V (it was trained with V = K). Choose \"Q, K learned; "
+            "V = K\" or Q = K = V = X.");
+    return Ok{};
 }
 
 // splitmix64: a small, well-mixed, reproducible hash → seed.

@@ -112,7 +112,7 @@ struct Runner {
         }
         lt.after_self = x;
         tick();
-        if (cancelled()) return makeError("Cancelled.");
+        if (cancelled()) return makeError("Cancelled.", ErrorCode::Cancelled);
         // Cross-attention: queries from the target, keys and values from the source.
         const NormWeights* ffnNorm = &lw.norm2;
         if (memory) {
@@ -144,7 +144,7 @@ struct Runner {
             addNorm(*ffnNorm, x);
         }
         lt.output = std::move(x);
-        if (cancelled()) return makeError("Cancelled.");
+        if (cancelled()) return makeError("Cancelled.", ErrorCode::Cancelled);
         return Ok{};
     }
 
@@ -176,27 +176,6 @@ Status checkTokens(const Model& m, const std::vector<Token>& tokens, const char*
     return Ok{};
 }
 
-// A trained model has only the extra matrices of the score function it was trained with;
-// choosing "general" or "additive" on it would have nothing to multiply by.
-Status checkScoreWeights(const Model& m) {
-    const ModelConfig& c = m.config;
-    const auto lacks = [&](const AttentionWeights& w) {
-        const auto n = static_cast<std::size_t>(c.n_heads);
-        if (c.score == ScoreFunction::General) return w.W_general.size() < n;
-        if (c.score == ScoreFunction::Additive)
-            return w.W_add_q.size() < n || w.W_add_k.size() < n || w.v_add.size() < n;
-        return false;
-    };
-    bool missing = false;
-    for (const LayerWeights& l : m.weights.layers) missing = missing || lacks(l.self_attention);
-    for (const LayerWeights& l : m.weights.decoder_layers)
-        missing = missing || lacks(l.self_attention) || lacks(l.cross_attention);
-    if (!missing) return Ok{};
-    return makeError("This model has no weights for the " + toString(c.score) +
-                     " score function (it was not trained with it). Choose scaled dot, dot or "
-                     "cosine, or the untrained model.");
-}
-
 Status checkMemory(const ModelConfig& c, int T_src, int T_tgt) {
     const double heads = c.n_heads;
     double bytes = heads * c.n_layers * double(T_src) * T_src * 4.0;
@@ -208,7 +187,7 @@ Status checkMemory(const ModelConfig& c, int T_src, int T_tgt) {
           << " tokens long: keeping the weights of all " << c.n_heads << " heads of " << c.n_layers
           << " layer(s) would need " << fmtBytes(bytes)
           << ". Shorten the text or use fewer heads or layers.";
-        return makeError(s.str());
+        return makeError(s.str(), ErrorCode::TooLarge);
     }
     return Ok{};
 }
@@ -228,7 +207,8 @@ Result<TracePtr> runImpl(std::shared_ptr<const Model> model, std::vector<Token> 
     if (!model) return makeError("No model is loaded.");
     const ModelConfig& c = model->config;
     if (Status s = validate(c); !s) return s.error();
-    if (Status s = checkScoreWeights(*model); !s) return s.error();
+    const AttentionKnobs knobs = resolvedAttention(*model, opt);
+    if (Status s = checkAttentionKnobs(*model, knobs); !s) return s.error();
     if (Status s = checkTokens(*model, src, seq2seq ? "source sentence" : "text"); !s)
         return s.error();
     if (seq2seq) {
@@ -245,6 +225,8 @@ Result<TracePtr> runImpl(std::shared_ptr<const Model> model, std::vector<Token> 
     tr.target_text = std::move(target_text);
     tr.tokens = std::move(src);
     tr.target_tokens = std::move(tgt);
+    tr.attention = knobs;
+    tr.disabled_heads = opt.disabled_heads;
     tr.full_detail = detailBytes(c, T, Tt) <= static_cast<double>(opt.detail_limit_bytes);
 
     Runner r{model, opt, tr};
@@ -292,14 +274,14 @@ Result<TracePtr> runImpl(std::shared_ptr<const Model> model, std::vector<Token> 
         linear(tr.final_hidden, mw.token_embedding, mw.lm_bias, tr.logits, /*transposedW=*/true);
     else if (opt.compute_logits && c.has_lm_head && mw.lm_head.size())
         linear(tr.final_hidden, mw.lm_head, mw.lm_bias, tr.logits);
-    tr.steps = buildSteps(c, seq2seq);
+    tr.steps = buildSteps(c, knobs, seq2seq);
     return TracePtr(trace);
 }
 
 }  // namespace
 
 AttentionConfig Trace::attentionConfigOf(bool decoder, bool cross) const {
-    AttentionConfig ac = model->config.attentionConfig();
+    AttentionConfig ac = model->config.attentionConfig(attention);
     if (cross) ac.rope = false;  // positions of source and target differ; RoPE is self-only
     (void)decoder;
     return ac;
@@ -313,7 +295,7 @@ MaskSpec Trace::maskOf(bool decoder, bool cross) const {
     if (decoder || c.architecture == Architecture::Decoder) {
         m.kind = MaskKind::Causal;
     } else {
-        m.kind = c.mask;
+        m.kind = attention.mask;
         if (m.kind == MaskKind::Padding) {
             m.key_padding.resize(tokens.size());
             for (std::size_t i = 0; i < tokens.size(); ++i)
@@ -377,7 +359,11 @@ Result<TracePtr> runSeq2Seq(std::shared_ptr<const Model> model, std::string_view
                    std::string(source), std::string(target));
 }
 
-std::vector<Step> buildSteps(const ModelConfig& c, bool has_target) {
+AttentionKnobs resolvedAttention(const Model& model, const RunOptions& options) {
+    return options.attention.value_or(model.trained_attention);
+}
+
+std::vector<Step> buildSteps(const ModelConfig& c, const AttentionKnobs& knobs, bool has_target) {
     std::vector<Step> steps;
     auto add = [&](std::string id, std::string title, std::string formula, StepKind kind,
                    int layer = -1, bool decoder = false, bool cross = false) {
@@ -414,7 +400,7 @@ std::vector<Step> buildSteps(const ModelConfig& c, bool has_target) {
         std::string qkv;
         const std::string qsrc = cross ? "Y" : "X";
         const std::string kvsrc = cross ? "M" : "X";
-        switch (c.projection) {
+        switch (knobs.projection) {
             case ProjectionMode::Embeddings:
                 qkv =
                     "Q = " + qsrc + ", K = V = " + kvsrc + " (raw embeddings, no learned weights)";
@@ -431,7 +417,7 @@ std::vector<Step> buildSteps(const ModelConfig& c, bool has_target) {
         add(p + "qkv", label + ": Q, K, V projections", qkv, StepKind::Projections, l, decoder,
             cross);
         std::string score;
-        switch (c.score) {
+        switch (knobs.score) {
             case ScoreFunction::Dot:
             case ScoreFunction::ScaledDot:
                 score = "S = Q·Kᵀ   (S_ij = q_i · k_j)";
@@ -448,33 +434,33 @@ std::vector<Step> buildSteps(const ModelConfig& c, bool has_target) {
         }
         add(p + "scores", label + ": Scores Q·Kᵀ", score, StepKind::Scores, l, decoder, cross);
         std::string scaled;
-        const bool divides = c.scale && c.score == ScoreFunction::ScaledDot;
+        const bool divides = knobs.scale && knobs.score == ScoreFunction::ScaledDot;
         if (divides)
             scaled = "S' = S / " + sqrtDk;
         else
             scaled = "S' = S (no √d_k scaling)";
-        if (c.temperature == 0.0f)
+        if (knobs.temperature == 0.0f)
             scaled += ", temperature 0: hard arg-max look-up";
-        else if (c.temperature != 1.0f)
-            scaled += " / T,  T = " + std::to_string(c.temperature).substr(0, 4);
+        else if (knobs.temperature != 1.0f)
+            scaled += " / T,  T = " + std::to_string(knobs.temperature).substr(0, 4);
         add(p + "scaled", label + (divides ? ": ÷ √d_k" : ": Scaling"), scaled, StepKind::Scaled, l,
             decoder, cross);
         const bool causal = !cross && (decoder || c.architecture == Architecture::Decoder ||
-                                       c.mask == MaskKind::Causal);
+                                       knobs.mask == MaskKind::Causal);
         std::string masked = causal ? "S'_ij = −∞ for j > i (a token sees no future)"
-                             : c.mask == MaskKind::Padding && !cross
+                             : knobs.mask == MaskKind::Padding && !cross
                                  ? "S'_ij = −∞ where key j is padding"
                                  : "no mask: every query sees every key";
         add(p + "masked", label + ": Mask", masked, StepKind::Masked, l, decoder, cross);
         add(p + "weights", label + ": Softmax → weights",
-            c.temperature == 0.0f ? "A_i = one-hot(argmax_j S'_ij)"
-                                  : "A_ij = exp(S'_ij) / Σ_j exp(S'_ij)   (each row sums to 1)",
+            knobs.temperature == 0.0f ? "A_i = one-hot(argmax_j S'_ij)"
+                                      : "A_ij = exp(S'_ij) / Σ_j exp(S'_ij)   (each row sums to 1)",
             StepKind::Weights, l, decoder, cross);
         add(p + "output", label + ": Weighted sum of values", "Z = A·V   (z_i = Σ_j A_ij v_j)",
             StepKind::WeightedSum, l, decoder, cross);
         add(p + "concat", label + ": Concatenate heads", "concat(Z_1, …, Z_h)", StepKind::Concat, l,
             decoder, cross);
-        if (c.projection != ProjectionMode::Embeddings)
+        if (knobs.projection != ProjectionMode::Embeddings)
             add(p + "proj", label + ": Output projection W_O", "O = concat(Z_1 … Z_h)·W_O",
                 StepKind::OutputProjection, l, decoder, cross);
         add(p + "addnorm", label + ": Add & norm",

@@ -29,9 +29,6 @@ ModelConfig defaultModelConfig(CorpusKind corpus) {
     c.norm = NormKind::LayerNorm;
     c.pre_norm = false;
     c.activation = Activation::ReLU;
-    c.projection = ProjectionMode::QKV;
-    c.score = ScoreFunction::ScaledDot;
-    c.scale = true;
     c.has_lm_head = true;
     c.max_len = 64;
     if (corpus == CorpusKind::English) {
@@ -86,7 +83,8 @@ std::vector<int> idsOf(const VocabTokenizer& tok, const Words& words) {
 }  // namespace
 
 Result<std::shared_ptr<Model>> makeTeachingModel(CorpusKind corpus, ModelConfig config,
-                                                 std::uint64_t seed) {
+                                                 std::uint64_t seed,
+                                                 const AttentionKnobs& attention) {
     config.has_lm_head = true;
     config.vocab_size = static_cast<int>(englishVocabulary().size());
     config.type_vocab_size = 0;
@@ -99,7 +97,8 @@ Result<std::shared_ptr<Model>> makeTeachingModel(CorpusKind corpus, ModelConfig 
         config.target_vocab_size = static_cast<int>(spanishVocabulary().size());
     }
     if (Status s = validate(config); !s) return s.error();
-    if (config.temperature <= 0.0f)
+    if (Status s = validate(config.attentionConfig(attention)); !s) return s.error();
+    if (attention.temperature <= 0.0f)
         return makeError(
             "Training needs a positive temperature: the hard look-up (0) has no "
             "gradient.");
@@ -109,7 +108,8 @@ Result<std::shared_ptr<Model>> makeTeachingModel(CorpusKind corpus, ModelConfig 
     auto model = std::make_shared<Model>();
     model->config = config;
     model->config.seed = seed;
-    model->weights = initWeights(config, seed);
+    model->trained_attention = attention;
+    model->weights = initWeights(config, attention, seed);
     model->tokenizer = vocabTokenizer(englishVocabulary());
     if (corpus == CorpusKind::Translation) {
         model->target_tokenizer = vocabTokenizer(spanishVocabulary());
@@ -127,8 +127,9 @@ Trainer::~Trainer() = default;
 
 Result<std::unique_ptr<Trainer>> Trainer::create(const TrainOptions& options,
                                                  std::optional<ModelConfig> config) {
-    auto model = makeTeachingModel(
-        options.corpus, config ? *config : defaultModelConfig(options.corpus), options.seed);
+    auto model =
+        makeTeachingModel(options.corpus, config ? *config : defaultModelConfig(options.corpus),
+                          options.seed, options.attention);
     if (!model) return model.error();
     return create(options, std::move(model.value()));
 }

@@ -37,10 +37,11 @@ namespace {
 struct Pass {
     const Model& model;
     const ModelConfig& c;
+    const AttentionKnobs& knobs;  // the training forward runs a model as it was trained
     AttentionConfig selfConfig, crossConfig;
 
-    explicit Pass(const Model& m) : model(m), c(m.config) {
-        selfConfig = c.attentionConfig();
+    explicit Pass(const Model& m) : model(m), c(m.config), knobs(m.trained_attention) {
+        selfConfig = c.attentionConfig(knobs);
         crossConfig = selfConfig;
         crossConfig.rope = false;  // RoPE is self-attention only (as in trace.cpp)
     }
@@ -152,9 +153,10 @@ struct Pass {
 
     AttentionMasking selfMask(const StackState& st, bool decoderStack) const {
         AttentionMasking m;
-        if (decoderStack || c.architecture == Architecture::Decoder || c.mask == MaskKind::Causal) {
+        if (decoderStack || c.architecture == Architecture::Decoder ||
+            knobs.mask == MaskKind::Causal) {
             m.causal = true;
-        } else if (c.mask == MaskKind::Padding) {
+        } else if (knobs.mask == MaskKind::Padding) {
             // As trace.cpp: a key whose token is [PAD] is hidden. Our vocabularies put it at 0.
             const Packing& p = st.packing;
             for (int s = 0; s < p.count(); ++s) {

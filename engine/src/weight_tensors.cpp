@@ -139,24 +139,24 @@ NormWeights initNorm(const ModelConfig& c) {
     return n;
 }
 
-AttentionWeights initAttention(const ModelConfig& c, Rng& rng, bool bias) {
+AttentionWeights initAttention(const ModelConfig& c, const AttentionKnobs& k, Rng& rng, bool bias) {
     const int H = c.n_heads, G = c.kvHeads(), dh = c.headDim(), d = c.d_model;
     AttentionWeights a;
-    if (c.projection != ProjectionMode::Embeddings) {
+    if (k.projection != ProjectionMode::Embeddings) {
         a.W_Q = rng.xavier(d, H * dh);
         a.W_K = rng.xavier(d, G * dh);
-        if (c.projection == ProjectionMode::QKV) a.W_V = rng.xavier(d, G * dh);
+        if (k.projection == ProjectionMode::QKV) a.W_V = rng.xavier(d, G * dh);
         a.W_O = rng.xavier(H * dh, d);
         if (bias) {
             a.b_Q = RowVec::Zero(H * dh);
             a.b_K = RowVec::Zero(G * dh);
-            if (c.projection == ProjectionMode::QKV) a.b_V = RowVec::Zero(G * dh);
+            if (k.projection == ProjectionMode::QKV) a.b_V = RowVec::Zero(G * dh);
             a.b_O = RowVec::Zero(d);
         }
     }
     for (int h = 0; h < H; ++h) {
-        if (c.score == ScoreFunction::General) a.W_general.push_back(rng.xavier(dh, dh));
-        if (c.score == ScoreFunction::Additive) {
+        if (k.score == ScoreFunction::General) a.W_general.push_back(rng.xavier(dh, dh));
+        if (k.score == ScoreFunction::Additive) {
             const int da = dh;  // the inference forward sizes these by the weights themselves
             a.W_add_q.push_back(rng.xavier(dh, da));
             a.W_add_k.push_back(rng.xavier(dh, da));
@@ -166,10 +166,11 @@ AttentionWeights initAttention(const ModelConfig& c, Rng& rng, bool bias) {
     return a;
 }
 
-LayerWeights initLayer(const ModelConfig& c, Rng& rng, bool cross, bool bias) {
+LayerWeights initLayer(const ModelConfig& c, const AttentionKnobs& k, Rng& rng, bool cross,
+                       bool bias) {
     LayerWeights l;
-    l.self_attention = initAttention(c, rng, bias);
-    if (cross) l.cross_attention = initAttention(c, rng, bias);
+    l.self_attention = initAttention(c, k, rng, bias);
+    if (cross) l.cross_attention = initAttention(c, k, rng, bias);
     l.norm1 = initNorm(c);
     l.norm2 = initNorm(c);
     if (cross) l.norm3 = initNorm(c);
@@ -184,7 +185,8 @@ LayerWeights initLayer(const ModelConfig& c, Rng& rng, bool cross, bool bias) {
 
 }  // namespace
 
-ModelWeights initWeights(const ModelConfig& c, std::uint64_t seed, bool attention_bias) {
+ModelWeights initWeights(const ModelConfig& c, const AttentionKnobs& k, std::uint64_t seed,
+                         bool attention_bias) {
     assert(c.vocab_size > 0 && "training needs a vocabulary");
     Rng rng{seed * 0x9e3779b97f4a7c15ULL + 0x5eed};
     ModelWeights w;
@@ -197,10 +199,10 @@ ModelWeights initWeights(const ModelConfig& c, std::uint64_t seed, bool attentio
         w.token_type_embedding = rng.gaussian(c.type_vocab_size, c.d_model, 0.1f);
     if (c.embedding_norm) w.embedding_norm = initNorm(c);
     for (int l = 0; l < c.n_layers; ++l)
-        w.layers.push_back(initLayer(c, rng, false, attention_bias));
+        w.layers.push_back(initLayer(c, k, rng, false, attention_bias));
     if (encdec)
         for (int l = 0; l < c.n_decoder_layers; ++l)
-            w.decoder_layers.push_back(initLayer(c, rng, true, attention_bias));
+            w.decoder_layers.push_back(initLayer(c, k, rng, true, attention_bias));
     if (c.final_norm) {
         w.final_norm = initNorm(c);
         if (encdec) w.decoder_final_norm = initNorm(c);

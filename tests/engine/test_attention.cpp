@@ -150,13 +150,15 @@ TEST_P(AttentionInvariants, RowsSumToOneAndMaskedWeightsAreZero) {
     ModelConfig mc;
     mc.d_model = 16;
     mc.n_heads = 4;
-    mc.score = score;
-    mc.projection = projection;
-    mc.mask = maskKind;
     mc.seed = 7;
+    RunOptions opt;
+    opt.attention = AttentionKnobs{};
+    opt.attention->score = score;
+    opt.attention->projection = projection;
+    opt.attention->mask = maskKind;
     auto model = makeUntrainedModel(mc);
     ASSERT_TRUE(model) << model.message();
-    auto trace = run(*model, "the quick brown fox jumps over the lazy dog");
+    auto trace = run(*model, "the quick brown fox jumps over the lazy dog", opt);
     ASSERT_TRUE(trace) << trace.message();
     for (const HeadTrace& h : (*trace)->layers[0].self_attention.heads) {
         ASSERT_EQ(h.weights.rows(), 9);
@@ -191,10 +193,12 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(Attention, RawEmbeddingsFormUsesXItself) {
     ModelConfig mc;
-    mc.projection = ProjectionMode::Embeddings;
+    RunOptions opt;
+    opt.attention = AttentionKnobs{};
+    opt.attention->projection = ProjectionMode::Embeddings;
     auto model = makeUntrainedModel(mc);
     ASSERT_TRUE(model);
-    auto trace = run(*model, "The black cat drank the milk");
+    auto trace = run(*model, "The black cat drank the milk", opt);
     ASSERT_TRUE(trace);
     const LayerTrace& l = (*trace)->layers[0];
     const int dh = mc.headDim();

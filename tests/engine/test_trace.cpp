@@ -240,14 +240,112 @@ TEST(Trace, ScoreFunctionWithoutItsWeightsIsAMessage) {
         l.self_attention.W_add_q.clear();
     }
     ASSERT_TRUE(run(m, "the cat"));
-    m->config.score = ScoreFunction::General;
-    auto general = run(m, "the cat");
+    RunOptions opt;
+    opt.attention = AttentionKnobs{};
+    opt.attention->score = ScoreFunction::General;
+    auto general = run(m, "the cat", opt);
     ASSERT_FALSE(general);
     EXPECT_NE(general.message().find("no weights for the general score function"),
               std::string::npos)
         << general.message();
-    m->config.score = ScoreFunction::Additive;
-    EXPECT_FALSE(run(m, "the cat"));
+    opt.attention->score = ScoreFunction::Additive;
+    EXPECT_FALSE(run(m, "the cat", opt));
+}
+
+TEST(Trace, ProjectionWithoutItsWeightsIsAMessage) {
+    auto m = model(ModelConfig{});
+    for (auto& l : m->weights.layers) l.self_attention.W_V.resize(0, 0);  // trained with V = K
+    RunOptions opt;
+    opt.attention = AttentionKnobs{};  // QKV
+    auto qkv = run(m, "the cat", opt);
+    ASSERT_FALSE(qkv);
+    EXPECT_NE(qkv.message().find("no learned W_V"), std::string::npos) << qkv.message();
+    opt.attention->projection = ProjectionMode::QK;
+    EXPECT_TRUE(run(m, "the cat", opt));
+    opt.attention->projection = ProjectionMode::Embeddings;
+    EXPECT_TRUE(run(m, "the cat", opt));
+    for (auto& l : m->weights.layers) l.self_attention.W_Q.resize(0, 0);
+    opt.attention->projection = ProjectionMode::QK;
+    auto qk = run(m, "the cat", opt);
+    ASSERT_FALSE(qk);
+    EXPECT_NE(qk.message().find("no learned W_Q"), std::string::npos) << qk.message();
+}
+
+// One shared model, many runs: each knob changes the numbers it should and nothing else, and
+// the trace says which knobs it was run with.
+TEST(Trace, RunOptionsChangeTheRunNotTheModel) {
+    ModelConfig c;
+    c.d_model = 8;
+    c.n_heads = 2;
+    c.n_layers = 2;
+    std::shared_ptr<const Model> m = model(c);
+    const float* wq = m->weights.layers[0].self_attention.W_Q.data();
+    const ModelConfig before = m->config;
+    const char* text = "the black cat drank the milk";
+    auto base = run(m, text);
+    ASSERT_TRUE(base) << base.message();
+    EXPECT_EQ((*base)->attention, AttentionKnobs{}) << "no options: the model's trained knobs";
+    const HeadTrace& h0 = (*base)->layers[0].self_attention.heads[0];
+
+    auto with = [&](auto change) {
+        RunOptions opt;
+        opt.attention = AttentionKnobs{};
+        change(*opt.attention, opt);
+        auto t = run(m, text, opt);
+        EXPECT_TRUE(t) << t.message();
+        EXPECT_EQ(t.value()->model.get(), m.get()) << "the trace shares the model";
+        EXPECT_EQ(t.value()->attention, *opt.attention);
+        return t.value();
+    };
+    // Temperature: the same scores, sharper weights.
+    auto cold = with([](AttentionKnobs& k, RunOptions&) { k.temperature = 0.1f; });
+    const HeadTrace& hc = cold->layers[0].self_attention.heads[0];
+    EXPECT_EQ(hc.scores, h0.scores);
+    EXPECT_GT((hc.weights - h0.weights).cwiseAbs().maxCoeff(), 1e-3f);
+    EXPECT_LT(rowEntropy(hc.weights).sum(), rowEntropy(h0.weights).sum());
+    // Scale off: scaled == scores (÷ 1), on: ÷ √d_k.
+    auto unscaled = with([](AttentionKnobs& k, RunOptions&) { k.scale = false; });
+    EXPECT_EQ(unscaled->layers[0].self_attention.heads[0].scaled,
+              unscaled->layers[0].self_attention.heads[0].scores);
+    EXPECT_NEAR((h0.scaled * 2.0f - h0.scores).cwiseAbs().maxCoeff(), 0.0f, 1e-5f);  // √4
+    // Causal mask: nothing above the diagonal.
+    auto causal = with([](AttentionKnobs& k, RunOptions&) { k.mask = MaskKind::Causal; });
+    const Mat& wc = causal->layers[0].self_attention.heads[0].weights;
+    EXPECT_EQ(wc.triangularView<Eigen::StrictlyUpper>().toDenseMatrix().cwiseAbs().maxCoeff(), 0);
+    EXPECT_GT(h0.weights.triangularView<Eigen::StrictlyUpper>().toDenseMatrix().maxCoeff(), 0);
+    const auto maskFormula = [](const Trace& t) {
+        for (const Step& st : t.steps)
+            if (st.id == "L0.self.masked") return st.formula;
+        return std::string();
+    };
+    EXPECT_NE(maskFormula(*causal).find("−∞ for j > i"), std::string::npos) << maskFormula(*causal);
+    EXPECT_EQ(maskFormula(**base).find("−∞ for j > i"), std::string::npos);
+    // Score function: cosine scores lie in [-1, 1], the dot product's do not have to.
+    auto cosine = with([](AttentionKnobs& k, RunOptions&) { k.score = ScoreFunction::Cosine; });
+    EXPECT_LE(cosine->layers[0].self_attention.heads[0].scores.cwiseAbs().maxCoeff(), 1.0f + 1e-5f);
+    EXPECT_NE(cosine->layers[0].self_attention.heads[0].scores, h0.scores);
+    // Projection: V = K.
+    auto qk = with([](AttentionKnobs& k, RunOptions&) { k.projection = ProjectionMode::QK; });
+    EXPECT_EQ(qk->layers[0].self_attention.heads[0].V, qk->layers[0].self_attention.heads[0].K);
+    EXPECT_NE(h0.V, h0.K);
+    // A switched-off head: its output is zero, the other head's is not.
+    auto off = with([](AttentionKnobs&, RunOptions& o) { o.disabled_heads = {{0, 1}}; });
+    EXPECT_EQ(off->disabled_heads, (std::vector<std::pair<int, int>>{{0, 1}}));
+    EXPECT_EQ(off->layers[0].self_attention.heads[1].output.cwiseAbs().maxCoeff(), 0.0f);
+    EXPECT_EQ(off->layers[0].self_attention.heads[0].output, h0.output);
+    // headDetail recomputes with the trace's own knobs, not the model's.
+    RunOptions lean;
+    lean.attention = AttentionKnobs{};
+    lean.attention->temperature = 0.1f;
+    lean.detail_limit_bytes = 0;
+    auto t = run(m, text, lean);
+    ASSERT_TRUE(t);
+    const HeadTrace again = (*t)->headDetail(0, 0);
+    EXPECT_EQ(again.scaled, hc.scaled);
+    EXPECT_EQ((*t)->maskOf(false, false).kind, MaskKind::None);
+
+    EXPECT_EQ(m->weights.layers[0].self_attention.W_Q.data(), wq) << "no weights were touched";
+    EXPECT_EQ(m->config.n_heads, before.n_heads);
 }
 
 TEST(Trace, EveryPositionalKindRuns) {

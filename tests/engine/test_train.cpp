@@ -11,6 +11,7 @@
 #include "attn/evaluate.h"
 #include "attn/formats/safetensors.h"
 #include "attn/formats/teaching_model.h"
+#include "attn/open_model.h"
 #include "attn/trace.h"
 #include "attn/train.h"
 
@@ -168,9 +169,10 @@ TEST(Trainer, RefusesAModelThatDoesNotFitTheCorpus) {
     auto t = Trainer::create(o, english.value());
     ASSERT_FALSE(t);
     EXPECT_NE(t.message().find("encoder–decoder"), std::string::npos) << t.message();
-    ModelConfig hard = tinyConfig(Architecture::Encoder);
+    AttentionKnobs hard;
     hard.temperature = 0.0f;
-    EXPECT_FALSE(makeTeachingModel(CorpusKind::English, hard, 1));
+    EXPECT_FALSE(
+        makeTeachingModel(CorpusKind::English, tinyConfig(Architecture::Encoder), 1, hard));
 }
 
 // --- the training forward is the inference forward -----------------------------------------------
@@ -179,6 +181,7 @@ struct EquivalenceCase {
     std::string name;
     CorpusKind corpus;
     ModelConfig config;
+    AttentionKnobs attention;  // what it is trained with
 };
 
 std::vector<EquivalenceCase> equivalenceCases() {
@@ -188,7 +191,7 @@ std::vector<EquivalenceCase> equivalenceCases() {
     b.n_decoder_layers = 2;
     {
         ModelConfig c = b;
-        v.push_back({"encoder_default", CorpusKind::English, c});
+        v.push_back({"encoder_default", CorpusKind::English, c, {}});
     }
     {
         ModelConfig c = b;
@@ -200,29 +203,31 @@ std::vector<EquivalenceCase> equivalenceCases() {
         c.n_heads = 4;
         c.n_kv_heads = 2;
         c.architecture = Architecture::Decoder;
-        v.push_back({"decoder_llama_like", CorpusKind::English, c});
+        v.push_back({"decoder_llama_like", CorpusKind::English, c, {}});
     }
     {
         ModelConfig c = b;
         c.embedding_norm = true;
         c.positional = PositionalKind::Learned;
         c.activation = Activation::GELU;
-        c.score = ScoreFunction::Cosine;
-        c.temperature = 0.3f;
-        c.mask = MaskKind::Padding;
-        v.push_back({"encoder_bert_like_cosine", CorpusKind::English, c});
+        AttentionKnobs k;
+        k.score = ScoreFunction::Cosine;
+        k.temperature = 0.3f;
+        k.mask = MaskKind::Padding;
+        v.push_back({"encoder_bert_like_cosine", CorpusKind::English, c, k});
     }
     {
         ModelConfig c = b;
-        c.projection = ProjectionMode::Embeddings;
-        c.score = ScoreFunction::Additive;
-        c.mask = MaskKind::Causal;
-        v.push_back({"encoder_embeddings_additive_causal", CorpusKind::English, c});
+        AttentionKnobs k;
+        k.projection = ProjectionMode::Embeddings;
+        k.score = ScoreFunction::Additive;
+        k.mask = MaskKind::Causal;
+        v.push_back({"encoder_embeddings_additive_causal", CorpusKind::English, c, k});
     }
     {
         ModelConfig c = b;
         c.architecture = Architecture::EncoderDecoder;
-        v.push_back({"translation_default", CorpusKind::Translation, c});
+        v.push_back({"translation_default", CorpusKind::Translation, c, {}});
     }
     {
         ModelConfig c = b;
@@ -230,11 +235,12 @@ std::vector<EquivalenceCase> equivalenceCases() {
         c.pre_norm = true;
         c.final_norm = true;
         c.embedding_norm = true;
-        c.projection = ProjectionMode::QK;
-        c.score = ScoreFunction::General;
         c.activation = Activation::GELUTanh;
         c.positional = PositionalKind::Learned;
-        v.push_back({"translation_prenorm_general_qk", CorpusKind::Translation, c});
+        AttentionKnobs k;
+        k.projection = ProjectionMode::QK;
+        k.score = ScoreFunction::General;
+        v.push_back({"translation_prenorm_general_qk", CorpusKind::Translation, c, k});
     }
     return v;
 }
@@ -243,7 +249,7 @@ class InferenceEquivalence : public ::testing::TestWithParam<EquivalenceCase> {}
 
 TEST_P(InferenceEquivalence, TrainingForwardGivesTheTraceLogitsAndWeights) {
     const EquivalenceCase ec = GetParam();
-    auto made = makeTeachingModel(ec.corpus, ec.config, 3);
+    auto made = makeTeachingModel(ec.corpus, ec.config, 3, ec.attention);
     ASSERT_TRUE(made) << made.message();
     perturbVectors(*made.value(), 4);
     std::shared_ptr<const Model> model = made.value();
@@ -297,7 +303,7 @@ INSTANTIATE_TEST_SUITE_P(Configs, InferenceEquivalence, ::testing::ValuesIn(equi
 TEST(TeachingModelFile, SaveAndLoadRoundTrips) {
     const fs::path dir = tempDir();
     for (const EquivalenceCase& ec : equivalenceCases()) {
-        auto made = makeTeachingModel(ec.corpus, ec.config, 5);
+        auto made = makeTeachingModel(ec.corpus, ec.config, 5, ec.attention);
         ASSERT_TRUE(made) << made.message();
         perturbVectors(*made.value(), 6);
         const Model& m = *made.value();
@@ -310,10 +316,9 @@ TEST(TeachingModelFile, SaveAndLoadRoundTrips) {
         EXPECT_EQ(r.config.norm, m.config.norm);
         EXPECT_EQ(r.config.pre_norm, m.config.pre_norm);
         EXPECT_EQ(r.config.positional, m.config.positional);
-        EXPECT_EQ(r.config.score, m.config.score);
-        EXPECT_EQ(r.config.projection, m.config.projection);
+        EXPECT_EQ(r.trained_attention, m.trained_attention) << ec.name;
+        EXPECT_EQ(r.trained_attention, ec.attention) << ec.name;
         EXPECT_EQ(r.config.activation, m.config.activation);
-        EXPECT_EQ(r.config.temperature, m.config.temperature);
         EXPECT_EQ(r.config.kvHeads(), m.config.kvHeads());
         EXPECT_EQ(r.bos_id, m.bos_id);
         EXPECT_EQ(r.eos_id, m.eos_id);
@@ -355,7 +360,8 @@ TEST(TeachingModelFile, KeepsAttentionBiases) {
 TEST(TeachingModelFile, BadFilesGiveMessages) {
     const fs::path dir = tempDir();
     auto missing = loadTeachingModel((dir / "nothing.safetensors").string());
-    EXPECT_FALSE(missing);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.code(), ErrorCode::NotFound) << missing.message();
 
     // A safetensors file that is not ours.
     const std::string foreign = (dir / "foreign.safetensors").string();
@@ -364,6 +370,7 @@ TEST(TeachingModelFile, BadFilesGiveMessages) {
     ASSERT_FALSE(f);
     EXPECT_NE(f.message().find("not an Attention Lab teaching model"), std::string::npos)
         << f.message();
+    EXPECT_EQ(f.code(), ErrorCode::UnsupportedFormat);
 
     // Ours, with one tensor of the wrong shape.
     auto made = makeTeachingModel(CorpusKind::English, tinyConfig(Architecture::Encoder), 1);
@@ -385,6 +392,52 @@ TEST(TeachingModelFile, BadFilesGiveMessages) {
     auto b = loadTeachingModel(bad);
     ASSERT_FALSE(b);
     EXPECT_NE(b.message().find("layers.0.ffn.W1"), std::string::npos) << b.message();
+    EXPECT_EQ(b.code(), ErrorCode::Corrupt);
+    fs::remove_all(dir);
+}
+
+// Files keep the knobs a model was trained with in "config" (as every version did); a file
+// without them was trained with the defaults.
+TEST(TeachingModelFile, AttentionKeysAreTheTrainedKnobsAndDefaultWhenAbsent) {
+    const fs::path dir = tempDir();
+    AttentionKnobs cosine;
+    cosine.score = ScoreFunction::Cosine;
+    cosine.temperature = 0.5f;
+    cosine.mask = MaskKind::Causal;
+    auto made =
+        makeTeachingModel(CorpusKind::English, tinyConfig(Architecture::Encoder), 1, cosine);
+    ASSERT_TRUE(made) << made.message();
+    const std::string path = (dir / "cosine.safetensors").string();
+    ASSERT_TRUE(saveTeachingModel(*made.value(), path));
+    auto opened = SafetensorsFile::open(path);
+    ASSERT_TRUE(opened);
+    std::map<std::string, std::string> meta = opened.value()->metadata();
+    std::string& config = meta.at("config");
+    EXPECT_NE(config.find("\"score\":\"cosine\""), std::string::npos) << config;
+    auto loaded = loadTeachingModel(path);
+    ASSERT_TRUE(loaded) << loaded.message();
+    EXPECT_EQ(loaded.value()->trained_attention, cosine);
+    // A run without its own knobs runs the model as it was trained.
+    auto t = run(loaded.value(), "the cat");
+    ASSERT_TRUE(t) << t.message();
+    EXPECT_EQ(t.value()->attention, cosine);
+
+    // The same file with the five keys removed.
+    for (const char* key : {"\"score\":\"cosine\",", "\"temperature\":0.5,", "\"mask\":\"causal\",",
+                            "\"scale\":true,", "\"projection\":\"qkv\","}) {
+        const auto at = config.find(key);
+        ASSERT_NE(at, std::string::npos) << key << " in " << config;
+        config.erase(at, std::string(key).size());
+    }
+    std::vector<std::pair<std::string, TensorF32>> tensors;
+    for (const TensorInfo& ti : opened.value()->tensors())
+        tensors.emplace_back(ti.name,
+                             TensorF32{ti.shape, opened.value()->readFloats(ti.name).value()});
+    const std::string old = (dir / "old.safetensors").string();
+    ASSERT_TRUE(writeSafetensors(old, tensors, meta));
+    auto r = loadTeachingModel(old);
+    ASSERT_TRUE(r) << r.message();
+    EXPECT_EQ(r.value()->trained_attention, AttentionKnobs{});
     fs::remove_all(dir);
 }
 
@@ -400,10 +453,12 @@ TEST(TeachingModelFile, BuiltinPathFollowsTheEnvironment) {
     ::setenv("ATTN_RESOURCES_DIR", dir.c_str(), 1);
     const std::string path = builtinModelPath("english");
     EXPECT_EQ(fs::path(path), fs::weakly_canonical(dir / "models" / "english.safetensors"));
-    auto spec = loadModelSpec("builtin:english");
+    auto spec = openModel("builtin:english");
     EXPECT_TRUE(spec) << spec.message();
     EXPECT_TRUE(builtinModelPath("klingon").empty());
-    EXPECT_FALSE(loadModelSpec("builtin:klingon"));
+    auto klingon = openModel("builtin:klingon");
+    ASSERT_FALSE(klingon);
+    EXPECT_EQ(klingon.code(), ErrorCode::UnknownBuiltin);
     if (old)
         ::setenv("ATTN_RESOURCES_DIR", saved.c_str(), 1);
     else

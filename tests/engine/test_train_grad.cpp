@@ -374,6 +374,7 @@ struct ModelCase {
     std::string name;
     CorpusKind corpus;
     ModelConfig config;
+    AttentionKnobs attention;  // what it is trained with
 };
 
 std::vector<ModelCase> modelCases() {
@@ -389,8 +390,9 @@ std::vector<ModelCase> modelCases() {
         ModelConfig c = base;  // BERT-like: post-norm LayerNorm, sinusoidal, embedding norm
         c.architecture = Architecture::Encoder;
         c.embedding_norm = true;
-        c.mask = MaskKind::Padding;
-        cases.push_back({"encoder_postnorm", CorpusKind::English, c});
+        AttentionKnobs k;
+        k.mask = MaskKind::Padding;
+        cases.push_back({"encoder_postnorm", CorpusKind::English, c, k});
     }
     {
         ModelConfig c = base;  // GPT/llama-like: causal, pre-norm RMSNorm, RoPE, SwiGLU, GQA
@@ -403,7 +405,7 @@ std::vector<ModelCase> modelCases() {
         c.n_heads = 4;
         c.n_kv_heads = 2;
         c.d_head = 2;
-        cases.push_back({"decoder_prenorm_rope_swiglu_gqa", CorpusKind::English, c});
+        cases.push_back({"decoder_prenorm_rope_swiglu_gqa", CorpusKind::English, c, {}});
     }
     {
         ModelConfig c = base;  // translation, post-norm, learned positions
@@ -411,7 +413,7 @@ std::vector<ModelCase> modelCases() {
         c.positional = PositionalKind::Learned;
         c.max_len = 16;
         c.activation = Activation::GELUTanh;
-        cases.push_back({"encdec_postnorm_learned", CorpusKind::Translation, c});
+        cases.push_back({"encdec_postnorm_learned", CorpusKind::Translation, c, {}});
     }
     {
         ModelConfig c = base;  // translation, pre-norm with final norms, general scores
@@ -419,18 +421,20 @@ std::vector<ModelCase> modelCases() {
         c.pre_norm = true;
         c.final_norm = true;
         c.embedding_norm = true;
-        c.score = ScoreFunction::General;
-        c.projection = ProjectionMode::QK;
-        cases.push_back({"encdec_prenorm_general_qk", CorpusKind::Translation, c});
+        AttentionKnobs k;
+        k.score = ScoreFunction::General;
+        k.projection = ProjectionMode::QK;
+        cases.push_back({"encdec_prenorm_general_qk", CorpusKind::Translation, c, k});
     }
     {
         ModelConfig c = base;
         c.architecture = Architecture::Encoder;
-        c.score = ScoreFunction::Additive;
-        c.projection = ProjectionMode::Embeddings;
         c.n_layers = 1;
-        c.temperature = 0.8f;
-        cases.push_back({"encoder_embeddings_additive", CorpusKind::English, c});
+        AttentionKnobs k;
+        k.score = ScoreFunction::Additive;
+        k.projection = ProjectionMode::Embeddings;
+        k.temperature = 0.8f;
+        cases.push_back({"encoder_embeddings_additive", CorpusKind::English, c, k});
     }
     return cases;
 }
@@ -439,7 +443,7 @@ class ModelGrad : public ::testing::TestWithParam<ModelCase> {};
 
 TEST_P(ModelGrad, EveryTensorMatchesFiniteDifferences) {
     const ModelCase mc = GetParam();
-    auto made = makeTeachingModel(mc.corpus, mc.config, 17);
+    auto made = makeTeachingModel(mc.corpus, mc.config, 17, mc.attention);
     ASSERT_TRUE(made) << made.message();
     Model& model = *made.value();
     // Make the norms and biases non-trivial so their gradients are exercised fully.

@@ -7,6 +7,7 @@
 #include <QStringList>
 #include <QTest>
 
+#include "attn/open_model.h"
 #include "session/session.h"
 
 using attn::ui::Session;
@@ -282,4 +283,113 @@ TEST(Session, AppearanceChangesAreSignalled) {
     s.setShowNumbers(false);
     EXPECT_EQ(spy.count(), 3);
     EXPECT_EQ(s.colorMap(), attn::ui::ColorMapKind::Cividis);
+}
+
+// Issue 9: a knob is a run option. Turning each one on a loaded model runs the same model object
+// with the same weight buffers (no copy), and the trace shows the knob.
+TEST(Session, EveryKnobOnALoadedModelKeepsItsWeightBuffers) {
+    auto opened =
+        attn::openModel(std::string(ATTN_SOURCE_DIR) + "/resources/models/english.safetensors");
+    if (!opened) GTEST_SKIP() << opened.message();
+    Session s;
+    s.setText("the black cat drank the milk");
+    s.setModel(opened.value());
+    ASSERT_TRUE(s.trace()) << s.lastError().toStdString();
+    const attn::Model* model = s.model().get();
+    const float* wq = model->weights.layers[0].self_attention.W_Q.data();
+    const float* emb = model->weights.token_embedding.data();
+    const attn::HeadTrace h0 = s.trace()->layers[0].self_attention.heads[0];
+    auto head = [&] { return s.trace()->layers[0].self_attention.heads[0]; };
+    auto sameModel = [&](const char* knob) {
+        EXPECT_TRUE(s.lastError().isEmpty()) << knob << ": " << s.lastError().toStdString();
+        EXPECT_EQ(s.model().get(), model) << knob;
+        EXPECT_EQ(s.trace()->model.get(), model) << knob;
+        EXPECT_EQ(s.model()->weights.layers[0].self_attention.W_Q.data(), wq) << knob;
+        EXPECT_EQ(s.model()->weights.token_embedding.data(), emb) << knob;
+        EXPECT_EQ(s.trace()->attention, s.attention()) << knob;
+    };
+
+    attn::AttentionKnobs k = s.attention();
+    k.temperature = 0.1f;
+    s.setAttention(k);
+    sameModel("temperature");
+    EXPECT_EQ(s.trace()->attention.temperature, 0.1f);
+    EXPECT_EQ(head().scores, h0.scores);
+    EXPECT_GT((head().weights - h0.weights).cwiseAbs().maxCoeff(), 1e-3f);
+
+    k = {};
+    k.scale = false;
+    s.setAttention(k);
+    sameModel("scale");
+    EXPECT_EQ(head().scaled, head().scores);
+    EXPECT_NE(h0.scaled, h0.scores);
+
+    k = {};
+    k.mask = attn::MaskKind::Causal;
+    s.setAttention(k);
+    sameModel("mask");
+    EXPECT_EQ(head().weights(0, 1), 0.0f);
+    EXPECT_GT(h0.weights(0, 1), 0.0f);
+
+    k = {};
+    k.score = attn::ScoreFunction::Cosine;
+    s.setAttention(k);
+    sameModel("score");
+    EXPECT_LE(head().scores.cwiseAbs().maxCoeff(), 1.0f + 1e-5f);
+    EXPECT_NE(head().scores, h0.scores);
+
+    k = {};
+    k.projection = attn::ProjectionMode::QK;
+    s.setAttention(k);
+    sameModel("projection");
+    EXPECT_EQ(head().V, head().K);
+    EXPECT_NE(h0.V, h0.K);
+
+    s.setAttention({});
+    s.setDisabledHeads({{0, 0}});
+    sameModel("disabled heads");
+    EXPECT_EQ(head().output.cwiseAbs().maxCoeff(), 0.0f);
+    EXPECT_EQ(s.trace()->disabled_heads, (std::vector<std::pair<int, int>>{{0, 0}}));
+
+    // A score the weights cannot run is the engine's message; the model stays.
+    k = {};
+    k.score = attn::ScoreFunction::General;
+    s.setAttention(k);
+    EXPECT_NE(s.lastError().indexOf(QStringLiteral("no weights for the general")), -1)
+        << s.lastError().toStdString();
+    EXPECT_EQ(s.model().get(), model);
+
+    // All at once, as the options of one run.
+    attn::RunOptions opt;
+    opt.attention = attn::AttentionKnobs{};
+    opt.attention->temperature = 0.5f;
+    opt.disabled_heads = {{1, 2}};
+    s.setRunOptions(opt);
+    sameModel("run options");
+    EXPECT_EQ(s.runOptions().attention->temperature, 0.5f);
+    EXPECT_EQ(s.runOptions().disabled_heads, opt.disabled_heads);
+    EXPECT_EQ(s.trace()->attention.temperature, 0.5f);
+}
+
+TEST(Session, ANewModelStartsFromItsTrainedKnobsAndTheShapeKeepsTheKnobs) {
+    Session s;
+    s.setConfig(smallConfig());
+    s.setText("the cat");
+    attn::AttentionKnobs k;
+    k.temperature = 0.3f;
+    s.setAttention(k);
+    s.setConfig(smallConfig(1, 4));  // another untrained shape: the knob stays
+    ASSERT_TRUE(s.trace());
+    EXPECT_EQ(s.trace()->attention.temperature, 0.3f);
+
+    attn::OpenOptions o;
+    o.untrained = smallConfig();
+    auto opened = attn::openModel("untrained", o);
+    ASSERT_TRUE(opened);
+    auto trained = std::make_shared<attn::Model>(*opened.value());
+    trained->trained_attention.mask = attn::MaskKind::Causal;
+    s.setModel(trained);
+    EXPECT_EQ(s.attention(), trained->trained_attention);
+    ASSERT_TRUE(s.trace());
+    EXPECT_EQ(s.trace()->attention.mask, attn::MaskKind::Causal);
 }

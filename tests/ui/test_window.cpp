@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <qcustomplot.h>
 
+#include <QCheckBox>
 #include <QClipboard>
 #include <QComboBox>
 #include <QLabel>
@@ -402,11 +403,12 @@ TEST_F(WindowTest, CopyViewPutsAnImageOnTheClipboard) {
 #include <QStandardItemModel>
 
 #include "attn/formats/teaching_model.h"
+#include "attn/open_model.h"
 
 // Regression: a trained model has no weights for the general or additive score, and choosing
 // one crashed the engine; the controls no longer offer them for such a model.
 TEST_F(WindowTest, TrainedModelOffersOnlyTheScoresItHasWeightsFor) {
-    auto model = attn::loadModelSpec("builtin:english");
+    auto model = attn::openModel("builtin:english");
     if (!model) GTEST_SKIP() << model.message();
     s->setModel(std::move(model.value()));
     ASSERT_TRUE(s->trace()) << s->lastError().toStdString();
@@ -424,8 +426,54 @@ TEST_F(WindowTest, TrainedModelOffersOnlyTheScoresItHasWeightsFor) {
     EXPECT_TRUE(
         items->item(score->findData(static_cast<int>(attn::ScoreFunction::Dot)))->isEnabled());
     // Behaviour controls still work on the trained weights.
+    const attn::Model* before = s->model().get();
     w->controls()->temperatureSlider()->setValue(0);
     ASSERT_TRUE(s->trace());
-    EXPECT_EQ(s->model()->config.temperature, 0.0f);
+    EXPECT_EQ(s->attention().temperature, 0.0f);
+    EXPECT_EQ(s->trace()->attention.temperature, 0.0f);
+    EXPECT_EQ(s->model().get(), before) << "a knob never replaces the model";
     EXPECT_EQ(s->model()->config.d_model, 64);
+}
+
+// Issue 9: every attention control of the panel, on a loaded model, runs the same model object
+// with the same weight buffers; the trace shows what the control chose.
+TEST_F(WindowTest, EveryAttentionControlKeepsTheLoadedModelsWeightBuffers) {
+    auto model =
+        attn::openModel(std::string(ATTN_SOURCE_DIR) + "/resources/models/english.safetensors");
+    if (!model) GTEST_SKIP() << model.message();
+    s->setModel(std::move(model.value()));
+    ASSERT_TRUE(s->trace()) << s->lastError().toStdString();
+    const attn::Model* before = s->model().get();
+    const float* wq = before->weights.layers[0].self_attention.W_Q.data();
+    auto same = [&](const char* what) {
+        s->waitForIdle();
+        ASSERT_TRUE(s->trace()) << what;
+        EXPECT_TRUE(s->lastError().isEmpty()) << what << ": " << s->lastError().toStdString();
+        EXPECT_EQ(s->model().get(), before) << what;
+        EXPECT_EQ(s->trace()->model.get(), before) << what;
+        EXPECT_EQ(s->model()->weights.layers[0].self_attention.W_Q.data(), wq) << what;
+    };
+    ControlsPanel* c = w->controls();
+    auto choose = [](QComboBox* box, int value) { box->setCurrentIndex(box->findData(value)); };
+
+    c->temperatureSlider()->setValue(10);
+    same("temperature");
+    EXPECT_FLOAT_EQ(s->trace()->attention.temperature, 0.1f);
+    c->temperatureSlider()->setValue(100);
+    c->scaleCheck()->setChecked(false);
+    same("scale");
+    EXPECT_FALSE(s->trace()->attention.scale);
+    c->scaleCheck()->setChecked(true);
+    choose(c->maskCombo(), static_cast<int>(attn::MaskKind::Causal));
+    same("mask");
+    EXPECT_EQ(s->trace()->attention.mask, attn::MaskKind::Causal);
+    choose(c->scoreCombo(), static_cast<int>(attn::ScoreFunction::Cosine));
+    same("score");
+    EXPECT_EQ(s->trace()->attention.score, attn::ScoreFunction::Cosine);
+    choose(c->projectionCombo(), static_cast<int>(attn::ProjectionMode::QK));
+    same("projection");
+    EXPECT_EQ(s->trace()->attention.projection, attn::ProjectionMode::QK);
+    s->setDisabledHeads({{1, 0}});
+    same("disabled heads");
+    EXPECT_EQ(s->trace()->layers[1].self_attention.heads[0].output.cwiseAbs().maxCoeff(), 0.0f);
 }

@@ -41,6 +41,7 @@ Session::Session(QObject* parent) : QObject(parent) {
     m_debounce.setSingleShot(true);
     m_debounce.setInterval(150);
     connect(&m_debounce, &QTimer::timeout, this, &Session::startRun);
+    m_runOptions.attention = attn::AttentionKnobs{};
     auto model = attn::makeUntrainedModel(m_config);
     if (model)
         m_model = std::move(model.value());
@@ -111,15 +112,38 @@ void Session::setModel(std::shared_ptr<const attn::Model> model) {
         return;
     }
     m_config = model->config;
+    m_runOptions.attention = model->trained_attention;
     m_model = std::move(model);
     m_configError.clear();
     emit modelChanged();
     runNow();
 }
 
-void Session::setDisabledHeads(std::vector<std::pair<int, int>> heads) {
-    m_disabled = std::move(heads);
+void Session::setAttention(const attn::AttentionKnobs& knobs) {
+    m_runOptions.attention = knobs;
     runNow();
+}
+
+void Session::setDisabledHeads(std::vector<std::pair<int, int>> heads) {
+    m_runOptions.disabled_heads = std::move(heads);
+    runNow();
+}
+
+void Session::setRunOptions(const attn::RunOptions& options) {
+    m_runOptions.attention = options.attention
+                                 ? *options.attention
+                                 : (m_model ? m_model->trained_attention : attn::AttentionKnobs{});
+    m_runOptions.disabled_heads = options.disabled_heads;
+    m_runOptions.detail_limit_bytes = options.detail_limit_bytes;
+    m_runOptions.compute_logits = options.compute_logits;
+    runNow();
+}
+
+attn::RunOptions Session::runOptions() const {
+    attn::RunOptions opt = m_runOptions;
+    opt.focus_layer = m_focus.layer;
+    opt.focus_head = m_focus.head;
+    return opt;
 }
 
 // --- running -------------------------------------------------------------------------------
@@ -148,10 +172,7 @@ void Session::startRun() {
     std::string text = m_text.toStdString();
     std::string target = m_targetText.toStdString();
 
-    attn::RunOptions opt;
-    opt.focus_layer = m_focus.layer;
-    opt.focus_head = m_focus.head;
-    opt.disabled_heads = m_disabled;
+    attn::RunOptions opt = runOptions();
 
     // Counting tokens is cheap next to a run; it decides whether the GUI thread may do it.
     std::size_t tokens = 0;

@@ -43,15 +43,32 @@ public:
     /// Target sentence for encoder–decoder mode (empty = encoder or decoder only).
     void setTargetText(const QString& text);
     QString targetText() const { return m_targetText; }
-    /// Replaces the model config and builds a fresh untrained model from it; re-runs at once.
+    /// Replaces the untrained model's shape and builds a fresh untrained model from it; the run
+    /// options stay as they are. Re-runs at once.
     void setConfig(const attn::ModelConfig& config);
-    /// Uses a given model (trained, loaded from disk); re-runs at once.
+    /// Uses a given model (trained, loaded from disk, shared and never copied); the attention
+    /// knobs start from its trained_attention. Re-runs at once.
     void setModel(std::shared_ptr<const attn::Model> model);
     std::shared_ptr<const attn::Model> model() const { return m_model; }
     const attn::ModelConfig& config() const;
-    /// Heads switched off (output zeroed), as (layer, head).
+
+    // --- run options (never touch the model) ---------------------------------------------
+    /// Score function, scaling, mask, temperature and projection of the next runs; re-runs at
+    /// once with the same model object (a choice its weights cannot run shows the engine's
+    /// message as the error).
+    void setAttention(const attn::AttentionKnobs& knobs);
+    const attn::AttentionKnobs& attention() const { return *m_runOptions.attention; }
+    /// Heads switched off (output zeroed), as (block, head), block as attn::headBlockIndex.
     void setDisabledHeads(std::vector<std::pair<int, int>> heads);
-    const std::vector<std::pair<int, int>>& disabledHeads() const { return m_disabled; }
+    const std::vector<std::pair<int, int>>& disabledHeads() const {
+        return m_runOptions.disabled_heads;
+    }
+    /// Takes attention (when set; else the model's trained_attention), disabled_heads,
+    /// detail_limit_bytes and compute_logits from options; re-runs at once. Focus, cancel and
+    /// progress are the session's own.
+    void setRunOptions(const attn::RunOptions& options);
+    /// The options the next run uses (attention always set; no cancel flag or progress).
+    attn::RunOptions runOptions() const;
 
     /// Runs now on the GUI thread (short inputs) or in the background (long ones).
     void runNow();
@@ -128,7 +145,7 @@ private:
     QString m_text;
     QString m_targetText;
     std::shared_ptr<const attn::Model> m_model;
-    std::vector<std::pair<int, int>> m_disabled;
+    attn::RunOptions m_runOptions;  // attention always set; focus/cancel/progress set per run
     attn::TracePtr m_trace;
     QString m_error;
     Focus m_focus;

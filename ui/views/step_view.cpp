@@ -48,7 +48,7 @@ QStringList indices(int n) {
     return out;
 }
 
-QString blockExplain(StepKind kind, const ModelConfig& c, const Step& s) {
+QString blockExplain(StepKind kind, const ModelConfig& c, const AttentionKnobs& k, const Step& s) {
     switch (kind) {
         case StepKind::Projections:
             return QObject::tr(
@@ -64,24 +64,24 @@ QString blockExplain(StepKind kind, const ModelConfig& c, const Step& s) {
                 "good match. Rows are queries (who is looking), columns are keys (who is looked "
                 "at).");
         case StepKind::Scaled:
-            return c.scale && c.score == ScoreFunction::ScaledDot
+            return k.scale && k.score == ScoreFunction::ScaledDot
                        ? QObject::tr(
                              "Dividing by √d_k keeps scores from growing with the size of "
                              "the vectors, so the softmax that follows does not saturate.")
                        : QObject::tr("Scaling is off: the scores go to the softmax as they are.");
         case StepKind::Masked: {
             const bool causal = !s.cross && (s.decoder || c.architecture == Architecture::Decoder ||
-                                             c.mask == MaskKind::Causal);
+                                             k.mask == MaskKind::Causal);
             if (causal)
                 return QObject::tr(
                     "A token may not look at later tokens: those scores become −∞ "
                     "(grey) and will get weight 0.");
-            if (c.mask == MaskKind::Padding && !s.cross)
+            if (k.mask == MaskKind::Padding && !s.cross)
                 return QObject::tr("Padding keys are hidden: their scores become −∞ (grey).");
             return QObject::tr("No mask: every token may look at every token.");
         }
         case StepKind::Weights:
-            return c.temperature == 0.0f
+            return k.temperature == 0.0f
                        ? QObject::tr(
                              "Temperature 0: each row puts all its weight on its largest "
                              "score — a hard look-up.")
@@ -491,7 +491,7 @@ Content buildContent(const Session& session, const Step& step) {
         step.cross ? (lt.cross_attention ? &*lt.cross_attention : nullptr) : &lt.self_attention;
     if (!block) return {};
     Content out = blockContent(in, *block, lt);
-    out.explain = blockExplain(step.kind, in.c, step);
+    out.explain = blockExplain(step.kind, in.c, in.tr->attention, step);
     return out;
 }
 

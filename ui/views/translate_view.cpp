@@ -14,6 +14,7 @@
 
 #include "attn/corpus.h"
 #include "attn/formats/teaching_model.h"
+#include "attn/open_model.h"
 #include "attn/tokenizer.h"
 #include "session/session.h"
 #include "views/prediction_view.h"
@@ -166,7 +167,7 @@ void TranslateView::loadShipped(const QString& name) {
         onSessionModel();
     });
     const std::string spec = "builtin:" + name.toStdString();
-    watcher->setFuture(QtConcurrent::run([spec] { return attn::loadModelSpec(spec); }));
+    watcher->setFuture(QtConcurrent::run([spec] { return attn::openModel(spec); }));
 }
 
 void TranslateView::waitForModels() {

@@ -62,7 +62,7 @@ signals:
     void translationChanged(const QString& spanish);
 
 private:
-    using LoadResult = attn::Result<std::shared_ptr<attn::Model>>;
+    using LoadResult = attn::Result<std::shared_ptr<const attn::Model>>;
     void loadShipped(const QString& name);
     void onSessionModel();
     void translateNow();

@@ -259,11 +259,13 @@ ControlsPanel::ControlsPanel(Session* session, QWidget* parent)
         m_examples->setCurrentIndex(0);
     });
     for (QSpinBox* s : {m_dModel, m_heads, m_layers, m_seed})
-        connect(s, &QSpinBox::valueChanged, this, &ControlsPanel::controlsChanged);
-    for (QComboBox* c : {m_arch, m_projection, m_score, m_mask, m_pe})
-        connect(c, &QComboBox::currentIndexChanged, this, &ControlsPanel::controlsChanged);
-    connect(m_scale, &QCheckBox::toggled, this, &ControlsPanel::controlsChanged);
-    connect(m_temp, &QSlider::valueChanged, this, &ControlsPanel::controlsChanged);
+        connect(s, &QSpinBox::valueChanged, this, &ControlsPanel::structureChanged);
+    for (QComboBox* c : {m_arch, m_pe})
+        connect(c, &QComboBox::currentIndexChanged, this, &ControlsPanel::structureChanged);
+    for (QComboBox* c : {m_projection, m_score, m_mask})
+        connect(c, &QComboBox::currentIndexChanged, this, &ControlsPanel::attentionChanged);
+    connect(m_scale, &QCheckBox::toggled, this, &ControlsPanel::attentionChanged);
+    connect(m_temp, &QSlider::valueChanged, this, &ControlsPanel::attentionChanged);
     connect(reroll, &QToolButton::clicked, this, [this] {
         m_seed->setValue(static_cast<int>(QRandomGenerator::global()->bounded(1, 999999)));
     });
@@ -306,7 +308,7 @@ void ControlsPanel::loadExample(const ExampleSentence& e) {
     if (wantSeq2Seq != m_session->isSeq2Seq() && isUntrained(m_session->model().get())) {
         const int idx = m_arch->findData(static_cast<int>(
             wantSeq2Seq ? attn::Architecture::EncoderDecoder : attn::Architecture::Encoder));
-        m_arch->setCurrentIndex(idx);  // re-runs through controlsChanged
+        m_arch->setCurrentIndex(idx);  // re-runs through structureChanged
     }
     setTargetText(e.target);
     setSourceText(e.source);
@@ -321,37 +323,45 @@ attn::ModelConfig ControlsPanel::configFromControls() const {
     c.n_layers = m_layers->value();
     c.n_decoder_layers = m_layers->value();
     c.seed = static_cast<std::uint64_t>(m_seed->value());
-    c.projection = static_cast<attn::ProjectionMode>(m_projection->currentData().toInt());
-    c.score = static_cast<attn::ScoreFunction>(m_score->currentData().toInt());
-    c.scale = m_scale->isChecked();
-    c.mask = static_cast<attn::MaskKind>(m_mask->currentData().toInt());
     c.positional = static_cast<attn::PositionalKind>(m_pe->currentData().toInt());
-    c.temperature = static_cast<float>(m_temp->value() / 100.0);
     return c;
 }
 
-void ControlsPanel::controlsChanged() {
+attn::AttentionKnobs ControlsPanel::knobsFromControls() const {
+    attn::AttentionKnobs k;
+    k.projection = static_cast<attn::ProjectionMode>(m_projection->currentData().toInt());
+    k.score = static_cast<attn::ScoreFunction>(m_score->currentData().toInt());
+    k.scale = m_scale->isChecked();
+    k.mask = static_cast<attn::MaskKind>(m_mask->currentData().toInt());
+    k.temperature = static_cast<float>(m_temp->value() / 100.0);
+    return k;
+}
+
+void ControlsPanel::updateLabels() {
     m_tempLabel->setText(m_temp->value() == 0 ? tr("0 (hard)")
                                               : QString::number(m_temp->value() / 100.0, 'f', 2));
     m_scale->setEnabled(m_score->currentData().toInt() ==
                         static_cast<int>(attn::ScoreFunction::ScaledDot));
+}
+
+void ControlsPanel::structureChanged() {
+    updateLabels();
     if (m_syncing) return;
+    // The shape is the untrained model's only: a loaded model keeps its own (its controls are
+    // greyed out, but the seed's "New" button can still fire).
+    if (auto model = m_session->model(); model && !isUntrained(model.get())) return;
     const attn::ModelConfig c = configFromControls();
-    auto model = m_session->model();
-    if (model && !isUntrained(model.get())) {
-        // A trained model keeps its weights; only how attention is computed changes.
-        auto copy = std::make_shared<attn::Model>(*model);
-        copy->config.projection = c.projection;
-        copy->config.score = c.score;
-        copy->config.scale = c.scale;
-        copy->config.mask = c.mask;
-        copy->config.temperature = c.temperature;
-        m_session->setModel(std::move(copy));
-    } else {
-        m_untrained = c;
-        m_session->setConfig(c);
-    }
+    m_untrained = c;
+    m_session->setConfig(c);
     updateVisibility();
+}
+
+void ControlsPanel::attentionChanged() {
+    updateLabels();
+    if (m_syncing) return;
+    // Any model, loaded or untrained: the same model object runs again with other options.
+    const attn::AttentionKnobs k = knobsFromControls();
+    if (k != m_session->attention()) m_session->setAttention(k);
 }
 
 void ControlsPanel::syncFromSession() {
@@ -375,16 +385,15 @@ void ControlsPanel::syncFromSession() {
     m_heads->setValue(c.n_heads);
     m_layers->setValue(c.n_layers);
     m_seed->setValue(static_cast<int>(c.seed));
-    setCombo(m_projection, static_cast<int>(c.projection));
-    setCombo(m_score, static_cast<int>(c.score));
-    m_scale->setChecked(c.scale);
-    setCombo(m_mask, static_cast<int>(c.mask));
+    const attn::AttentionKnobs& k = m_session->attention();
+    setCombo(m_projection, static_cast<int>(k.projection));
+    setCombo(m_score, static_cast<int>(k.score));
+    m_scale->setChecked(k.scale);
+    setCombo(m_mask, static_cast<int>(k.mask));
     setCombo(m_pe, static_cast<int>(c.positional));
-    m_temp->setValue(static_cast<int>(c.temperature * 100 + 0.5f));
+    m_temp->setValue(static_cast<int>(k.temperature * 100 + 0.5f));
     m_syncing = false;
-    m_tempLabel->setText(m_temp->value() == 0 ? tr("0 (hard)")
-                                              : QString::number(m_temp->value() / 100.0, 'f', 2));
-    m_scale->setEnabled(c.score == attn::ScoreFunction::ScaledDot);
+    updateLabels();
 
     auto model = m_session->model();
     const bool untrained = !model || isUntrained(model.get());
@@ -400,24 +409,28 @@ void ControlsPanel::syncFromSession() {
                                   .arg(model->config.d_model));
     }
     m_backToUntrained->setVisible(!untrained);
-    // A loaded model only has the score weights it was trained with: general (q·W·k) and
-    // additive scores need weights of their own, so offer them only when present.
-    if (auto* items = qobject_cast<QStandardItemModel*>(m_score->model())) {
-        const attn::LayerWeights* lw =
-            model && !model->weights.layers.empty() ? &model->weights.layers.front() : nullptr;
-        for (int i = 0; i < m_score->count(); ++i) {
-            const auto fn = static_cast<attn::ScoreFunction>(m_score->itemData(i).toInt());
-            bool on = true;
-            if (!untrained && fn == attn::ScoreFunction::General)
-                on = lw && !lw->self_attention.W_general.empty();
-            if (!untrained && fn == attn::ScoreFunction::Additive)
-                on = lw && !lw->self_attention.v_add.empty();
+    // A loaded model only has the weights it was trained with: general (q·W·k) and additive
+    // scores need weights of their own, and a model trained with V = K has no W_V. Offer a
+    // choice only when the engine says the model can run it: the knobs it was trained with
+    // (which it can), with that one choice changed.
+    auto offer = [&](QComboBox* box, auto apply) {
+        auto* items = qobject_cast<QStandardItemModel*>(box->model());
+        if (!items || !model) return;
+        for (int i = 0; i < box->count(); ++i) {
+            attn::AttentionKnobs choice = model->trained_attention;
+            apply(choice, box->itemData(i).toInt());
+            const attn::Status can = attn::checkAttentionKnobs(*model, choice);
             if (QStandardItem* it = items->item(i)) {
-                it->setEnabled(on);
-                it->setToolTip(on ? QString() : tr("This model has no weights for this score."));
+                it->setEnabled(can.ok());
+                it->setToolTip(can.ok() ? QString() : QString::fromStdString(can.message()));
             }
         }
-    }
+    };
+    offer(m_score,
+          [](attn::AttentionKnobs& c, int v) { c.score = static_cast<attn::ScoreFunction>(v); });
+    offer(m_projection, [](attn::AttentionKnobs& c, int v) {
+        c.projection = static_cast<attn::ProjectionMode>(v);
+    });
     for (QWidget* w :
          std::initializer_list<QWidget*>{m_arch, m_dModel, m_heads, m_layers, m_seed, m_pe})
         w->setEnabled(untrained);

@@ -37,8 +37,10 @@ class ControlsPanel : public QWidget {
 public:
     explicit ControlsPanel(Session* session, QWidget* parent = nullptr);
 
-    /// The config the controls describe (structure from the controls, the rest as the session's).
+    /// The untrained model's shape the controls describe (the rest as the session's config).
     attn::ModelConfig configFromControls() const;
+    /// The attention knobs the controls describe (run options: they never change the model).
+    attn::AttentionKnobs knobsFromControls() const;
     /// Puts an example into the boxes (switching to encoder–decoder for a translation).
     void loadExample(const ExampleSentence& example);
     void setSourceText(const QString& text);
@@ -53,6 +55,10 @@ public:
     QSpinBox* headsSpin() const { return m_heads; }
     QSpinBox* layersSpin() const { return m_layers; }
     QSlider* temperatureSlider() const { return m_temp; }
+    QComboBox* projectionCombo() const { return m_projection; }
+    QComboBox* scoreCombo() const { return m_score; }
+    QCheckBox* scaleCheck() const { return m_scale; }
+    QComboBox* maskCombo() const { return m_mask; }
     QLabel* statusLabel() const { return m_status; }
     QComboBox* architectureCombo() const { return m_arch; }
 
@@ -61,7 +67,9 @@ public slots:
     void syncFromSession();
 
 private:
-    void controlsChanged();
+    void structureChanged();  // the untrained model's shape: builds a new one
+    void attentionChanged();  // run options: the same model runs again
+    void updateLabels();
     void updateVisibility();
     void showStatus(const QString& error);
     void updateInfo();

@@ -61,24 +61,26 @@ attn::ModelConfig defaultConfig() {
     return c;
 }
 
-// Model config ↔ settings, by name so a reordered enum cannot scramble saved values.
-void writeConfig(QSettings& s, const attn::ModelConfig& c) {
+// Model config and attention knobs ↔ settings, by name so a reordered enum cannot scramble saved
+// values. The knobs stay in the "config" group where earlier versions kept them.
+void writeConfig(QSettings& s, const attn::ModelConfig& c, const attn::AttentionKnobs& k) {
     s.beginGroup(QStringLiteral("config"));
     s.setValue(QStringLiteral("architecture"), static_cast<int>(c.architecture));
     s.setValue(QStringLiteral("d_model"), c.d_model);
     s.setValue(QStringLiteral("heads"), c.n_heads);
     s.setValue(QStringLiteral("layers"), c.n_layers);
     s.setValue(QStringLiteral("seed"), static_cast<qulonglong>(c.seed));
-    s.setValue(QStringLiteral("projection"), QString::fromStdString(attn::toString(c.projection)));
-    s.setValue(QStringLiteral("score"), QString::fromStdString(attn::toString(c.score)));
-    s.setValue(QStringLiteral("scale"), c.scale);
-    s.setValue(QStringLiteral("mask"), QString::fromStdString(attn::toString(c.mask)));
+    s.setValue(QStringLiteral("projection"), QString::fromStdString(attn::toString(k.projection)));
+    s.setValue(QStringLiteral("score"), QString::fromStdString(attn::toString(k.score)));
+    s.setValue(QStringLiteral("scale"), k.scale);
+    s.setValue(QStringLiteral("mask"), QString::fromStdString(attn::toString(k.mask)));
     s.setValue(QStringLiteral("positional"), QString::fromStdString(attn::toString(c.positional)));
-    s.setValue(QStringLiteral("temperature"), static_cast<double>(c.temperature));
+    s.setValue(QStringLiteral("temperature"), static_cast<double>(k.temperature));
     s.endGroup();
 }
 
-attn::ModelConfig readConfig(QSettings& s) {
+attn::ModelConfig readConfig(QSettings& s, attn::AttentionKnobs* knobs) {
+    attn::AttentionKnobs& k = *knobs;
     attn::ModelConfig c = defaultConfig();
     s.beginGroup(QStringLiteral("config"));
     const int arch = s.value(QStringLiteral("architecture"), 0).toInt();
@@ -89,13 +91,13 @@ attn::ModelConfig readConfig(QSettings& s) {
     c.n_decoder_layers = c.n_layers;
     c.seed = s.value(QStringLiteral("seed"), 1).toULongLong();
     attn::parseProjectionMode(s.value(QStringLiteral("projection")).toString().toStdString(),
-                              &c.projection);
-    attn::parseScoreFunction(s.value(QStringLiteral("score")).toString().toStdString(), &c.score);
-    c.scale = s.value(QStringLiteral("scale"), true).toBool();
-    attn::parseMaskKind(s.value(QStringLiteral("mask")).toString().toStdString(), &c.mask);
+                              &k.projection);
+    attn::parseScoreFunction(s.value(QStringLiteral("score")).toString().toStdString(), &k.score);
+    k.scale = s.value(QStringLiteral("scale"), true).toBool();
+    attn::parseMaskKind(s.value(QStringLiteral("mask")).toString().toStdString(), &k.mask);
     attn::parsePositionalKind(s.value(QStringLiteral("positional")).toString().toStdString(),
                               &c.positional);
-    c.temperature = static_cast<float>(s.value(QStringLiteral("temperature"), 1.0).toDouble());
+    k.temperature = static_cast<float>(s.value(QStringLiteral("temperature"), 1.0).toDouble());
     s.endGroup();
     return c;
 }
@@ -543,7 +545,11 @@ void MainWindow::restoreSettings() {
 
     // The model: the untrained one as the user left it, or a trained / loaded one.
     const QString spec = s.value(QStringLiteral("model/spec")).toString();
-    if (s.contains(QStringLiteral("config/d_model"))) m_session->setConfig(readConfig(s));
+    if (s.contains(QStringLiteral("config/d_model"))) {
+        attn::AttentionKnobs knobs;
+        m_session->setConfig(readConfig(s, &knobs));
+        m_session->setAttention(knobs);
+    }
     m_modelActions->setUntrainedConfig(m_session->config());
     if (spec.isEmpty()) {
         // First start: the trained English model, when it is there, shows meaningful patterns.
@@ -594,7 +600,7 @@ void MainWindow::saveSettings() {
                                                  ? QStringLiteral("untrained")
                                                  : m_modelSpec);
     // A loaded model remembers itself (Model menu); the controls remember the untrained one.
-    writeConfig(s, m_controls->untrainedConfig());
+    writeConfig(s, m_controls->untrainedConfig(), m_session->attention());
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

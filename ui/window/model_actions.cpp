@@ -18,7 +18,7 @@
 #include <string>
 
 #include "attn/formats/load.h"
-#include "attn/formats/teaching_model.h"
+#include "attn/open_model.h"
 #include "session/session.h"
 
 namespace attn::ui {
@@ -33,21 +33,6 @@ QSettings settings() {
 }
 
 bool isBuiltin(const QString& spec) { return spec.startsWith(QLatin1String("builtin:")); }
-
-/// Any model the app can open. A .safetensors file is first tried as one of our teaching
-/// models, then as the weights of a Hugging Face folder.
-attn::Result<std::shared_ptr<attn::Model>> loadAny(const std::string& spec) {
-    if (spec.rfind("builtin:", 0) == 0) return attn::loadModelSpec(spec);
-    const QFileInfo info(QString::fromStdString(spec));
-    if (info.isFile() &&
-        info.suffix().compare(QLatin1String("safetensors"), Qt::CaseInsensitive) == 0) {
-        auto teaching = attn::loadTeachingModel(spec);
-        if (teaching) return teaching;
-        if (teaching.message().find("is not an Attention Lab teaching model") == std::string::npos)
-            return teaching;
-    }
-    return attn::loadModel(spec);
-}
 
 /// The first local file or folder of a drag, or empty.
 QString droppedPath(const QMimeData* mime) {
@@ -123,9 +108,9 @@ ModelActions::~ModelActions() {
 }
 
 std::shared_ptr<const attn::Model> ModelActions::defaultModel() {
-    auto trained = attn::loadModelSpec("builtin:english");
+    auto trained = attn::openModel("builtin:english");
     if (trained) return std::move(trained.value());
-    auto untrained = attn::makeUntrainedModel(attn::ModelConfig{});
+    auto untrained = attn::openModel("untrained");
     if (untrained) return std::move(untrained.value());
     return nullptr;
 }
@@ -165,7 +150,9 @@ void ModelActions::load(const QString& spec) {
             [this, watcher, spec, gen] { finishLoad(watcher, spec, gen); });
     if (m_inflight++ == 0) emit loadingChanged(true);
     const std::string s = spec.toStdString();
-    watcher->setFuture(QtConcurrent::run([s] { return loadAny(s); }));
+    attn::OpenOptions options;
+    options.untrained = m_untrained;
+    watcher->setFuture(QtConcurrent::run([s, options] { return attn::openModel(s, options); }));
 }
 
 void ModelActions::finishLoad(QFutureWatcher<LoadResult>* watcher, const QString& spec,
@@ -175,14 +162,21 @@ void ModelActions::finishLoad(QFutureWatcher<LoadResult>* watcher, const QString
     const bool latest = generation == m_generation;
     if (latest) {
         if (!result) {
-            fail(tr("Could not open %1:\n%2")
-                     .arg(displayName(spec), QString::fromStdString(result.message())));
+            switch (result.code()) {
+                case attn::ErrorCode::Cancelled:
+                    break;  // asked for; nothing to say
+                case attn::ErrorCode::NotFound:
+                    // A recent file that was moved or deleted should not be offered again.
+                    if (!isBuiltin(spec)) removeRecent(spec);
+                    [[fallthrough]];
+                default:
+                    fail(tr("Could not open %1:\n%2")
+                             .arg(displayName(spec), QString::fromStdString(result.message())));
+                    break;
+            }
         } else if (m_session) {
-            std::shared_ptr<attn::Model> model = std::move(result.value());
-            if (model->source_path.empty() && !isBuiltin(spec))
-                model->source_path = spec.toStdString();
-            m_session->setModel(std::move(model));
-            if (!isBuiltin(spec)) addRecent(spec);
+            m_session->setModel(std::move(result.value()));
+            if (!isBuiltin(spec) && spec != QLatin1String("untrained")) addRecent(spec);
             emit modelLoaded(spec);
         }
     }
@@ -226,6 +220,13 @@ void ModelActions::addRecent(const QString& path) {
     list.removeAll(abs);
     list.prepend(abs);
     while (list.size() > kMaxRecent) list.removeLast();
+    settings().setValue(QLatin1String(kRecentKey), list);
+    rebuildRecentMenu();
+}
+
+void ModelActions::removeRecent(const QString& path) {
+    QStringList list = recentModels();
+    if (list.removeAll(QFileInfo(path).absoluteFilePath()) == 0) return;
     settings().setValue(QLatin1String(kRecentKey), list);
     rebuildRecentMenu();
 }

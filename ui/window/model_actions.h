@@ -35,8 +35,10 @@ public:
     /// otherwise the untrained default. Blocks (a few milliseconds; call before showing).
     static std::shared_ptr<const attn::Model> defaultModel();
 
-    /// Loads "builtin:english", "builtin:translation", a file or a folder in the background;
-    /// the latest request wins. Emits loadingChanged, then modelLoaded or errorOccurred.
+    /// Opens any spec attn::openModel takes ("builtin:english", "builtin:translation", a file,
+    /// a folder, a Hugging Face cache entry) in the background; the menu, drag and drop, recent
+    /// files and the cache menu all come here. The latest request wins. Emits loadingChanged,
+    /// then modelLoaded or errorOccurred (a recent file that is gone leaves the list).
     void load(const QString& spec);
     /// Back to an untrained model with the last untrained configuration (at once).
     void useUntrained();
@@ -69,9 +71,10 @@ protected:
     bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
-    using LoadResult = attn::Result<std::shared_ptr<attn::Model>>;
+    using LoadResult = attn::Result<std::shared_ptr<const attn::Model>>;
     void finishLoad(QFutureWatcher<LoadResult>* watcher, const QString& spec, quint64 generation);
     void addRecent(const QString& path);
+    void removeRecent(const QString& path);
     void rebuildRecentMenu();
     void rebuildCacheMenu();
     void fail(const QString& message);

@@ -43,6 +43,21 @@ bool parseScoreFunction(const std::string& text,
                         ScoreFunction* out);  ///< dot|scaled-dot|cosine|general|additive
 bool parseMaskKind(const std::string& text, MaskKind* out);  ///< none|causal|padding
 
+/// What a person turns per run, the same for every attention block of a model (they go into
+/// RunOptions::attention, never into a model: turning one never touches weights). A model's
+/// weights may not support every choice (see checkAttentionKnobs in model.h).
+struct AttentionKnobs {
+    ProjectionMode projection = ProjectionMode::QKV;  ///< how Q, K and V come from X
+    ScoreFunction score = ScoreFunction::ScaledDot;   ///< how a query and a key are compared
+    bool scale = true;                                ///< divide by √d_k (scaled dot only)
+    float temperature = 1.0f;        ///< scores ÷ T before softmax; 0 = hard arg-max look-up
+    MaskKind mask = MaskKind::None;  ///< self-attention mask of the first stack; decoders are
+                                     ///< always causal, cross-attention never masked
+
+    bool operator==(const AttentionKnobs&) const = default;
+};
+
+/// One attention block: its shape (from the model config) and the knobs of this run.
 struct AttentionConfig {
     int d_model = 8;
     int n_heads = 2;

@@ -51,20 +51,16 @@ struct ModelConfig {
     float norm_eps = 1e-5f;
     Activation activation = Activation::ReLU;
     bool has_lm_head = false;  ///< logits over the vocabulary after the last layer
-    // Attention behaviour (the UI's controls).
-    ProjectionMode projection = ProjectionMode::QKV;
-    ScoreFunction score = ScoreFunction::ScaledDot;
-    bool scale = true;
-    float temperature = 1.0f;
-    MaskKind mask =
-        MaskKind::None;  ///< self-attention mask of the first stack; decoders are causal
+    // Score function, scaling, mask, temperature and projection mode are not here: they are
+    // run options (RunOptions::attention, AttentionKnobs), so that turning them never copies a
+    // model. What a model's weights were trained for is Model::trained_attention.
     std::uint64_t seed = 1;
 
     int kvHeads() const { return n_kv_heads > 0 ? n_kv_heads : n_heads; }
     int headDim() const { return d_head > 0 ? d_head : (n_heads > 0 ? d_model / n_heads : 0); }
     int ffDim() const { return d_ff > 0 ? d_ff : 4 * d_model; }
-    /// The attention config of the first stack's self-attention (or decoder self/cross).
-    AttentionConfig attentionConfig(bool causal_decoder = false) const;
+    /// The attention config of every block of this model run with knobs.
+    AttentionConfig attentionConfig(const AttentionKnobs& knobs) const;
 };
 
 struct NormWeights {
@@ -113,14 +109,27 @@ struct Model {
     int eos_id = -1;
     int mask_id = -1;         ///< [MASK] of a masked-word model
     std::string source_path;  ///< file or folder it came from, empty when built in memory
+    /// The knobs the weights were made for: a teaching model's training choices (stored in its
+    /// file), causal for GPT-2 / llama2.c, the defaults otherwise. A run without its own
+    /// RunOptions::attention uses these; the window starts its controls from them.
+    AttentionKnobs trained_attention;
 };
 
 /// Checks a configuration; messages say what to change ("d_model 10 is not divisible by 3 heads").
 Status validate(const ModelConfig& config);
 
+/// Whether model's weights can run with knobs: every block has W_general for the general score,
+/// W_add_q/W_add_k/v_add for the additive one, W_Q/W_K for the QK and QKV projections and W_V for
+/// QKV (a teaching model trained with V = K has none). Also checks the knobs themselves (a
+/// temperature ≥ 0; raw embeddings need d_model = heads · d_k). The message says what to choose
+/// instead.
+Status checkAttentionKnobs(const Model& model, const AttentionKnobs& knobs);
+
 /// A seeded, reproducible model with random weights (Xavier-uniform), the default teaching
-/// model. With vocab_size 0 it uses a WordTokenizer and embeds each token by a seeded hash of its
-/// text, so the same word gets the same vector in any sentence.
+/// model. It always has the extra weights of the general and additive scores (d_k × d_k per
+/// head, small next to W_Q…W_O), so every AttentionKnobs choice runs on it without a rebuild. With
+/// vocab_size 0 it uses a WordTokenizer and embeds each token by a seeded hash of its text, so the
+/// same word gets the same vector in any sentence.
 Result<std::shared_ptr<Model>> makeUntrainedModel(const ModelConfig& config);
 
 /// The embedding of a token under a hashed (vocab-free) model: deterministic in (seed, text).

@@ -74,6 +74,10 @@ struct Trace {
     Mat logits;        // (T, vocab) when the model has an LM head
     std::vector<Step> steps;
     bool full_detail = true;  ///< every head keeps scores/scaled/masked
+    /// The run options that shaped these numbers: the knobs (resolved: RunOptions::attention or
+    /// the model's trained_attention) and the heads that were switched off.
+    AttentionKnobs attention;
+    std::vector<std::pair<int, int>> disabled_heads;
 
     int tokenCount() const { return static_cast<int>(tokens.size()); }
     const LayerTrace& layer(int l, bool decoder = false) const {
@@ -90,6 +94,10 @@ struct Trace {
 using TracePtr = std::shared_ptr<const Trace>;
 
 struct RunOptions {
+    /// Score function, √d_k scaling, mask, temperature and projection mode of this run. Empty:
+    /// the knobs the model was made for (Model::trained_attention). run() refuses knobs the
+    /// model's weights cannot support (checkAttentionKnobs), with a message.
+    std::optional<AttentionKnobs> attention;
     /// Above this many bytes of (T×T) matrices, heads keep only their weights (plus the focus
     /// head's full detail); Trace::headDetail recomputes the rest on demand.
     std::size_t detail_limit_bytes = std::size_t{256} << 20;
@@ -122,7 +130,11 @@ Result<TracePtr> runTokens(std::shared_ptr<const Model> model, std::vector<Token
 Result<TracePtr> runSeq2Seq(std::shared_ptr<const Model> model, std::string_view source,
                             std::string_view target, const RunOptions& options = {});
 
-/// The ordered steps for a config (also filled into every trace).
-std::vector<Step> buildSteps(const ModelConfig& config, bool has_target);
+/// The knobs a run with options uses on model: options.attention, else model.trained_attention.
+AttentionKnobs resolvedAttention(const Model& model, const RunOptions& options);
+
+/// The ordered steps for a config run with knobs (also filled into every trace).
+std::vector<Step> buildSteps(const ModelConfig& config, const AttentionKnobs& knobs,
+                             bool has_target);
 
 }  // namespace attn

@@ -49,6 +49,9 @@ struct TrainOptions {
     float mask_random_fraction = 0.1f;
     float mask_keep_fraction = 0.1f;
     float unknown_word_probability = 0.05f;  ///< Translation: a noun/adjective becomes [UNK]
+    /// The attention a new model is trained with (temperature > 0); it decides which weights
+    /// exist and is stored in the model (Model::trained_attention, and in its file).
+    AttentionKnobs attention;
 };
 
 /// The shipped model's configuration for a corpus (vocabulary sizes filled in).
@@ -57,10 +60,12 @@ int defaultSteps(CorpusKind corpus);
 float defaultLearningRate(CorpusKind corpus);
 
 /// An empty teaching model for a corpus: config, tokenizers (VocabTokenizer over the corpus
-/// vocabulary, lower-casing), special ids, and seeded initial weights. config's vocabulary
-/// sizes and architecture are overwritten to fit the corpus.
+/// vocabulary, lower-casing), special ids, and seeded initial weights for the attention it
+/// will be trained with. config's vocabulary sizes and architecture are overwritten to fit the
+/// corpus.
 Result<std::shared_ptr<Model>> makeTeachingModel(CorpusKind corpus, ModelConfig config,
-                                                 std::uint64_t seed);
+                                                 std::uint64_t seed,
+                                                 const AttentionKnobs& attention = {});
 
 /// One optimisation step at a time, for the command line and the window's "Watch it learn".
 /// Not thread-safe: call step() and snapshot() from one thread (a worker, not the GUI thread).

@@ -27,11 +27,11 @@ ModelWeights zerosLike(const ModelWeights& w);
 /// Σ of squares of every element.
 double squaredNorm(ModelWeights& w);
 
-/// A fresh, seeded set of weights for config holding only the tensors the config uses
-/// (no W_V in QK mode, no projections in Embeddings mode, W_general only for General, …).
-/// Xavier-uniform matrices, N(0, 1) embeddings, zero biases, unit γ. Needs a vocabulary
+/// A fresh, seeded set of weights for config trained with attention, holding only the tensors
+/// they use (no W_V in QK mode, no projections in Embeddings mode, W_general only for General,
+/// …). Xavier-uniform matrices, N(0, 1) embeddings, zero biases, unit γ. Needs a vocabulary
 /// (the hashed-embedding path is not trained).
-ModelWeights initWeights(const ModelConfig& config, std::uint64_t seed,
-                         bool attention_bias = false);
+ModelWeights initWeights(const ModelConfig& config, const AttentionKnobs& attention,
+                         std::uint64_t seed, bool attention_bias = false);
 
 }  // namespace attn

@@ -450,7 +450,7 @@ Result<std::shared_ptr<Model>> loadBertFolder(const std::string& folder) {
     mc.norm_eps = *eps;
     mc.activation = activation;
     mc.has_lm_head = false;
-    mc.mask = MaskKind::None;
+    model->trained_attention.mask = MaskKind::None;
 
     const int D = *d;
     // Older TensorFlow conversions name LayerNorm parameters gamma/beta.

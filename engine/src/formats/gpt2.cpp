@@ -474,7 +474,7 @@ Result<std::shared_ptr<Model>> loadGpt2Folder(const std::string& folder) {
     mc.norm_eps = *eps;
     mc.activation = activation;
     mc.has_lm_head = true;
-    mc.mask = MaskKind::Causal;
+    model->trained_attention.mask = MaskKind::Causal;
 
     ModelWeights& w = model->weights;
     const int D = *d;

@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 
 Result<std::string> readTextFile(const std::string& path) {
     std::error_code ec;
-    if (!fs::exists(path, ec)) return makeError(path + ": no such file");
+    if (!fs::exists(path, ec)) return makeError(path + ": no such file", ErrorCode::NotFound);
     if (!fs::is_regular_file(path, ec)) return makeError(path + ": not a regular file");
     std::ifstream in(path, std::ios::binary);
     if (!in) return makeError(path + ": cannot open");
@@ -150,7 +150,7 @@ Result<TensorSource> TensorSource::open(const std::string& folder) {
     if (fs::exists(dir / "pytorch_model.bin", ec)) {
         hint = " (it has pytorch_model.bin, a pickle we do not read; convert it to safetensors)";
     }
-    return makeError(single.string() + ": no such file" + hint);
+    return makeError(single.string() + ": no such file" + hint, ErrorCode::NotFound);
 }
 
 bool TensorSource::choosePrefix(const std::vector<std::string>& prefixes,

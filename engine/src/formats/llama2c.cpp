@@ -53,11 +53,13 @@ Result<Llama2cConfig> parseHeader(const std::string& path, const std::byte* data
     if (size >= 4 && static_cast<std::uint32_t>(readLe32(data)) == kVersionedMagic) {
         const int version = size >= 8 ? readLe32(data + 4) : -1;
         return makeError(path + ": a llama2.c export of version " + std::to_string(version) +
-                         "; only the legacy float32 layout (export version 0) is read");
+                             "; only the legacy float32 layout (export version 0) is read",
+                         ErrorCode::UnsupportedFormat);
     }
     if (size < kHeaderBytes) {
         return makeError(path + ": " + std::to_string(size) +
-                         " bytes is too short for a llama2.c checkpoint header (28 bytes)");
+                             " bytes is too short for a llama2.c checkpoint header (28 bytes)",
+                         ErrorCode::UnsupportedFormat);
     }
     int h[kHeaderInts];
     for (int i = 0; i < kHeaderInts; ++i) h[i] = readLe32(data + 4 * i);
@@ -73,7 +75,9 @@ Result<Llama2cConfig> parseHeader(const std::string& path, const std::byte* data
     constexpr int kMaxDim = 1 << 16;
     constexpr int kMaxCount = 1 << 20;
     auto bad = [&](const std::string& what) {
-        return makeError(path + ": not a llama2.c checkpoint (" + what + ")");
+        // No magic number: a header with impossible sizes is most likely another kind of file.
+        return makeError(path + ": not a llama2.c checkpoint (" + what + ")",
+                         ErrorCode::UnsupportedFormat);
     };
     if (c.dim <= 0 || c.dim > kMaxDim) return bad("dim " + std::to_string(c.dim));
     if (c.hidden_dim <= 0 || c.hidden_dim > 4 * kMaxDim)
@@ -95,14 +99,15 @@ Result<Llama2cConfig> parseHeader(const std::string& path, const std::byte* data
     }
     if (c.headSize() % 2 != 0) return bad("odd head size " + std::to_string(c.headSize()));
     if (c.expectedFileSize() != size) {
-        return makeError(path + ": the header (dim " + std::to_string(c.dim) + ", hidden " +
-                         std::to_string(c.hidden_dim) + ", " + std::to_string(c.n_layers) +
-                         " layers, " + std::to_string(c.n_heads) + " heads, " +
-                         std::to_string(c.n_kv_heads) + " kv heads, vocab " +
-                         std::to_string(c.vocab_size) + ", seq_len " + std::to_string(c.seq_len) +
-                         ") implies " + withThousands(c.expectedFileSize()) +
-                         " bytes but the file has " + withThousands(size) +
-                         (size < c.expectedFileSize() ? " — truncated?" : " — not this format?"));
+        return makeError(
+            path + ": the header (dim " + std::to_string(c.dim) + ", hidden " +
+                std::to_string(c.hidden_dim) + ", " + std::to_string(c.n_layers) + " layers, " +
+                std::to_string(c.n_heads) + " heads, " + std::to_string(c.n_kv_heads) +
+                " kv heads, vocab " + std::to_string(c.vocab_size) + ", seq_len " +
+                std::to_string(c.seq_len) + ") implies " + withThousands(c.expectedFileSize()) +
+                " bytes but the file has " + withThousands(size) +
+                (size < c.expectedFileSize() ? " — truncated?" : " — not this format?"),
+            ErrorCode::Corrupt);
     }
     return c;
 }
@@ -397,7 +402,8 @@ Result<std::shared_ptr<Model>> loadLlama2c(const std::string& checkpointPath,
         }
         if (tok_path.empty()) {
             return makeError(checkpointPath + ": no tokenizer beside it (looked for " +
-                             candidates[0].filename().string() + " and tokenizer.bin)");
+                                 candidates[0].filename().string() + " and tokenizer.bin)",
+                             ErrorCode::NotFound);
         }
     }
     auto tokenizer = Llama2cTokenizer::load(tok_path, c.vocab_size);
@@ -423,7 +429,7 @@ Result<std::shared_ptr<Model>> loadLlama2c(const std::string& checkpointPath,
     mc.norm_eps = 1e-5f;
     mc.activation = Activation::SwiGLU;
     mc.has_lm_head = true;
-    mc.mask = MaskKind::Causal;
+    model->trained_attention.mask = MaskKind::Causal;
 
     const int d = c.dim;
     const int hd = c.hidden_dim;

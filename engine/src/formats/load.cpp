@@ -7,7 +7,6 @@
 #include "attn/formats/bert.h"
 #include "attn/formats/gpt2.h"
 #include "attn/formats/llama2c.h"
-#include "attn/formats/teaching_model.h"
 #include "hf_common.h"
 
 namespace attn {
@@ -48,31 +47,36 @@ Result<std::shared_ptr<Model>> loadHfFolder(const fs::path& dir) {
     auto type = cfg->stringOr("model_type", "");
     if (!type) return type.error();
     if (type->empty()) {
-        return makeError(config.string() +
-                         ": has no \"model_type\" (we read \"gpt2\" and \"bert\")");
+        return makeError(
+            config.string() + ": has no \"model_type\" (we read \"gpt2\" and \"bert\")",
+            ErrorCode::UnsupportedFormat);
     }
     if (*type == "gpt2") return loadGpt2Folder(dir.string());
     if (*type == "bert") return loadBertFolder(dir.string());
-    return makeError("unknown architecture '" + *type + "' in " + config.string() +
-                     " (we read gpt2 and bert)");
+    return makeError(
+        "unknown architecture '" + *type + "' in " + config.string() + " (we read gpt2 and bert)",
+        ErrorCode::UnsupportedArchitecture);
 }
 
 }  // namespace
 
 Result<std::shared_ptr<Model>> loadModel(const std::string& path) {
-    if (path.empty()) return makeError("no model path given");
+    if (path.empty()) return makeError("no model path given", ErrorCode::NotFound);
     std::error_code ec;
     const fs::path p(path);
-    if (!fs::exists(p, ec)) return makeError(path + ": no such file or folder");
+    if (!fs::exists(p, ec))
+        return makeError(path + ": no such file or folder", ErrorCode::NotFound);
 
     if (fs::is_directory(p, ec)) {
         if (fs::exists(p / "config.json", ec)) return loadHfFolder(p);
         if (fs::is_directory(p / "snapshots", ec)) {
             const fs::path snap = pickSnapshot(p);
-            if (snap.empty()) return makeError(path + ": the cache folder has no snapshot");
+            if (snap.empty())
+                return makeError(path + ": the cache folder has no snapshot", ErrorCode::NotFound);
             if (!fs::exists(snap / "config.json", ec)) {
                 return makeError((snap / "config.json").string() +
-                                 ": no such file (the download is incomplete?)");
+                                     ": no such file (the download is incomplete?)",
+                                 ErrorCode::NotFound);
             }
             return loadHfFolder(snap);
         }
@@ -86,15 +90,12 @@ Result<std::shared_ptr<Model>> loadModel(const std::string& path) {
             if (readLlama2cHeader(b.string())) return loadLlama2c(b.string());
         }
         return makeError(path +
-                         ": holds no config.json (Hugging Face model) and no llama2.c "
-                         "checkpoint");
+                             ": holds no config.json (Hugging Face model) and no llama2.c "
+                             "checkpoint",
+                         ErrorCode::UnsupportedFormat);
     }
 
     const std::string name = p.filename().string();
-    if (p.extension() == ".safetensors" && !fs::exists(p.parent_path() / "config.json", ec)) {
-        // A lone safetensors file is one of our own teaching models (config in its metadata).
-        return loadTeachingModel(path);
-    }
     if (name == "config.json" || p.extension() == ".safetensors" ||
         name == "model.safetensors.index.json") {
         return loadModel(p.parent_path().string());

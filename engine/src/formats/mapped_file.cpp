@@ -37,7 +37,7 @@ Result<MappedFile> MappedFile::open(const std::string& path, bool populate) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         const int err = errno;
-        if (err == ENOENT) return makeError(path + ": no such file");
+        if (err == ENOENT) return makeError(path + ": no such file", ErrorCode::NotFound);
         return makeError(path + ": cannot open (" + std::strerror(err) + ")");
     }
     struct stat st {};

@@ -271,33 +271,37 @@ Result<std::shared_ptr<const SafetensorsFile>> SafetensorsFile::open(const std::
                                                                      bool populate) {
     auto mapped = detail::MappedFile::open(path, populate);
     if (!mapped) return mapped.error();
+    // The file is there: whatever is wrong from here on is damage or another kind of file.
+    const auto corrupt = [](std::string message) {
+        return makeError(std::move(message), ErrorCode::Corrupt);
+    };
     const std::uint64_t size = mapped->size();
     const std::byte* base = mapped->data();
     if (size < 8) {
-        return makeError(path + ": too short for a safetensors file (" + std::to_string(size) +
-                         " bytes; the header length alone takes 8)");
+        return corrupt(path + ": too short for a safetensors file (" + std::to_string(size) +
+                       " bytes; the header length alone takes 8)");
     }
     const std::uint64_t header_len = readLe64(base);
     if (header_len > size - 8) {
-        return makeError(path + ": header length " + withThousands(header_len) +
-                         " runs past the end of the file (" + withThousands(size) +
-                         " bytes) — the file is truncated or not a safetensors file");
+        return corrupt(path + ": header length " + withThousands(header_len) +
+                       " runs past the end of the file (" + withThousands(size) +
+                       " bytes) — the file is truncated or not a safetensors file");
     }
     if (header_len > kMaxHeaderBytes) {
-        return makeError(path + ": header length " + withThousands(header_len) +
-                         " is above the 100 MB limit — not a safetensors file?");
+        return corrupt(path + ": header length " + withThousands(header_len) +
+                       " is above the 100 MB limit — not a safetensors file?");
     }
     if (header_len < 2) {
-        return makeError(path + ": header of " + std::to_string(header_len) +
-                         " bytes is too short for JSON");
+        return corrupt(path + ": header of " + std::to_string(header_len) +
+                       " bytes is too short for JSON");
     }
     const char* hbegin = reinterpret_cast<const char*>(base + 8);
     const json header = json::parse(hbegin, hbegin + header_len, nullptr, false);
     if (header.is_discarded()) {
-        return makeError(path + ": the header is not valid JSON — not a safetensors file?");
+        return corrupt(path + ": the header is not valid JSON — not a safetensors file?");
     }
     if (!header.is_object()) {
-        return makeError(path + ": the header is JSON but not an object of tensors");
+        return corrupt(path + ": the header is JSON but not an object of tensors");
     }
 
     auto file = std::shared_ptr<SafetensorsFile>(new SafetensorsFile());
@@ -309,12 +313,12 @@ Result<std::shared_ptr<const SafetensorsFile>> SafetensorsFile::open(const std::
     for (const auto& [name, entry] : header.items()) {
         if (name == "__metadata__") {
             if (!entry.is_object() && !entry.is_null()) {
-                return makeError(path + ": \"__metadata__\" must be an object of strings");
+                return corrupt(path + ": \"__metadata__\" must be an object of strings");
             }
             if (entry.is_object()) {
                 for (const auto& [key, value] : entry.items()) {
                     if (!value.is_string()) {
-                        return makeError(path + ": metadata \"" + key + "\" is not a string");
+                        return corrupt(path + ": metadata \"" + key + "\" is not a string");
                     }
                     file->m_metadata[key] = value.get<std::string>();
                 }
@@ -322,61 +326,59 @@ Result<std::shared_ptr<const SafetensorsFile>> SafetensorsFile::open(const std::
             continue;
         }
         const std::string where = path + ": tensor '" + name + "'";
-        if (!entry.is_object()) return makeError(where + " is not a JSON object");
+        if (!entry.is_object()) return corrupt(where + " is not a JSON object");
         const auto dt = entry.find("dtype");
         const auto sh = entry.find("shape");
         const auto off = entry.find("data_offsets");
         if (dt == entry.end() || !dt->is_string())
-            return makeError(where + " has no \"dtype\" string");
-        if (sh == entry.end() || !sh->is_array())
-            return makeError(where + " has no \"shape\" list");
+            return corrupt(where + " has no \"dtype\" string");
+        if (sh == entry.end() || !sh->is_array()) return corrupt(where + " has no \"shape\" list");
         if (off == entry.end() || !off->is_array() || off->size() != 2)
-            return makeError(where + " has no \"data_offsets\" pair [begin, end]");
+            return corrupt(where + " has no \"data_offsets\" pair [begin, end]");
 
         TensorInfo info;
         info.name = name;
         const std::string dtype_name = dt->get<std::string>();
         if (!parseDType(dtype_name, &info.dtype)) {
-            return makeError(where + " has dtype '" + dtype_name +
-                             "', which the safetensors format does not define (we read F32, "
-                             "F16 and BF16)");
+            return corrupt(where + " has dtype '" + dtype_name +
+                           "', which the safetensors format does not define (we read F32, "
+                           "F16 and BF16)");
         }
         // Element count with an overflow guard: no real tensor comes near 2^62 bytes.
         constexpr std::uint64_t kLimit = std::uint64_t{1} << 62;
         std::uint64_t count = 1;
         for (const auto& d : *sh) {
             if (!d.is_number_integer() || d.get<std::int64_t>() < 0) {
-                return makeError(where + " has a shape entry that is not a non-negative integer");
+                return corrupt(where + " has a shape entry that is not a non-negative integer");
             }
             const auto v = d.get<std::uint64_t>();
             info.shape.push_back(static_cast<std::int64_t>(v));
             if (v != 0 && count > kLimit / v) {
-                return makeError(where + " has an impossibly large shape " + info.shapeString());
+                return corrupt(where + " has an impossibly large shape " + info.shapeString());
             }
             count *= v;
         }
         for (const auto& o : *off) {
             if (!o.is_number_integer() || o.get<std::int64_t>() < 0) {
-                return makeError(where + " has a data offset that is not a non-negative integer");
+                return corrupt(where + " has a data offset that is not a non-negative integer");
             }
         }
         info.begin = (*off)[0].get<std::uint64_t>();
         info.end = (*off)[1].get<std::uint64_t>();
         if (info.end < info.begin) {
-            return makeError(where + " has data offsets [" + std::to_string(info.begin) + ", " +
-                             std::to_string(info.end) + "] that end before they begin");
+            return corrupt(where + " has data offsets [" + std::to_string(info.begin) + ", " +
+                           std::to_string(info.end) + "] that end before they begin");
         }
         if (info.end > data_size) {
-            return makeError(where + " has data offsets [" + withThousands(info.begin) + ", " +
-                             withThousands(info.end) + "] outside the data section of " +
-                             withThousands(data_size) + " bytes — the file is truncated?");
+            return corrupt(where + " has data offsets [" + withThousands(info.begin) + ", " +
+                           withThousands(info.end) + "] outside the data section of " +
+                           withThousands(data_size) + " bytes — the file is truncated?");
         }
         const std::uint64_t want = count * dtypeSize(info.dtype);
         if (want != info.end - info.begin) {
-            return makeError(where + ": shape " + info.shapeString() + " of " +
-                             toString(info.dtype) + " needs " + withThousands(want) +
-                             " bytes but its data offsets span " +
-                             withThousands(info.end - info.begin));
+            return corrupt(where + ": shape " + info.shapeString() + " of " + toString(info.dtype) +
+                           " needs " + withThousands(want) + " bytes but its data offsets span " +
+                           withThousands(info.end - info.begin));
         }
         file->m_tensors.push_back(std::move(info));
     }
@@ -389,10 +391,10 @@ Result<std::shared_ptr<const SafetensorsFile>> SafetensorsFile::open(const std::
         const TensorInfo& a = file->m_tensors[i - 1];
         const TensorInfo& b = file->m_tensors[i];
         if (b.begin < a.end) {
-            return makeError(path + ": tensors '" + a.name + "' [" + withThousands(a.begin) + ", " +
-                             withThousands(a.end) + ") and '" + b.name + "' [" +
-                             withThousands(b.begin) + ", " + withThousands(b.end) +
-                             ") overlap in the data section");
+            return corrupt(path + ": tensors '" + a.name + "' [" + withThousands(a.begin) + ", " +
+                           withThousands(a.end) + ") and '" + b.name + "' [" +
+                           withThousands(b.begin) + ", " + withThousands(b.end) +
+                           ") overlap in the data section");
         }
     }
     for (std::size_t i = 0; i < file->m_tensors.size(); ++i) {

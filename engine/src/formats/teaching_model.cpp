@@ -44,7 +44,10 @@ double tidy(float v) {
     return std::strtod(buf, nullptr);
 }
 
-json configToJson(const ModelConfig& c) {
+// The attention knobs sit in the config object beside the shape, as they always have: in the
+// file they say what the weights were trained with (Model::trained_attention), not what a run
+// must use.
+json configToJson(const ModelConfig& c, const AttentionKnobs& k) {
     return json{
         {"name", c.name},
         {"architecture", toString(c.architecture)},
@@ -69,17 +72,24 @@ json configToJson(const ModelConfig& c) {
         {"norm_eps", tidy(c.norm_eps)},
         {"activation", toString(c.activation)},
         {"has_lm_head", c.has_lm_head},
-        {"projection", toString(c.projection)},
-        {"score", toString(c.score)},
-        {"scale", c.scale},
-        {"temperature", tidy(c.temperature)},
-        {"mask", toString(c.mask)},
+        {"projection", toString(k.projection)},
+        {"score", toString(k.score)},
+        {"scale", k.scale},
+        {"temperature", tidy(k.temperature)},
+        {"mask", toString(k.mask)},
         {"seed", c.seed},
     };
 }
 
-Result<ModelConfig> configFromJson(const json& j) {
-    ModelConfig c;
+struct StoredConfig {
+    ModelConfig config;
+    AttentionKnobs attention;  // absent keys: the defaults
+};
+
+Result<StoredConfig> configFromJson(const json& j) {
+    StoredConfig stored;
+    ModelConfig& c = stored.config;
+    AttentionKnobs& k = stored.attention;
     try {
         auto str = [&](const char* key, const std::string& def) {
             return j.contains(key) ? j.at(key).get<std::string>() : def;
@@ -103,8 +113,8 @@ Result<ModelConfig> configFromJson(const json& j) {
         c.final_norm = j.value("final_norm", false);
         c.norm_eps = j.value("norm_eps", c.norm_eps);
         c.has_lm_head = j.value("has_lm_head", true);
-        c.scale = j.value("scale", true);
-        c.temperature = j.value("temperature", 1.0f);
+        k.scale = j.value("scale", true);
+        k.temperature = j.value("temperature", 1.0f);
         c.seed = j.value("seed", std::uint64_t{1});
         const std::string arch = str("architecture", "encoder");
         const std::string pos = str("positional", "sinusoidal");
@@ -125,17 +135,21 @@ Result<ModelConfig> configFromJson(const json& j) {
                 act, &c.activation,
                 {Activation::ReLU, Activation::GELU, Activation::GELUTanh, Activation::SwiGLU}))
             return makeError("Unknown activation '" + act + "'.");
-        if (!parseProjectionMode(proj, &c.projection))
-            return makeError("Unknown projection mode '" + proj + "'.");
-        if (!parseScoreFunction(score, &c.score))
-            return makeError("Unknown score function '" + score + "'.");
-        if (!parseMaskKind(mask, &c.mask)) return makeError("Unknown mask '" + mask + "'.");
+        if (!parseProjectionMode(proj, &k.projection))
+            return makeError("Unknown projection mode '" + proj + "'.", ErrorCode::Corrupt);
+        if (!parseScoreFunction(score, &k.score))
+            return makeError("Unknown score function '" + score + "'.", ErrorCode::Corrupt);
+        if (!parseMaskKind(mask, &k.mask))
+            return makeError("Unknown mask '" + mask + "'.", ErrorCode::Corrupt);
     } catch (const json::exception& e) {
-        return makeError(std::string("The model config is incomplete or has a wrong type: ") +
-                         e.what());
+        return makeError(
+            std::string("The model config is incomplete or has a wrong type: ") + e.what(),
+            ErrorCode::Corrupt);
     }
-    if (Status s = validate(c); !s) return s.error();
-    return c;
+    if (Status s = validate(c); !s) return withCode(s.error(), ErrorCode::Corrupt);
+    if (Status s = validate(c.attentionConfig(k)); !s)
+        return withCode(s.error(), ErrorCode::Corrupt);
+    return stored;
 }
 
 std::shared_ptr<const VocabTokenizer> tokenizerFrom(const std::vector<std::string>& vocab,
@@ -164,7 +178,7 @@ Status saveTeachingModel(const Model& model, const std::string& path,
     std::map<std::string, std::string> meta = extra;
     meta["format"] = kFormatName;
     meta["format_version"] = std::to_string(kFormatVersion);
-    meta["config"] = configToJson(model.config).dump();
+    meta["config"] = configToJson(model.config, model.trained_attention).dump();
     meta["vocab"] = json(src->vocab()).dump();
     if (tgt) meta["target_vocab"] = json(tgt->vocab()).dump();
     meta["special_tokens"] = json{
@@ -196,7 +210,7 @@ Status saveTeachingModel(const Model& model, const std::string& path,
 
 Result<std::shared_ptr<Model>> loadTeachingModel(const std::string& path) {
     auto opened = SafetensorsFile::open(path);
-    if (!opened) return opened.error();
+    if (!opened) return opened.error();  // NotFound or Corrupt, set by the reader
     const SafetensorsFile& file = *opened.value();
     const auto& meta = file.metadata();
     auto get = [&](const char* key) -> const std::string* {
@@ -204,52 +218,62 @@ Result<std::shared_ptr<Model>> loadTeachingModel(const std::string& path) {
         return it == meta.end() ? nullptr : &it->second;
     };
     const std::string* format = get("format");
+    // Not ours (UnsupportedFormat): openModel then reads the file as Hugging Face weights.
     if (!format || *format != kFormatName)
         return makeError(path +
-                         " is not an Attention Lab teaching model (its metadata has no "
-                         "\"format\": \"" +
-                         kFormatName + "\").");
+                             " is not an Attention Lab teaching model (its metadata has no "
+                             "\"format\": \"" +
+                             kFormatName + "\").",
+                         ErrorCode::UnsupportedFormat);
     if (const std::string* v = get("format_version"); !v || *v != std::to_string(kFormatVersion))
         return makeError(path + " is a teaching model of format version " + (v ? *v : "?") +
-                         "; this program reads version " + std::to_string(kFormatVersion) + ".");
+                             "; this program reads version " + std::to_string(kFormatVersion) + ".",
+                         ErrorCode::UnsupportedFormat);
     const std::string* configText = get("config");
     const std::string* vocabText = get("vocab");
     if (!configText || !vocabText)
-        return makeError(path + " has no model config or vocabulary in its metadata.");
+        return makeError(path + " has no model config or vocabulary in its metadata.",
+                         ErrorCode::Corrupt);
 
+    // From here the file is one of ours: whatever is wrong with it is damage (Corrupt).
+    const auto corrupt = [](std::string message) {
+        return makeError(std::move(message), ErrorCode::Corrupt);
+    };
     auto model = std::make_shared<Model>();
     std::vector<std::string> vocab, targetVocab;
     try {
         auto c = configFromJson(json::parse(*configText));
-        if (!c) return makeError(path + ": " + c.message());
-        model->config = c.value();
+        if (!c) return makeError(path + ": " + c.message(), c.code());
+        model->config = c->config;
+        model->trained_attention = c->attention;
         vocab = json::parse(*vocabText).get<std::vector<std::string>>();
         if (const std::string* t = get("target_vocab"))
             targetVocab = json::parse(*t).get<std::vector<std::string>>();
     } catch (const json::exception& e) {
-        return makeError(path + ": the metadata is not valid JSON (" + e.what() + ").");
+        return corrupt(path + ": the metadata is not valid JSON (" + e.what() + ").");
     }
     ModelConfig& c = model->config;
     if (c.vocab_size <= 0 || !c.has_lm_head)
-        return makeError(path + ": a teaching model needs a vocabulary and an output layer.");
+        return corrupt(path + ": a teaching model needs a vocabulary and an output layer.");
     const bool encdec = c.architecture == Architecture::EncoderDecoder;
     if (static_cast<int>(vocab.size()) != c.vocab_size)
-        return makeError(path + ": the vocabulary has " + std::to_string(vocab.size()) +
-                         " words but the config says " + std::to_string(c.vocab_size) + ".");
+        return corrupt(path + ": the vocabulary has " + std::to_string(vocab.size()) +
+                       " words but the config says " + std::to_string(c.vocab_size) + ".");
     if (encdec && static_cast<int>(targetVocab.size()) != c.target_vocab_size)
-        return makeError(path + ": the target vocabulary has " +
-                         std::to_string(targetVocab.size()) + " words but the config says " +
-                         std::to_string(c.target_vocab_size) + ".");
-    if (c.temperature <= 0.0f) return makeError(path + ": a teaching model needs temperature > 0.");
+        return corrupt(path + ": the target vocabulary has " + std::to_string(targetVocab.size()) +
+                       " words but the config says " + std::to_string(c.target_vocab_size) + ".");
+    if (model->trained_attention.temperature <= 0.0f)
+        return corrupt(path + ": a teaching model needs temperature > 0.");
     if (idIn(vocab, kUnkToken) != kUnkId)
-        return makeError(path +
-                         ": the vocabulary must start with [PAD], [UNK], [MASK], <bos>, <eos>.");
+        return corrupt(path +
+                       ": the vocabulary must start with [PAD], [UNK], [MASK], <bos>, <eos>.");
 
     // Read into a skeleton of the right shapes: every tensor the config needs must be there with
     // its shape; attention biases are optional.
     ModelWeights& w = model->weights;
-    w = initWeights(c, 0, /*attention_bias=*/true);
-    const ModelWeights required = initWeights(c, 0, /*attention_bias=*/false);
+    const AttentionKnobs& trained = model->trained_attention;
+    w = initWeights(c, trained, 0, /*attention_bias=*/true);
+    const ModelWeights required = initWeights(c, trained, 0, /*attention_bias=*/false);
     std::map<std::string, std::pair<Eigen::Index, Eigen::Index>> requiredShapes;
     {
         ModelWeights r = required;
@@ -259,7 +283,7 @@ Result<std::shared_ptr<Model>> loadTeachingModel(const std::string& path) {
         const TensorInfo* info = file.find(t.name);
         if (!info) {
             if (requiredShapes.count(t.name))
-                return makeError(path + " lacks the tensor " + t.name + " that its config needs.");
+                return corrupt(path + " lacks the tensor " + t.name + " that its config needs.");
             std::fill(t.data, t.data + t.size(), 0.0f);  // an absent bias: zeros, dropped below
             continue;
         }
@@ -273,7 +297,7 @@ Result<std::shared_ptr<Model>> loadTeachingModel(const std::string& path) {
             m << path << ": " << t.name << " has shape " << info->shapeString() << ", expected [";
             for (std::size_t i = 0; i < want.size(); ++i) m << (i ? ", " : "") << want[i];
             m << "] for this config.";
-            return makeError(m.str());
+            return corrupt(m.str());
         }
         auto values = file.readFloats(t.name);
         if (!values) return values.error();
@@ -304,8 +328,7 @@ Result<std::shared_ptr<Model>> loadTeachingModel(const std::string& path) {
         bool known = false;
         for (const auto& r : tensorsOf(w)) known = known || r.name == t.name;
         if (!known)
-            return makeError(path + " has a tensor '" + t.name +
-                             "' that this config does not use.");
+            return corrupt(path + " has a tensor '" + t.name + "' that this config does not use.");
     }
 
     const bool lowercase = get("lowercase") ? *get("lowercase") == "true" : true;
@@ -349,30 +372,6 @@ std::string builtinModelPath(const std::string& name) {
         if (fs::is_regular_file(p, ec)) return fs::weakly_canonical(p, ec).string();
     }
     return {};
-}
-
-Result<std::shared_ptr<Model>> loadModelSpec(const std::string& spec) {
-    const std::string prefix = "builtin:";
-    if (spec.rfind(prefix, 0) == 0) {
-        const std::string name = spec.substr(prefix.size());
-        if (name != "english" && name != "translation")
-            return makeError("There is no built-in model '" + name +
-                             "'; the built-in models are builtin:english and builtin:translation.");
-        const std::string path = builtinModelPath(name);
-        if (path.empty()) {
-            std::string where;
-            const auto dirs = builtinModelSearchPath();
-            for (std::size_t i = 0; i < dirs.size() && i < 8; ++i) where += "\n  " + dirs[i];
-            return makeError("The built-in model '" + name +
-                             "' was not found. Set "
-                             "ATTN_RESOURCES_DIR to the resources folder, or train it with "
-                             "`attention-lab train --corpus " +
-                             name + " --out resources/models/" + name +
-                             ".safetensors`. Looked in:" + where);
-        }
-        return loadTeachingModel(path);
-    }
-    return loadTeachingModel(spec);
 }
 
 }  // namespace attn

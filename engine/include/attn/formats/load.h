@@ -10,7 +10,8 @@
 
 namespace attn {
 
-/// Opens the model at path:
+/// Opens the pretrained model at path (callers open models with openModel, attn/open_model.h,
+/// which reads our own teaching models first and comes here for the rest):
 /// - a llama2.c checkpoint file (its tokenizer beside it, see loadLlama2c);
 /// - a Hugging Face folder with config.json: "model_type" "gpt2" or "bert" (another type is an
 ///   error naming it and the file); config.json or model.safetensors given as the path open
@@ -18,9 +19,9 @@ namespace attn {
 /// - a Hugging Face cache snapshot (…/models--org--name/snapshots/<hash>) or the
 ///   models--org--name folder itself (its refs/main snapshot, else the newest);
 /// - a folder holding one llama2.c checkpoint;
-/// - a lone .safetensors file (no config.json beside it): one of our own teaching models
-///   (loadTeachingModel, attn/formats/teaching_model.h).
-/// Every failure is a message naming the file and the problem.
+/// - a .safetensors file: the Hugging Face folder it lies in.
+/// Every failure is a message naming the file and the problem, with an ErrorCode (NotFound,
+/// UnsupportedFormat, UnsupportedArchitecture, Corrupt; Invalid for a reader's other checks).
 Result<std::shared_ptr<Model>> loadModel(const std::string& path);
 
 /// The Hugging Face hub cache folder: $HF_HUB_CACHE, else $HF_HOME/hub, else

@@ -28,7 +28,6 @@ Status saveTeachingModel(const Model& model, const std::string& path,
 std::string builtinModelPath(const std::string& name);
 /// The folders builtinModelPath searches, in order (for error messages).
 std::vector<std::string> builtinModelSearchPath();
-/// "builtin:english", "builtin:translation" or a file path.
-Result<std::shared_ptr<Model>> loadModelSpec(const std::string& spec);
+// Opening "builtin:english" and every other spec: openModel, attn/open_model.h.
 
 }  // namespace attn
