@@ -146,8 +146,8 @@ Result<std::shared_ptr<const Model>> resolveModel(const Args& a, bool wantSeq2Se
             cfg->d_model != have.d_model || cfg->n_kv_heads != have.n_kv_heads ||
             cfg->n_decoder_layers != have.n_decoder_layers)
             return makeError(
-                "--layers, --heads and --d-model describe an untrained model; a loaded "
-                "model keeps its own shape.");
+                "--layers, --decoder-layers, --heads, --kv-heads and --d-model describe an "
+                "untrained model; a loaded model keeps its own shape.");
         if (cfg->positional != have.positional)
             return makeError(
                 "--pe describes an untrained model; a loaded model keeps the positions it was "

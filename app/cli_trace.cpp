@@ -17,6 +17,7 @@ namespace {
 
 std::vector<std::string> labels(const std::vector<Token>& tokens) {
     std::vector<std::string> l;
+    l.reserve(tokens.size());
     for (const Token& t : tokens) l.push_back(t.text);
     return l;
 }

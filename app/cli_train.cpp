@@ -136,7 +136,7 @@ void printHeadPreferences(const std::string& text, const std::string& query,
 
 constexpr const char* kMaskedSentence = "the black cat drank the [MASK]";
 
-int evaluateEnglish(std::shared_ptr<const Model> model, int count, std::uint64_t seed,
+int evaluateEnglish(const std::shared_ptr<const Model>& model, int count, std::uint64_t seed,
                     bool asJson) {
     const MaskedWordEvaluation ev = evaluateMaskedWords(*model, count, seed);
     auto prefs = compareHeadAttention(model, kExampleSentence, "milk", "drank", "black");
@@ -183,8 +183,8 @@ int evaluateEnglish(std::shared_ptr<const Model> model, int count, std::uint64_t
     return 0;
 }
 
-int evaluateTranslationModel(std::shared_ptr<const Model> model, int count, std::uint64_t seed,
-                             bool asJson) {
+int evaluateTranslationModel(const std::shared_ptr<const Model>& model, int count,
+                             std::uint64_t seed, bool asJson) {
     const TranslationEvaluation ev = evaluateTranslation(*model, count, seed);
     auto prefs = compareHeadAttention(model, kExampleSentence, "milk", "drank", "black");
     if (asJson) {

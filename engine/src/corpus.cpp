@@ -257,7 +257,7 @@ const Lexicon& lexicon() {
 }
 
 namespace {
-std::vector<std::string> withSpecials(std::set<std::string> words) {
+std::vector<std::string> withSpecials(const std::set<std::string>& words) {
     std::vector<std::string> v = {kPadToken, kUnkToken, kMaskToken, kBosToken, kEosToken};
     v.insert(v.end(), words.begin(), words.end());
     return v;
@@ -427,7 +427,7 @@ Words SentenceSampler::draw() {
         std::vector<std::string> subjects;
         for (const auto& n : lx.nouns)
             if (n.animate) subjects.push_back(n.en);
-        const std::string subject = pick(subjects);
+        const std::string& subject = pick(subjects);
         for (const auto& v : lx.verbs)
             if (v.objects.empty() != transitive && contains(v.subjects, subject))
                 verbs.push_back(&v);

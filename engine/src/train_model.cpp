@@ -162,7 +162,7 @@ struct Pass {
             for (int s = 0; s < p.count(); ++s) {
                 std::vector<bool> pad(static_cast<std::size_t>(p.length[s]));
                 for (int t = 0; t < p.length[s]; ++t) {
-                    const int id = st.ids[static_cast<std::size_t>(p.begin[s] + t)];
+                    const int id = st.ids[static_cast<std::size_t>(p.begin[s]) + t];
                     const std::string tok = model.tokenizer ? model.tokenizer->decode(id) : "";
                     pad[static_cast<std::size_t>(t)] = tok == "[PAD]" || tok == "<pad>";
                 }

@@ -75,7 +75,7 @@ ByteLevelBpeTokenizer::ByteLevelBpeTokenizer(
     auto index = std::make_shared<Index>();
     int max_id = -1;
     for (const auto& [tok, id] : vocab) max_id = std::max(max_id, id);
-    m_tokens.assign(static_cast<std::size_t>(max_id + 1), std::string());
+    m_tokens.assign(static_cast<std::size_t>(max_id) + 1, std::string());
     for (const auto& [tok, id] : vocab) {
         if (id < 0) continue;
         m_tokens[static_cast<std::size_t>(id)] = tok;

@@ -22,6 +22,7 @@ using json = nlohmann::json;
 Result<json> readJsonFile(const std::string& path);
 
 /// config.json with typed getters that name the file and key in their messages.
+// NOLINTNEXTLINE(bugprone-exception-escape): its implicit moves (string, json) do not throw.
 class HfConfig {
 public:
     static Result<HfConfig> load(const std::string& path);

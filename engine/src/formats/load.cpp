@@ -23,7 +23,7 @@ fs::path pickSnapshot(const fs::path& repo) {
         std::string hash = *ref;
         while (!hash.empty() && (hash.back() == '\n' || hash.back() == '\r' || hash.back() == ' '))
             hash.pop_back();
-        const fs::path snap = repo / "snapshots" / hash;
+        fs::path snap = repo / "snapshots" / hash;
         if (!hash.empty() && hash.find('/') == std::string::npos && fs::is_directory(snap, ec))
             return snap;
     }

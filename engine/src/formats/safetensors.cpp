@@ -84,10 +84,13 @@ void prefaultForWrite(float* data, std::size_t count) {
     const std::uintptr_t hugeBegin = (begin + kHuge - 1) & ~(kHuge - 1);
     const std::uintptr_t hugeEnd = end & ~(kHuge - 1);
     if (hugeEnd > hugeBegin)
-        (void)::madvise(reinterpret_cast<void*>(hugeBegin), hugeEnd - hugeBegin, MADV_HUGEPAGE);
+        // madvise takes page-aligned addresses, computed here as integers.
+        (void)::madvise(reinterpret_cast<void*>(hugeBegin),  // NOLINT(performance-no-int-to-ptr)
+                        hugeEnd - hugeBegin, MADV_HUGEPAGE);
     if (end > begin) {
         // Best effort: older kernels say EINVAL and the pages fault in on first write instead.
-        (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
+        (void)::madvise(reinterpret_cast<void*>(begin),  // NOLINT(performance-no-int-to-ptr)
+                        end - begin, MADV_POPULATE_WRITE);
     }
 #else
     (void)data;

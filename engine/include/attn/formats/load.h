@@ -1,4 +1,5 @@
 #pragma once
+// Layer rule (engine/src/formats/): no training. May not include: attn/train, attn/evaluate.
 // Opens a pretrained model from disk, whatever its format.
 
 #include <memory>
