@@ -31,35 +31,43 @@ Mat valueContributions(const HeadTrace& head) {
     return C;
 }
 
+HeadSummary summarizeWeights(const Mat& A) {
+    HeadSummary s;
+    const Eigen::Index T = std::min(A.rows(), A.cols());
+    if (T == 0) return s;
+    double prev = 0, self = 0, first = 0;
+    for (Eigen::Index i = 0; i < T; ++i) {
+        self += A(i, i);
+        first += A(i, 0);
+        if (i > 0) prev += A(i, i - 1);
+    }
+    s.self = static_cast<float>(self / T);
+    s.first_token = static_cast<float>(first / T);
+    s.previous_token = T > 1 ? static_cast<float>(prev / (T - 1)) : 0.0f;
+    s.entropy = rowEntropy(A).mean();
+    return s;
+}
+
 std::vector<HeadSummary> summarizeHeads(const Trace& trace, bool decoder) {
     const auto& layers = decoder ? trace.decoder_layers : trace.layers;
     std::vector<HeadSummary> out;
     for (int l = 0; l < static_cast<int>(layers.size()); ++l) {
         const auto& heads = layers[l].self_attention.heads;
         for (int h = 0; h < static_cast<int>(heads.size()); ++h) {
-            const Mat& A = heads[h].weights;
-            HeadSummary s;
+            HeadSummary s = summarizeWeights(heads[h].weights);
             s.layer = l;
             s.head = h;
-            const Eigen::Index T = std::min(A.rows(), A.cols());
-            if (T == 0) {
-                out.push_back(s);
-                continue;
-            }
-            double prev = 0, self = 0, first = 0;
-            for (Eigen::Index i = 0; i < T; ++i) {
-                self += A(i, i);
-                first += A(i, 0);
-                if (i > 0) prev += A(i, i - 1);
-            }
-            s.self = static_cast<float>(self / T);
-            s.first_token = static_cast<float>(first / T);
-            s.previous_token = T > 1 ? static_cast<float>(prev / (T - 1)) : 0.0f;
-            s.entropy = rowEntropy(A).mean();
             out.push_back(s);
         }
     }
     return out;
+}
+
+HeadHabit habitOf(const HeadSummary& s, float threshold) {
+    if (s.previous_token > threshold) return HeadHabit::PreviousToken;
+    if (s.self > threshold) return HeadHabit::Self;
+    if (s.first_token > threshold) return HeadHabit::FirstToken;
+    return HeadHabit::None;
 }
 
 }  // namespace attn

@@ -1,7 +1,9 @@
 #include "attn/positional_encoding.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <numbers>
 
 namespace attn {
 
@@ -69,6 +71,34 @@ Eigen::MatrixXf sinusoidalOffsetMatrix(int d_model, int k, float base) {
 float ropeAngle(int t, int pair, int d_head, float theta) {
     return static_cast<float>(
         t * std::pow(static_cast<double>(theta), -2.0 * pair / static_cast<double>(d_head)));
+}
+
+double sinusoidalFrequency(int dim, int d_model, float base) {
+    return frequency(dim / 2, d_model, base);
+}
+
+OffsetCheck sinusoidalOffsetCheck(int t, int k, int d, float base) {
+    assert(t >= 0 && t + k >= 0 && d > 0);
+    OffsetCheck c;
+    const Eigen::MatrixXf pe = sinusoidalEncoding(std::max(t, t + k) + 1, d, base);  // (·, d)
+    c.M = sinusoidalOffsetMatrix(d, k, base);
+    c.pe_t = pe.row(t).transpose();
+    c.moved = c.M * c.pe_t;
+    c.pe_t_k = pe.row(t + k).transpose();
+    c.max_difference = (c.moved - c.pe_t_k).cwiseAbs().maxCoeff();
+    return c;
+}
+
+Eigen::MatrixXf ropeAngleTable(int positions, int d_head, float theta) {
+    const int pairs = d_head / 2;
+    Eigen::MatrixXf table(positions, pairs);  // (positions, d_head/2)
+    constexpr double turn = 2 * std::numbers::pi;
+    for (int t = 0; t < positions; ++t)
+        for (int i = 0; i < pairs; ++i) {
+            const double a = ropeAngle(t, i, d_head, theta);
+            table(t, i) = static_cast<float>(a - turn * std::floor(a / turn));
+        }
+    return table;
 }
 
 void applyRope(Eigen::MatrixXf& x, int d_head, float theta, int offset) {

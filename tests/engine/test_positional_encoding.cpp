@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <numbers>
+#include <utility>
 
 #include "attn/positional_encoding.h"
 
@@ -78,4 +80,46 @@ TEST(PositionalEncoding, ParseNames) {
     EXPECT_TRUE(parsePositionalKind("rope", &k));
     EXPECT_EQ(k, PositionalKind::Rope);
     EXPECT_FALSE(parsePositionalKind("alibi", &k));
+}
+
+TEST(PositionalEncoding, OffsetCheckByHand) {
+    // d = 2: one pair with ω = 1. PE(1) = (sin 1, cos 1) = (0.841471, 0.540302),
+    // M_2 = [[cos 2, sin 2], [−sin 2, cos 2]] = [[−0.416147, 0.909297], [−0.909297, −0.416147]],
+    // M_2·PE(1) = (0.141120, −0.989992) = (sin 3, cos 3) = PE(3).
+    const OffsetCheck c = sinusoidalOffsetCheck(1, 2, 2);
+    EXPECT_NEAR(c.pe_t(0), 0.841471f, 1e-6f);
+    EXPECT_NEAR(c.pe_t(1), 0.540302f, 1e-6f);
+    EXPECT_NEAR(c.M(0, 0), -0.416147f, 1e-6f);
+    EXPECT_NEAR(c.M(0, 1), 0.909297f, 1e-6f);
+    EXPECT_NEAR(c.M(1, 0), -0.909297f, 1e-6f);
+    EXPECT_NEAR(c.moved(0), 0.141120f, 1e-6f);
+    EXPECT_NEAR(c.moved(1), -0.989992f, 1e-6f);
+    EXPECT_NEAR(c.pe_t_k(0), 0.141120f, 1e-6f);
+    EXPECT_LE(c.max_difference, 1e-6f);
+}
+
+TEST(PositionalEncoding, OffsetCheckHoldsForEvenWidthsAndNotForTheUnpairedDimension) {
+    for (int d : {4, 16, 64})
+        for (auto [t, k] : {std::pair{0, 5}, std::pair{30, -7}, std::pair{100, 1}}) {
+            const OffsetCheck c = sinusoidalOffsetCheck(t, k, d);
+            EXPECT_EQ(c.M.rows(), d);
+            EXPECT_LE(c.max_difference, 1e-5f) << "d=" << d << " t=" << t << " k=" << k;
+        }
+    // d = 3: dim 2 is sin(t·ω), ω = 10000^(−2/3) = 0.002154, and is left as it is:
+    // |sin(0.002154) − sin(51·0.002154)| = 0.107.
+    const OffsetCheck odd = sinusoidalOffsetCheck(1, 50, 3);
+    EXPECT_NEAR(odd.max_difference, 0.1075f, 1e-3f);
+}
+
+TEST(PositionalEncoding, FrequenciesAndWrappedRopeAngles) {
+    EXPECT_DOUBLE_EQ(sinusoidalFrequency(0, 4), 1.0);
+    EXPECT_NEAR(sinusoidalFrequency(3, 4), 0.01, 1e-12);  // 10000^(−2/4)
+    // d_head = 4: pair 0 turns 1 rad per position, pair 1 0.01 rad.
+    const Eigen::MatrixXf a = ropeAngleTable(8, 4);
+    ASSERT_EQ(a.rows(), 8);
+    ASSERT_EQ(a.cols(), 2);
+    EXPECT_NEAR(a(7, 0), 7.0f - 2.0f * std::numbers::pi_v<float>, 1e-5f);  // 0.716815
+    EXPECT_NEAR(a(7, 1), 0.07f, 1e-6f);
+    EXPECT_GE(a.minCoeff(), 0.0f);
+    EXPECT_LT(a.maxCoeff(), 2.0f * std::numbers::pi_v<float>);
 }

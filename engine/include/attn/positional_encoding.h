@@ -23,12 +23,34 @@ Eigen::MatrixXf positionSimilarity(const Eigen::MatrixXf& pe);
 /// PE(t+k)ᵀ = M_k · PE(t)ᵀ (PE rows taken as column vectors).
 Eigen::MatrixXf sinusoidalOffsetMatrix(int d_model, int k, float base = 10000.0f);
 
+/// ω of dimension dim of a sinusoidal encoding: base^(−2⌊dim/2⌋/d_model); even dimensions are
+/// sin(t·ω), odd ones cos(t·ω).
+double sinusoidalFrequency(int dim, int d_model, float base = 10000.0f);
+
+/// The offset identity checked at one position: M_k·PE(t) against PE(t+k).
+struct OffsetCheck {
+    Eigen::MatrixXf M;         // (d, d): M_k
+    Eigen::VectorXf pe_t;      // (d): PE(t)
+    Eigen::VectorXf moved;     // (d): M_k·PE(t)
+    Eigen::VectorXf pe_t_k;    // (d): PE(t+k)
+    float max_difference = 0;  ///< max_d |M_k·PE(t) − PE(t+k)|: float rounding for even d
+};
+
+/// Checks PE(t+k) = M_k·PE(t) for the sinusoidal encoding of width d (d_model, or d_head for
+/// the phases of RoPE). Needs t ≥ 0 and t + k ≥ 0. With odd d the unpaired last dimension is
+/// not rotated, so the difference there is not rounding.
+OffsetCheck sinusoidalOffsetCheck(int t, int k, int d, float base = 10000.0f);
+
 /// Rotary position embedding applied in place to x, (T, n_heads·d_head): inside every head
 /// the adjacent pairs (2i, 2i+1) of row t are rotated by angle (t + offset)·theta^(-2i/d_head),
 /// as llama2.c does.
 void applyRope(Eigen::MatrixXf& x, int d_head, float theta = 10000.0f, int offset = 0);
 
-/// The RoPE angle of pair i at position t, for the positional view.
+/// The RoPE angle of pair i at position t: t·θ^(−2i/d_head) radians.
 float ropeAngle(int t, int pair, int d_head, float theta = 10000.0f);
+
+/// Every RoPE angle wrapped to one turn, [0, 2π): (positions, d_head/2), row = position t,
+/// column = pair i. Wrapped because the raw angle of pair 0 grows so fast it hides the rest.
+Eigen::MatrixXf ropeAngleTable(int positions, int d_head, float theta = 10000.0f);
 
 }  // namespace attn
