@@ -325,12 +325,49 @@ int headBlockIndex(const ModelConfig& config, int layer, bool decoder, bool cros
     return config.n_layers + 2 * layer + (cross ? 1 : 0);
 }
 
+Result<RunInput> tokenizeInput(const Model& model, std::string_view text) {
+    if (!model.tokenizer) return makeError("The model has no tokenizer.");
+    RunInput in;
+    in.text = std::string(text);
+    in.tokens = model.tokenizer->encode(text);
+    return in;
+}
+
+Result<RunInput> tokenizeSeq2SeqInput(const Model& model, std::string_view source,
+                                      std::string_view target) {
+    if (model.config.architecture != Architecture::EncoderDecoder)
+        return makeError("Source → target attention needs an encoder–decoder model.");
+    if (!model.tokenizer || !model.target_tokenizer)
+        return makeError("The model has no tokenizer.");
+    RunInput in;
+    in.seq2seq = true;
+    in.text = std::string(source);
+    in.target_text = std::string(target);
+    in.tokens = model.tokenizer->encode(source);
+    in.target_tokens = model.target_tokenizer->encode(target);
+    if (model.bos_id >= 0) {
+        Token bos;
+        bos.text = "<bos>";
+        bos.id = model.bos_id;
+        in.target_tokens.insert(in.target_tokens.begin(), bos);
+    }
+    return in;
+}
+
+Result<TracePtr> runInput(std::shared_ptr<const Model> model, RunInput in,
+                          const RunOptions& options) {
+    if (!model) return makeError("No model is loaded.");
+    const bool seq2seq = in.seq2seq;
+    return runImpl(std::move(model), std::move(in.tokens), std::move(in.target_tokens), seq2seq,
+                   options, std::move(in.text), std::move(in.target_text));
+}
+
 Result<TracePtr> run(std::shared_ptr<const Model> model, std::string_view text,
                      const RunOptions& options) {
     if (!model) return makeError("No model is loaded.");
-    if (!model->tokenizer) return makeError("The model has no tokenizer.");
-    std::vector<Token> tokens = model->tokenizer->encode(text);
-    return runImpl(std::move(model), std::move(tokens), {}, false, options, std::string(text), {});
+    Result<RunInput> in = tokenizeInput(*model, text);
+    if (!in) return in.error();
+    return runInput(std::move(model), std::move(in.value()), options);
 }
 
 Result<TracePtr> runTokens(std::shared_ptr<const Model> model, std::vector<Token> tokens,
@@ -343,20 +380,9 @@ Result<TracePtr> runTokens(std::shared_ptr<const Model> model, std::vector<Token
 Result<TracePtr> runSeq2Seq(std::shared_ptr<const Model> model, std::string_view source,
                             std::string_view target, const RunOptions& options) {
     if (!model) return makeError("No model is loaded.");
-    if (model->config.architecture != Architecture::EncoderDecoder)
-        return makeError("Source → target attention needs an encoder–decoder model.");
-    if (!model->tokenizer || !model->target_tokenizer)
-        return makeError("The model has no tokenizer.");
-    std::vector<Token> src = model->tokenizer->encode(source);
-    std::vector<Token> tgt = model->target_tokenizer->encode(target);
-    if (model->bos_id >= 0) {
-        Token bos;
-        bos.text = "<bos>";
-        bos.id = model->bos_id;
-        tgt.insert(tgt.begin(), bos);
-    }
-    return runImpl(std::move(model), std::move(src), std::move(tgt), true, options,
-                   std::string(source), std::string(target));
+    Result<RunInput> in = tokenizeSeq2SeqInput(*model, source, target);
+    if (!in) return in.error();
+    return runInput(std::move(model), std::move(in.value()), options);
 }
 
 AttentionKnobs resolvedAttention(const Model& model, const RunOptions& options) {

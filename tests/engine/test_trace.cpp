@@ -402,3 +402,32 @@ TEST(Analysis, HeadSummaryOfACausalModelAttendsBackwards) {
         EXPECT_GE(h.entropy, 0.0f);
     }
 }
+
+TEST(Trace, TokenizedInputRunsLikeTheText) {
+    auto m = model();
+    const char* text = "The black cat drank the milk";
+    auto in = tokenizeInput(*m, text);
+    ASSERT_TRUE(in) << in.message();
+    EXPECT_EQ(in->tokenCount(), 6);
+    EXPECT_FALSE(in->seq2seq);
+    auto a = runInput(m, in.value());
+    auto b = run(m, text);
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ((*a)->text, text);
+    EXPECT_EQ((*a)->tokens.size(), (*b)->tokens.size());
+    EXPECT_EQ((*a)->layers[0].self_attention.heads[0].weights,
+              (*b)->layers[0].self_attention.heads[0].weights);
+
+    ModelConfig c;
+    c.architecture = Architecture::EncoderDecoder;
+    auto s2s = model(c);
+    auto pair = tokenizeSeq2SeqInput(*s2s, "The ball is blue", "La bola es azul .");
+    ASSERT_TRUE(pair) << pair.message();
+    EXPECT_TRUE(pair->seq2seq);
+    auto ta = runInput(s2s, pair.value());
+    auto tb = runSeq2Seq(s2s, "The ball is blue", "La bola es azul .");
+    ASSERT_TRUE(ta && tb);
+    EXPECT_EQ((*ta)->target_tokens.size(), (*tb)->target_tokens.size());
+    EXPECT_EQ((*ta)->target_text, "La bola es azul .");
+    EXPECT_FALSE(tokenizeSeq2SeqInput(*m, "a", "b"));  // not an encoder–decoder model
+}

@@ -3,6 +3,7 @@
 // The trace: an immutable value with every intermediate of one run, and the ordered steps a UI
 // walks one at a time.
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -136,5 +137,32 @@ AttentionKnobs resolvedAttention(const Model& model, const RunOptions& options);
 /// The ordered steps for a config run with knobs (also filled into every trace).
 std::vector<Step> buildSteps(const ModelConfig& config, const AttentionKnobs& knobs,
                              bool has_target);
+
+/// The input of a run, tokenized: the text kept with its tokens, so that a caller can count the
+/// tokens (to choose a thread, say) and then run them without tokenizing a second time.
+struct RunInput {
+    std::string text;                  ///< the text (the source for EncoderDecoder)
+    std::string target_text;           ///< EncoderDecoder only
+    std::vector<Token> tokens;         ///< text's tokens
+    std::vector<Token> target_tokens;  ///< target's, after the decoder start token if any
+    bool seq2seq = false;              ///< an encoder–decoder run (target_tokens are used)
+
+    /// The longer side, in tokens.
+    int tokenCount() const {
+        return static_cast<int>(std::max(tokens.size(), target_tokens.size()));
+    }
+};
+
+/// Tokenizes text with the model's tokenizer, as run does.
+Result<RunInput> tokenizeInput(const Model& model, std::string_view text);
+/// EncoderDecoder: tokenizes source and target as runSeq2Seq does (decoder start token
+/// prepended when the model has one).
+Result<RunInput> tokenizeSeq2SeqInput(const Model& model, std::string_view source,
+                                      std::string_view target);
+/// Runs an input that tokenizeInput / tokenizeSeq2SeqInput made for this model; the same trace
+/// as run / runSeq2Seq on the same text.
+Result<TracePtr> runInput(std::shared_ptr<const Model> model, RunInput input,
+                          const RunOptions& options = {});
+
 
 }  // namespace attn
