@@ -84,23 +84,6 @@ int colourCount(const QImage& image) {
     return static_cast<int>(colours.size());
 }
 
-// --- topK ------------------------------------------------------------------------------------
-
-TEST(TopKTest, SoftmaxOfTheLargestWorkedByHand) {
-    Eigen::RowVectorXf logits(4);
-    logits << 1.0f, 3.0f, 2.0f, -1.0f;
-    const auto top = topK(logits, 2);
-    ASSERT_EQ(top.size(), 2u);
-    // softmax: e^(l-3) / Σ e^(l-3) with Σ = e^-2 + 1 + e^-1 + e^-4
-    const double sum = std::exp(-2.0) + 1.0 + std::exp(-1.0) + std::exp(-4.0);
-    EXPECT_EQ(top[0].first, 1);
-    EXPECT_NEAR(top[0].second, 1.0 / sum, 1e-6);
-    EXPECT_EQ(top[1].first, 2);
-    EXPECT_NEAR(top[1].second, std::exp(-1.0) / sum, 1e-6);
-    EXPECT_EQ(topK(logits, 10).size(), 4u);
-    EXPECT_TRUE(topK(Eigen::RowVectorXf(), 5).empty());
-}
-
 // --- ModelActions ----------------------------------------------------------------------------
 
 class ModelActionsTest : public ::testing::Test {
@@ -489,6 +472,8 @@ TEST(TranslateViewTest, FollowsATranslationModelInTheSession) {
     ASSERT_TRUE(model) << model.message();
     Session session;
     TranslateView view(&session);
+    view.show();  // a hidden view follows the session when it is shown
+    ASSERT_TRUE(QTest::qWaitForWindowExposed(&view));
     view.waitForModels();
     std::shared_ptr<const attn::Model> mine = std::move(model.value());
     session.setModel(mine);

@@ -41,7 +41,7 @@ int stepIndex(const Session& s, const std::string& id) {
 TEST(Session, TypingRunsAfterTheDebounce) {
     Session s;
     s.setConfig(smallConfig());
-    QSignalSpy changed(&s, &Session::traceChanged);
+    QSignalSpy changed(&s, &Session::changed);
     s.setText("The black cat drank the milk");
     EXPECT_EQ(changed.count(), 0) << "the run waits for the debounce";
     ASSERT_TRUE(changed.wait(2000));
@@ -55,7 +55,7 @@ TEST(Session, RapidTypingRunsOnce) {
     Session s;
     s.setConfig(smallConfig());
     s.waitForIdle();
-    QSignalSpy changed(&s, &Session::traceChanged);
+    QSignalSpy changed(&s, &Session::changed);
     for (const char* t : {"T", "Th", "The", "The c", "The ca", "The cat"}) s.setText(t);
     ASSERT_TRUE(changed.wait(2000));
     QTest::qWait(300);
@@ -111,7 +111,7 @@ TEST(Session, ThousandTokensRunOffTheGuiThread) {
     s.setConfig(smallConfig());
     QSignalSpy busy(&s, &Session::busyChanged);
     QSignalSpy progress(&s, &Session::progress);
-    QSignalSpy changed(&s, &Session::traceChanged);
+    QSignalSpy changed(&s, &Session::changed);
     s.setText(words(1000));
     s.runNow();
     // runNow returned before the run finished: the work is on another thread.
@@ -181,7 +181,7 @@ TEST(Session, StepsClampAndFocusFollowsTheStepsLayer) {
     s.runNow();
     ASSERT_TRUE(s.trace());
     const int n = static_cast<int>(s.trace()->steps.size());
-    QSignalSpy focus(&s, &Session::focusChanged);
+    QSignalSpy focus(&s, &Session::changed);
     s.setStep(0);
     s.previousStep();
     EXPECT_EQ(s.focus().step, 0);
@@ -276,7 +276,7 @@ TEST(Session, DisablingAHeadZeroesItsOutput) {
 
 TEST(Session, AppearanceChangesAreSignalled) {
     Session s;
-    QSignalSpy spy(&s, &Session::appearanceChanged);
+    QSignalSpy spy(&s, &Session::changed);
     s.setColorMap(attn::ui::ColorMapKind::Cividis);
     s.setColorMap(attn::ui::ColorMapKind::Cividis);
     s.setFontScale(1.5);

@@ -90,10 +90,10 @@ TEST_F(ViewsTest, QkInsideRendersAndItsSumIsTheTraceScore) {
     EXPECT_EQ(b.key, 5);
     EXPECT_EQ(b.d_k, head->Q.cols());
     // The default score is the scaled dot product: Σ q_i k_i is the raw score.
-    EXPECT_NEAR(b.sum, head->scores(2, 5), 1e-5f * std::max(1.0f, std::abs(head->scores(2, 5))));
+    EXPECT_NEAR(b.dot, head->scores(2, 5), 1e-5f * std::max(1.0f, std::abs(head->scores(2, 5))));
     EXPECT_FLOAT_EQ(b.scaled, head->scaled(2, 5));
     EXPECT_FLOAT_EQ(b.weight, head->weights(2, 5));
-    EXPECT_NEAR(b.scaled, b.sum / std::sqrt(static_cast<float>(b.d_k)), 1e-5f);
+    EXPECT_NEAR(b.scaled, b.dot / std::sqrt(static_cast<float>(b.d_k)), 1e-5f);
     // And the printed text says the same numbers.
     const QString text = view.summaryText();
     EXPECT_TRUE(text.contains(viewutil::formatNumber(head->scores(2, 5)))) << text.toStdString();
@@ -105,7 +105,7 @@ TEST_F(ViewsTest, QkInsideRendersAndItsSumIsTheTraceScore) {
     pickers[0]->setCurrentIndex(4);
     EXPECT_EQ(m_session.focus().query, 4);
     EXPECT_EQ(view.breakdown().query, 4);
-    EXPECT_NEAR(view.breakdown().sum, head->scores(4, 5), 1e-4f);
+    EXPECT_NEAR(view.breakdown().dot, head->scores(4, 5), 1e-4f);
 
     const LabelledMatrix m = view.exportMatrix();
     EXPECT_EQ(m.values.rows(), 3);
@@ -114,12 +114,13 @@ TEST_F(ViewsTest, QkInsideRendersAndItsSumIsTheTraceScore) {
 
 TEST_F(ViewsTest, QkInsideFollowsAnotherHead) {
     QkInsideView view(&m_session);
+    shown(view);  // a hidden view waits until it is shown
     m_session.setHead(0, 1);
     m_session.setQuery(1);
     m_session.setKey(3);
     const HeadTrace* head = m_session.focusedHead();
     ASSERT_NE(head, nullptr);
-    EXPECT_NEAR(view.breakdown().sum, head->scores(1, 3), 1e-4f);
+    EXPECT_NEAR(view.breakdown().dot, head->scores(1, 3), 1e-4f);
 }
 
 TEST_F(ViewsTest, ValueSumsAddUpToTheHeadOutput) {
@@ -189,6 +190,7 @@ TEST_F(ViewsTest, PositionalViewShowsRopeAnglesLearnedTablesAndNone) {
     c.positional = PositionalKind::Rope;
     setConfig(c);
     PositionalView view(&m_session);
+    shown(view);  // a hidden view waits until it is shown
     EXPECT_EQ(view.kind(), PositionalKind::Rope);
     EXPECT_FALSE(view.hasPage(PositionalView::Page::Similarity));
     ASSERT_TRUE(view.showPage(PositionalView::Page::Table));

@@ -88,7 +88,7 @@ TEST_F(WindowTest, TypingUpdatesTheTraceAndTheHeatmapLabels) {
     goTo("L0.self.weights");
     HeatmapView* map = w->stepView()->mainHeatmap();
     EXPECT_TRUE(map->rowLabels().contains("milk"));
-    QSignalSpy changed(s, &Session::traceChanged);
+    QSignalSpy changed(s, &Session::changed);
     typeSentence("A dog ran home");
     ASSERT_TRUE(changed.wait(2000));
     QTest::qWait(250);  // a further debounce would show up as a second change
@@ -145,7 +145,7 @@ TEST_F(WindowTest, ClickingTheHeadGridFocusesAHead) {
     ASSERT_NE(t, nullptr);
     EXPECT_FALSE(t->image().isNull());
     EXPECT_EQ(t->image().size(), QSize(6, 6)) << "one pixel per (query, key)";
-    QSignalSpy focus(s, &Session::focusChanged);
+    QSignalSpy focus(s, &Session::changed);
     QTest::mouseClick(t, Qt::LeftButton, {}, QPoint(t->width() / 2, t->width() / 2));
     EXPECT_GE(focus.count(), 1);
     EXPECT_EQ(s->focus().layer, 1);

@@ -28,6 +28,14 @@ bool isBlockStep(attn::StepKind k) {
     }
 }
 
+bool sameFocus(const Session::Focus& a, const Session::Focus& b) {
+    return a.step == b.step && a.layer == b.layer && a.head == b.head && a.decoder == b.decoder &&
+           a.cross == b.cross && a.query == b.query && a.key == b.key;
+}
+
+// Heads recomputed on demand that a session keeps per trace.
+constexpr std::size_t kDetailCacheSize = 4;
+
 QStringList labelsOf(const std::vector<attn::Token>& tokens) {
     QStringList out;
     out.reserve(static_cast<int>(tokens.size()));
@@ -38,6 +46,7 @@ QStringList labelsOf(const std::vector<attn::Token>& tokens) {
 }  // namespace
 
 Session::Session(QObject* parent) : QObject(parent) {
+    qRegisterMetaType<SessionChange>();
     m_debounce.setSingleShot(true);
     m_debounce.setInterval(150);
     connect(&m_debounce, &QTimer::timeout, this, &Session::startRun);
@@ -53,6 +62,10 @@ Session::~Session() {
     m_debounce.stop();
     if (m_cancel) m_cancel->store(true);
     for (auto* w : m_inflight) {
+        w->disconnect(this);
+        w->waitForFinished();
+    }
+    for (auto* w : m_rolloutInflight) {
         w->disconnect(this);
         w->waitForFinished();
     }
@@ -85,7 +98,7 @@ void Session::setConfig(const attn::ModelConfig& config) {
         m_model.reset();
         m_configError = QString::fromStdString(valid.message());
         setError(m_configError);
-        emit modelChanged();
+        emitChange(SessionChange::Model);
         return;
     }
     auto model = attn::makeUntrainedModel(config);
@@ -93,13 +106,15 @@ void Session::setConfig(const attn::ModelConfig& config) {
         m_model.reset();
         m_configError = QString::fromStdString(model.message());
         setError(m_configError);
-        emit modelChanged();
+        emitChange(SessionChange::Model);
         return;
     }
     m_configError.clear();
     m_model = std::move(model.value());
-    emit modelChanged();
+    // A run on the GUI thread says Model with its Trace; a background one says it now.
+    m_pendingParts |= SessionChange::Model;
     runNow();
+    emitChange(0);
 }
 
 void Session::setModel(std::shared_ptr<const attn::Model> model) {
@@ -108,15 +123,16 @@ void Session::setModel(std::shared_ptr<const attn::Model> model) {
         m_model.reset();
         m_configError = tr("No model is loaded.");
         setError(m_configError);
-        emit modelChanged();
+        emitChange(SessionChange::Model);
         return;
     }
     m_config = model->config;
     m_runOptions.attention = model->trained_attention;
     m_model = std::move(model);
     m_configError.clear();
-    emit modelChanged();
+    m_pendingParts |= SessionChange::Model;
     runNow();
+    emitChange(0);
 }
 
 void Session::setAttention(const attn::AttentionKnobs& knobs) {
@@ -168,22 +184,25 @@ void Session::startRun() {
         return;
     }
     std::shared_ptr<const attn::Model> model = m_model;
-    const bool seq2seq = isSeq2Seq();
-    std::string text = m_text.toStdString();
-    std::string target = m_targetText.toStdString();
+    const std::string text = m_text.toStdString();
+    const std::string target = m_targetText.toStdString();
 
     attn::RunOptions opt = runOptions();
 
-    // Counting tokens is cheap next to a run; it decides whether the GUI thread may do it.
-    std::size_t tokens = 0;
-    if (model->tokenizer) tokens = model->tokenizer->encode(text).size();
-    if (seq2seq && model->target_tokenizer)
-        tokens = std::max(tokens, model->target_tokenizer->encode(target).size());
-
+    // Tokenized once, here: the count decides whether the GUI thread may run it, and the run
+    // takes these tokens as they are.
     m_runClock.start();
-    if (static_cast<int>(tokens) < m_syncLimit) {
-        RunResult result =
-            seq2seq ? attn::runSeq2Seq(model, text, target, opt) : attn::run(model, text, opt);
+    attn::Result<attn::RunInput> tokenized = isSeq2Seq()
+                                                 ? attn::tokenizeSeq2SeqInput(*model, text, target)
+                                                 : attn::tokenizeInput(*model, text);
+    if (!tokenized) {
+        finishRun(tokenized.error());
+        updateBusy();
+        return;
+    }
+    attn::RunInput input = std::move(tokenized.value());
+    if (input.tokenCount() < m_syncLimit) {
+        RunResult result = attn::runInput(model, std::move(input), opt);
         m_lastRunMs = m_runClock.nsecsElapsed() / 1e6;
         finishRun(std::move(result));
         updateBusy();
@@ -217,9 +236,8 @@ void Session::startRun() {
     });
     m_inflight.append(watcher);
     m_watcher = watcher;
-    watcher->setFuture(QtConcurrent::run([model, seq2seq, text = std::move(text),
-                                          target = std::move(target), opt, cancel]() {
-        return seq2seq ? attn::runSeq2Seq(model, text, target, opt) : attn::run(model, text, opt);
+    watcher->setFuture(QtConcurrent::run([model, input = std::move(input), opt, cancel]() {
+        return attn::runInput(model, input, opt);
     }));
     updateBusy();
     emit progress(0.0);
@@ -228,12 +246,10 @@ void Session::startRun() {
 void Session::finishRun(attn::Result<attn::TracePtr> result) {
     if (result.ok()) {
         m_trace = std::move(result.value());
-        m_focusCache.reset();
-        std::fill(std::begin(m_focusCacheKey), std::end(m_focusCacheKey), -1);
+        resetDerived();
         m_error.clear();
-        clampFocus();
-        emit traceChanged();
-        emit focusChanged();
+        const bool moved = clampFocus();
+        emitChange(SessionChange::Trace | (moved ? SessionChange::Focus : 0));
         emit errorOccurred(QString());
         return;
     }
@@ -243,10 +259,25 @@ void Session::finishRun(attn::Result<attn::TracePtr> result) {
         m_text.trimmed().isEmpty() || (isSeq2Seq() && m_targetText.trimmed().isEmpty());
     if (empty && m_trace) {
         m_trace.reset();
-        m_focusCache.reset();
-        emit traceChanged();
+        resetDerived();
+        emitChange(SessionChange::Trace);
     }
     setError(QString::fromStdString(result.message()));
+}
+
+void Session::emitChange(int parts) {
+    parts |= m_pendingParts;
+    m_pendingParts = 0;
+    if (parts != 0) emit changed(SessionChange{parts});
+}
+
+void Session::resetDerived() {
+    m_detail.clear();
+    for (int d = 0; d < 2; ++d) {
+        m_summaries[d].reset();
+        m_rollout[d].reset();
+        m_rolloutWatcher[d] = nullptr;  // still running for the old trace: dropped when done
+    }
 }
 
 void Session::setError(const QString& message) {
@@ -260,6 +291,12 @@ void Session::waitForIdle() {
         auto* w = m_inflight.first();
         w->waitForFinished();
         // The watcher reports through a posted event.
+        QCoreApplication::sendPostedEvents(w);
+        QCoreApplication::processEvents();
+    }
+    while (!m_rolloutInflight.isEmpty()) {
+        auto* w = m_rolloutInflight.first();
+        w->waitForFinished();
         QCoreApplication::sendPostedEvents(w);
         QCoreApplication::processEvents();
     }
@@ -281,8 +318,9 @@ void Session::updateBusy() {
 
 // --- focus ---------------------------------------------------------------------------------
 
-void Session::clampFocus() {
-    if (!m_trace) return;
+bool Session::clampFocus() {
+    if (!m_trace) return false;
+    const Focus before = m_focus;
     Focus& f = m_focus;
     const int nSteps = static_cast<int>(m_trace->steps.size());
     f.step = std::clamp(f.step, 0, std::max(0, nSteps - 1));
@@ -299,6 +337,7 @@ void Session::clampFocus() {
     const int tk = static_cast<int>(f.cross ? m_trace->tokens.size() : tq);
     f.query = std::clamp(f.query, 0, std::max(0, tq - 1));
     f.key = std::clamp(f.key, 0, std::max(0, tk - 1));
+    return !sameFocus(before, f);
 }
 
 void Session::setStep(int step) {
@@ -315,7 +354,7 @@ void Session::setStep(int step) {
         }
     }
     clampFocus();
-    emit focusChanged();
+    emitChange(SessionChange::Focus);
 }
 
 void Session::nextStep() { setStep(m_focus.step + 1); }
@@ -346,21 +385,21 @@ void Session::setHead(int layer, int head, bool decoder, bool cross) {
         before.decoder == m_focus.decoder && before.cross == m_focus.cross &&
         before.step == m_focus.step)
         return;
-    emit focusChanged();
+    emitChange(SessionChange::Focus);
 }
 
 void Session::setQuery(int query) {
     const int old = m_focus.query;
     m_focus.query = query;
     clampFocus();
-    if (old != m_focus.query) emit focusChanged();
+    if (old != m_focus.query) emitChange(SessionChange::Focus);
 }
 
 void Session::setKey(int key) {
     const int old = m_focus.key;
     m_focus.key = key;
     clampFocus();
-    if (old != m_focus.key) emit focusChanged();
+    if (old != m_focus.key) emitChange(SessionChange::Focus);
 }
 
 const attn::Step* Session::currentStep() const {
@@ -385,36 +424,81 @@ const attn::AttentionTrace* Session::focusedBlock() const {
 }
 
 const attn::HeadTrace* Session::focusedHead() const {
-    const attn::AttentionTrace* b = focusedBlock();
-    if (!b || m_focus.head < 0 || m_focus.head >= static_cast<int>(b->heads.size())) return nullptr;
-    const attn::HeadTrace& h = b->heads[m_focus.head];
-    if (h.detailed) return &h;
-    const int key[4] = {m_focus.layer, m_focus.head, m_focus.decoder ? 1 : 0,
-                        m_focus.cross ? 1 : 0};
-    if (!m_focusCache || !std::equal(std::begin(key), std::end(key), m_focusCacheKey)) {
-        m_focusCache = std::make_unique<attn::HeadTrace>(
-            m_trace->headDetail(m_focus.layer, m_focus.head, m_focus.decoder, m_focus.cross));
-        std::copy(std::begin(key), std::end(key), m_focusCacheKey);
+    return headDetail(m_focus.layer, m_focus.head, m_focus.decoder, m_focus.cross).get();
+}
+
+std::shared_ptr<const attn::HeadTrace> Session::headDetail(int layer, int head, bool decoder,
+                                                           bool cross) const {
+    const attn::AttentionTrace* b = block(layer, decoder, cross);
+    if (!b || head < 0 || head >= static_cast<int>(b->heads.size())) return nullptr;
+    const attn::HeadTrace& h = b->heads[head];
+    // The trace's own head, sharing the trace's lifetime (aliasing constructor).
+    if (h.detailed) return std::shared_ptr<const attn::HeadTrace>(m_trace, &h);
+    const HeadKey key{layer, head, decoder, cross};
+    for (const auto& [k, detail] : m_detail)
+        if (k == key) return detail;
+    if (m_detail.size() >= kDetailCacheSize) m_detail.erase(m_detail.begin());
+    m_detail.emplace_back(key, std::make_shared<const attn::HeadTrace>(
+                                   m_trace->headDetail(layer, head, decoder, cross)));
+    return m_detail.back().second;
+}
+
+const std::vector<attn::HeadSummary>& Session::headSummaries(bool decoder) const {
+    static const std::vector<attn::HeadSummary> none;
+    if (!m_trace) return none;
+    auto& slot = m_summaries[decoder ? 1 : 0];
+    if (!slot) slot = attn::summarizeHeads(*m_trace, decoder);
+    return *slot;
+}
+
+std::shared_ptr<const std::vector<attn::Mat>> Session::rollout(bool decoder) {
+    if (!m_trace) return nullptr;
+    const int d = decoder ? 1 : 0;
+    if (m_rollout[d]) return m_rollout[d];
+    if (m_rolloutWatcher[d]) return nullptr;
+    const std::size_t T = decoder ? m_trace->target_tokens.size() : m_trace->tokens.size();
+    if (T <= static_cast<std::size_t>(rolloutSyncTokens())) {
+        m_rollout[d] = std::make_shared<const std::vector<attn::Mat>>(
+            attn::attentionRollout(*m_trace, decoder));
+        return m_rollout[d];
     }
-    return m_focusCache.get();
+    auto* watcher = new QFutureWatcher<std::vector<attn::Mat>>(this);
+    m_rolloutWatcher[d] = watcher;
+    m_rolloutInflight.append(watcher);
+    attn::TracePtr trace = m_trace;
+    connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, trace, d] {
+        m_rolloutInflight.removeOne(watcher);
+        watcher->deleteLater();
+        if (m_rolloutWatcher[d] == watcher) m_rolloutWatcher[d] = nullptr;
+        if (trace != m_trace) return;  // a newer trace came meanwhile
+        m_rollout[d] = std::make_shared<const std::vector<attn::Mat>>(watcher->result());
+        emitChange(SessionChange::Derived);
+    });
+    watcher->setFuture(
+        QtConcurrent::run([trace, decoder] { return attn::attentionRollout(*trace, decoder); }));
+    return nullptr;
+}
+
+bool Session::computingRollout(bool decoder) const {
+    return m_rolloutWatcher[decoder ? 1 : 0] != nullptr;
 }
 
 void Session::setColorMap(ColorMapKind kind) {
     if (kind == m_colorMap) return;
     m_colorMap = kind;
-    emit appearanceChanged();
+    emitChange(SessionChange::Appearance);
 }
 
 void Session::setFontScale(double scale) {
     if (scale == m_fontScale) return;
     m_fontScale = scale;
-    emit appearanceChanged();
+    emitChange(SessionChange::Appearance);
 }
 
 void Session::setShowNumbers(bool on) {
     if (on == m_showNumbers) return;
     m_showNumbers = on;
-    emit appearanceChanged();
+    emitChange(SessionChange::Appearance);
 }
 
 QStringList Session::tokenLabels(bool target) const {

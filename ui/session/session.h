@@ -1,23 +1,45 @@
 #pragma once
 // Layer rule (ui/session/): the document, no widgets or views. May include: common, engine, qt.
 // The one document of the window (Tiled's Document pattern): owns the current model, text,
-// trace and focus; runs the engine off the GUI thread; emits traceChanged / focusChanged.
-// Widgets read it and never compute attention themselves.
+// trace and focus; runs the engine off the GUI thread; caches what several views derive from a
+// trace (head detail, head summaries, rollout) once per trace; and says once per user action
+// what changed (changed(SessionChange), like Tiled's ChangeEvent). Views read it and never
+// compute attention themselves.
 
 #include <QElapsedTimer>
 #include <QFutureWatcher>
 #include <QList>
+#include <QMetaType>
 #include <QObject>
 #include <QString>
 #include <QTimer>
 #include <atomic>
 #include <memory>
+#include <optional>
+#include <tuple>
 
+#include "attn/analysis.h"
 #include "attn/model.h"
 #include "attn/trace.h"
 #include "common/colormaps.h"
 
 namespace attn::ui {
+
+/// What changed in the session: one event per user action, parts OR-ed together. A run that
+/// brings a new trace and clamps the focus says Trace | Focus in one event; a model that is
+/// replaced and run at once says Model | Trace (| Focus).
+struct SessionChange {
+    enum Part {
+        Trace = 1,       ///< a new trace, or none: every number may differ
+        Focus = 2,       ///< step, layer, head, stack, query or key in focus
+        Appearance = 4,  ///< colour map, font scale, numbers in cells
+        Model = 8,       ///< another model or config
+        Derived = 16,    ///< derived data computed in the background is ready (rollout)
+    };
+    static constexpr int All = Trace | Focus | Appearance | Model | Derived;
+    int parts = 0;
+    bool has(int part) const { return (parts & part) != 0; }
+};
 
 class Session : public QObject {
     Q_OBJECT
@@ -102,6 +124,21 @@ public:
     const attn::Step* currentStep() const;
     /// The focused head with every intermediate (recomputed if the trace dropped it; cached).
     const attn::HeadTrace* focusedHead() const;
+    /// Any head with every intermediate: the trace's own when it kept them, else recomputed
+    /// once per trace (Trace::headDetail) and cached. Shared so that a tooltip may keep it;
+    /// nullptr when the trace has no such head.
+    std::shared_ptr<const attn::HeadTrace> headDetail(int layer, int head, bool decoder,
+                                                      bool cross) const;
+    /// attn::summarizeHeads of a stack's self-attention, computed once per trace.
+    const std::vector<attn::HeadSummary>& headSummaries(bool decoder = false) const;
+    /// attn::attentionRollout of a stack, computed on first request: at once for inputs of at
+    /// most rolloutSyncTokens() tokens, in the background for longer ones (T³ per layer). Returns
+    /// nullptr while it is being computed (changed(Derived) says when it is ready) and when the
+    /// session has no trace.
+    std::shared_ptr<const std::vector<attn::Mat>> rollout(bool decoder = false);
+    /// Whether a background rollout of that stack is running.
+    bool computingRollout(bool decoder = false) const;
+    static constexpr int rolloutSyncTokens() { return 160; }
     /// Token labels on the query side / key side of the focused block.
     QStringList queryLabels() const;
     QStringList keyLabels() const;
@@ -126,19 +163,20 @@ public:
     bool showNumbers() const { return m_showNumbers; }
 
 signals:
-    void appearanceChanged();
-    void traceChanged();
-    void focusChanged();
+    /// Once per user action, with everything that action changed.
+    void changed(const attn::ui::SessionChange& change);
     void busyChanged(bool busy);
     void progress(double fraction);
     void errorOccurred(const QString& message);  ///< empty when the last run succeeded
-    void modelChanged();
 
 private:
     void scheduleRun();
     void startRun();
     void finishRun(attn::Result<attn::TracePtr> result);
-    void clampFocus();
+    bool clampFocus();  // true when it moved the focus
+    void resetDerived();
+    // Emits one change with parts and whatever is pending (Model from setConfig before its run).
+    void emitChange(int parts);
     void setError(const QString& message);
     void updateBusy();
 
@@ -153,8 +191,15 @@ private:
     QFutureWatcher<attn::Result<attn::TracePtr>>* m_watcher = nullptr;
     std::shared_ptr<std::atomic<bool>> m_cancel;
     bool m_rerunPending = false;
-    mutable std::unique_ptr<attn::HeadTrace> m_focusCache;
-    mutable int m_focusCacheKey[4] = {-1, -1, -1, -1};
+    // Derived data of m_trace, dropped with it.
+    using HeadKey = std::tuple<int, int, bool, bool>;  // layer, head, decoder, cross
+    // Recomputed heads, oldest first; a few only, as each holds three (T, T) matrices.
+    mutable std::vector<std::pair<HeadKey, std::shared_ptr<const attn::HeadTrace>>> m_detail;
+    mutable std::optional<std::vector<attn::HeadSummary>> m_summaries[2];  // [decoder]
+    std::shared_ptr<const std::vector<attn::Mat>> m_rollout[2];            // [decoder]
+    QFutureWatcher<std::vector<attn::Mat>>* m_rolloutWatcher[2] = {nullptr, nullptr};
+    QList<QFutureWatcher<std::vector<attn::Mat>>*> m_rolloutInflight;  // incl. stale ones
+    int m_pendingParts = 0;
     attn::ModelConfig m_config;
     QString m_configError;     // why the current config cannot be built (empty = fine)
     quint64 m_generation = 0;  // runs older than this are stale; their results are dropped
@@ -169,3 +214,5 @@ private:
 };
 
 }  // namespace attn::ui
+
+Q_DECLARE_METATYPE(attn::ui::SessionChange)

@@ -16,7 +16,9 @@ namespace {
 int pack(int layer, int head) { return layer * 1000 + head; }
 }  // namespace
 
-CompareView::CompareView(Session* session, QWidget* parent) : QWidget(parent), m_session(session) {
+CompareView::CompareView(Session* session, QWidget* parent)
+    : SessionView(session, SessionChange::Trace | SessionChange::Focus | SessionChange::Appearance,
+                  parent) {
     auto* v = new QVBoxLayout(this);
     v->setContentsMargins(8, 6, 8, 6);
     auto* top = new QHBoxLayout;
@@ -40,7 +42,7 @@ CompareView::CompareView(Session* session, QWidget* parent) : QWidget(parent), m
         row->addWidget(m_pick[s], 1);
         grid->addLayout(row, 0, s);
         grid->addWidget(m_maps[s], 1, s);
-        connect(m_pick[s], &QComboBox::currentIndexChanged, this, [this] { refresh(); });
+        connect(m_pick[s], &QComboBox::currentIndexChanged, this, [this] { redraw(); });
         connect(m_maps[s], &HeatmapView::cellClicked, this, [this](int r, int c) {
             m_session->setQuery(r);
             m_session->setKey(c);
@@ -48,25 +50,12 @@ CompareView::CompareView(Session* session, QWidget* parent) : QWidget(parent), m
     }
     grid->setRowStretch(1, 1);
     v->addLayout(grid, 1);
-    connect(m_what, &QComboBox::currentIndexChanged, this, [this] { refresh(); });
-    auto onChange = [this] {
-        m_dirty = true;
-        if (isVisible()) {
-            rebuildPickers();
-            refresh();
-        }
-    };
-    connect(m_session, &Session::traceChanged, this, onChange);
-    connect(m_session, &Session::appearanceChanged, this, onChange);
-    connect(m_session, &Session::focusChanged, this, onChange);
+    connect(m_what, &QComboBox::currentIndexChanged, this, [this] { redraw(); });
 }
 
-void CompareView::showEvent(QShowEvent* event) {
-    QWidget::showEvent(event);
-    if (m_dirty) {
-        rebuildPickers();
-        refresh();
-    }
+void CompareView::refresh(int) {
+    rebuildPickers();
+    redraw();
 }
 
 void CompareView::rebuildPickers() {
@@ -92,8 +81,7 @@ void CompareView::rebuildPickers() {
     }
 }
 
-void CompareView::refresh() {
-    m_dirty = false;
+void CompareView::redraw() {
     const TracePtr trace = m_session->trace();
     const Session::Focus& f = m_session->focus();
     const bool weights = m_what->currentData().toString() == QStringLiteral("weights");
@@ -112,11 +100,12 @@ void CompareView::refresh() {
         }
         const int layer = d.toInt() / 1000, head = d.toInt() % 1000;
         if (layer >= m_session->layerCount(f.decoder)) continue;
-        const HeadTrace h =
-            weights ? HeadTrace{} : trace->headDetail(layer, head, f.decoder, f.cross);
         const AttentionTrace* b = m_session->block(layer, f.decoder, f.cross);
         if (!b || head >= static_cast<int>(b->heads.size())) continue;
-        const Mat& m = weights ? b->heads[head].weights : h.scaled;
+        // The scaled scores may have been dropped from the trace: the session keeps them.
+        const std::shared_ptr<const HeadTrace> detail =
+            weights ? nullptr : m_session->headDetail(layer, head, f.decoder, f.cross);
+        const Mat& m = weights ? b->heads[head].weights : detail->scaled;
         if (weights) {
             map->setColorMap(m_session->colorMap());
             map->setRange(0, 1);

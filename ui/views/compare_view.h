@@ -6,12 +6,14 @@
 class QComboBox;
 class QLabel;
 
+#include "views/session_view.h"
+
 namespace attn::ui {
 
 class HeatmapView;
 class Session;
 
-class CompareView : public QWidget {
+class CompareView : public SessionView {
     Q_OBJECT
 public:
     explicit CompareView(Session* session, QWidget* parent = nullptr);
@@ -19,20 +21,16 @@ public:
     HeatmapView* right() const { return m_maps[1]; }
     QComboBox* picker(int side) const { return m_pick[side]; }
 
-protected:
-    void showEvent(QShowEvent* event) override;
-
 private:
+    void refresh(int parts) override;
     void rebuildPickers();
-    void refresh();
+    void redraw();
 
-    Session* m_session;
     QComboBox* m_what = nullptr;
     QComboBox* m_pick[2] = {nullptr, nullptr};
     HeatmapView* m_maps[2] = {nullptr, nullptr};
     QLabel* m_note = nullptr;
     QString m_pickerKey;  // stack shape the pickers were built for
-    bool m_dirty = true;
 };
 
 }  // namespace attn::ui

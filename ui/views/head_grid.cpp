@@ -101,7 +101,9 @@ void HeadThumb::contextMenuEvent(QContextMenuEvent* event) {
 
 // --- HeadGrid ------------------------------------------------------------------------------
 
-HeadGrid::HeadGrid(Session* session, QWidget* parent) : QWidget(parent), m_session(session) {
+HeadGrid::HeadGrid(Session* session, QWidget* parent)
+    : SessionView(session, SessionChange::Trace | SessionChange::Focus | SessionChange::Appearance,
+                  parent) {
     auto* v = new QVBoxLayout(this);
     v->setContentsMargins(4, 4, 4, 4);
     v->setSpacing(4);
@@ -135,20 +137,16 @@ HeadGrid::HeadGrid(Session* session, QWidget* parent) : QWidget(parent), m_sessi
             std::min(m_session->focus().layer, std::max(0, m_session->layerCount(i > 0) - 1));
         m_session->setHead(layer, m_session->focus().head, i > 0, i == 2);
     });
-    auto onTrace = [this] {
-        m_dirty = true;
-        if (isVisible()) rebuild();
-    };
-    connect(m_session, &Session::traceChanged, this, onTrace);
-    connect(m_session, &Session::appearanceChanged, this, onTrace);
-    connect(m_session, &Session::focusChanged, this, [this] {
-        if (stackIndex() != (m_session->focus().cross ? 2 : m_session->focus().decoder ? 1 : 0)) {
-            m_dirty = true;
-            if (isVisible()) rebuild();
-        } else {
-            refreshFocus();
-        }
-    });
+}
+
+void HeadGrid::refresh(int parts) {
+    const Session::Focus& f = m_session->focus();
+    const bool otherStack = stackIndex() != (f.cross ? 2 : f.decoder ? 1 : 0);
+    // Only the outline moves when the focus moves within the stack on show.
+    if (parts & (SessionChange::Trace | SessionChange::Appearance) || otherStack)
+        rebuild();
+    else
+        refreshFocus();
 }
 
 int HeadGrid::stackIndex() const { return m_stack->isHidden() ? 0 : m_stack->currentIndex(); }
@@ -157,11 +155,6 @@ HeadThumb* HeadGrid::thumb(int layer, int head) const {
     for (HeadThumb* t : m_thumbs)
         if (t->layer() == layer && t->head() == head) return t;
     return nullptr;
-}
-
-void HeadGrid::showEvent(QShowEvent* event) {
-    QWidget::showEvent(event);
-    if (m_dirty) rebuild();
 }
 
 void HeadGrid::resizeEvent(QResizeEvent* event) {
@@ -192,7 +185,6 @@ void HeadGrid::layoutThumbs() {
 }
 
 void HeadGrid::rebuild() {
-    m_dirty = false;
     const TracePtr trace = m_session->trace();
     const bool seq2seq = trace && !trace->decoder_layers.empty();
     m_stack->setVisible(seq2seq);
@@ -250,8 +242,9 @@ void HeadGrid::refreshImages() {
     const TracePtr trace = m_session->trace();
     const int si = stackIndex();
     const bool decoder = si > 0, cross = si == 2;
-    std::vector<HeadSummary> summaries;
-    if (trace && !cross) summaries = summarizeHeads(*trace, decoder);
+    static const std::vector<HeadSummary> none;
+    const std::vector<HeadSummary>& summaries =
+        trace && !cross ? m_session->headSummaries(decoder) : none;
     const ColorMapKind kind = m_session->colorMap();
     for (HeadThumb* t : m_thumbs) {
         const AttentionTrace* b = m_session->block(t->layer(), decoder, cross);
@@ -268,12 +261,19 @@ void HeadGrid::refreshImages() {
         for (const HeadSummary& s : summaries) {
             if (s.layer != t->layer() || s.head != t->head()) continue;
             // A hint of what the head does, when one pattern dominates.
-            if (s.previous_token > 0.5f)
-                caption = tr("prev");
-            else if (s.self > 0.5f)
-                caption = tr("self");
-            else if (s.first_token > 0.5f)
-                caption = tr("first");
+            switch (habitOf(s)) {
+                case HeadHabit::PreviousToken:
+                    caption = tr("prev");
+                    break;
+                case HeadHabit::Self:
+                    caption = tr("self");
+                    break;
+                case HeadHabit::FirstToken:
+                    caption = tr("first");
+                    break;
+                case HeadHabit::None:
+                    break;
+            }
             tip += tr("\nmean weight on the previous token %1, on itself %2, on the first token %3"
                       "\nmean row entropy %4 nats")
                        .arg(s.previous_token, 0, 'f', 2)

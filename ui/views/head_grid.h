@@ -7,6 +7,8 @@
 #include <QList>
 #include <QWidget>
 
+#include "views/session_view.h"
+
 class QComboBox;
 class QGridLayout;
 class QLabel;
@@ -56,7 +58,7 @@ private:
     bool m_disabled = false;
 };
 
-class HeadGrid : public QWidget {
+class HeadGrid : public SessionView {
     Q_OBJECT
 public:
     explicit HeadGrid(Session* session, QWidget* parent = nullptr);
@@ -69,18 +71,17 @@ public:
     int blockOf(int layer) const;
 
 protected:
-    void showEvent(QShowEvent* event) override;
     void resizeEvent(QResizeEvent* event) override;
     bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
+    void refresh(int parts) override;
     void rebuild();
     void refreshImages();
     void refreshFocus();
     void layoutThumbs();
     void toggleHead(int layer, int head);
 
-    Session* m_session;
     QComboBox* m_stack = nullptr;
     QLabel* m_info = nullptr;
     QScrollArea* m_scroll = nullptr;
@@ -89,7 +90,6 @@ private:
     QList<HeadThumb*> m_thumbs;
     QList<QLabel*> m_headers;
     int m_layers = 0, m_heads = 0;
-    bool m_dirty = true;
 };
 
 }  // namespace attn::ui

@@ -346,7 +346,7 @@ bool HeadSummaryFilter::filterAcceptsRow(int sourceRow, const QModelIndex& sourc
 // --- view ------------------------------------------------------------------------------------
 
 HeadSummaryView::HeadSummaryView(Session* session, QWidget* parent)
-    : QWidget(parent), m_session(session) {
+    : SessionView(session, SessionChange::Trace | SessionChange::Focus, parent) {
     m_model = new HeadSummaryModel(this);
     m_proxy = new HeadSummaryFilter(this);
     m_proxy->setSourceModel(m_model);
@@ -402,17 +402,12 @@ HeadSummaryView::HeadSummaryView(Session* session, QWidget* parent)
         const attn::HeadSummary& s = m_model->summary(m_proxy->mapToSource(index).row());
         m_session->setHead(s.layer, s.head);
     });
-    if (m_session) {
-        connect(m_session, &Session::traceChanged, this, &HeadSummaryView::refresh);
-        connect(m_session, &Session::focusChanged, this, [this] {
-            const Session::Focus& f = m_session->focus();
-            if (f.decoder)
-                m_model->setFocusedHead(-1, -1);
-            else
-                m_model->setFocusedHead(f.layer, f.head);
-        });
-    }
-    refresh();
+    refreshNow();
+}
+
+void HeadSummaryView::refreshFocus() {
+    const Session::Focus& f = m_session->focus();
+    m_model->setFocusedHead(f.decoder ? -1 : f.layer, f.decoder ? -1 : f.head);
 }
 
 void HeadSummaryView::setFilterText(const QString& text) { m_filter->setText(text); }
@@ -434,16 +429,19 @@ void HeadSummaryView::applyFilter() {
     m_filterError->setVisible(!ok);
 }
 
-void HeadSummaryView::refresh() {
+void HeadSummaryView::refresh(int parts) {
+    if (!(parts & SessionChange::Trace)) {
+        if (m_session) refreshFocus();
+        return;
+    }
     const attn::TracePtr trace = m_session ? m_session->trace() : nullptr;
     if (!trace || trace->layers.empty()) {
         m_model->setSummaries({}, {});
         m_caption->setText(tr("No trace yet."));
         return;
     }
-    m_model->setSummaries(attn::summarizeHeads(*trace), m_session->disabledHeads());
-    const Session::Focus& f = m_session->focus();
-    m_model->setFocusedHead(f.decoder ? -1 : f.layer, f.decoder ? -1 : f.head);
+    m_model->setSummaries(m_session->headSummaries(false), m_session->disabledHeads());
+    refreshFocus();
     const int layers = static_cast<int>(trace->layers.size());
     const int heads =
         layers ? static_cast<int>(trace->layers.front().self_attention.heads.size()) : 0;

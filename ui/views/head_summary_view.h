@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "attn/analysis.h"
+#include "views/session_view.h"
 
 class QLabel;
 class QLineEdit;
@@ -20,7 +21,8 @@ namespace attn::ui {
 
 class Session;
 
-/// Rows = attn::summarizeHeads of the first stack; Qt::UserRole gives numbers for sorting.
+/// Rows = the Session's head summaries of the first stack; Qt::UserRole gives numbers for
+/// sorting.
 class HeadSummaryModel : public QAbstractTableModel {
     Q_OBJECT
 public:
@@ -80,7 +82,7 @@ private:
     QString m_error;
 };
 
-class HeadSummaryView : public QWidget {
+class HeadSummaryView : public SessionView {
     Q_OBJECT
 public:
     explicit HeadSummaryView(Session* session, QWidget* parent = nullptr);
@@ -93,10 +95,10 @@ public:
     void setHeadEnabled(int layer, int head, bool on);
 
 private:
-    void refresh();
+    void refresh(int parts) override;
+    void refreshFocus();
     void applyFilter();
 
-    Session* m_session = nullptr;
     HeadSummaryModel* m_model = nullptr;
     HeadSummaryFilter* m_proxy = nullptr;
     QTableView* m_table = nullptr;

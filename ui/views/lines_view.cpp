@@ -205,7 +205,9 @@ void LinesCanvas::leaveEvent(QEvent*) { setHover(-1, -1); }
 
 // --- LinesView -----------------------------------------------------------------------------
 
-LinesView::LinesView(Session* session, QWidget* parent) : QWidget(parent), m_session(session) {
+LinesView::LinesView(Session* session, QWidget* parent)
+    : SessionView(session, SessionChange::Trace | SessionChange::Focus | SessionChange::Appearance,
+                  parent) {
     auto* v = new QVBoxLayout(this);
     v->setContentsMargins(8, 6, 8, 6);
     auto* top = new QHBoxLayout;
@@ -232,22 +234,9 @@ LinesView::LinesView(Session* session, QWidget* parent) : QWidget(parent), m_ses
     };
     connect(m_threshold, &QSlider::valueChanged, this, setThreshold);
     setThreshold(m_threshold->value());
-    auto onChange = [this] {
-        m_dirty = true;
-        if (isVisible()) refresh();
-    };
-    connect(m_session, &Session::traceChanged, this, onChange);
-    connect(m_session, &Session::focusChanged, this, onChange);
-    connect(m_session, &Session::appearanceChanged, this, onChange);
 }
 
-void LinesView::showEvent(QShowEvent* event) {
-    QWidget::showEvent(event);
-    if (m_dirty) refresh();
-}
-
-void LinesView::refresh() {
-    m_dirty = false;
+void LinesView::refresh(int) {
     m_canvas->setFontScale(m_session->fontScale());
     const HeadTrace* h = m_session->focusedHead();
     const Session::Focus& f = m_session->focus();

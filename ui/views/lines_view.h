@@ -10,6 +10,8 @@
 class QLabel;
 class QSlider;
 
+#include "views/session_view.h"
+
 namespace attn::ui {
 
 class Session;
@@ -53,24 +55,19 @@ private:
     int m_drawn = 0;
 };
 
-class LinesView : public QWidget {
+class LinesView : public SessionView {
     Q_OBJECT
 public:
     explicit LinesView(Session* session, QWidget* parent = nullptr);
     LinesCanvas* canvas() const { return m_canvas; }
 
-protected:
-    void showEvent(QShowEvent* event) override;
-
 private:
-    void refresh();
+    void refresh(int parts) override;
 
-    Session* m_session;
     QLabel* m_header = nullptr;
     QSlider* m_threshold = nullptr;
     QLabel* m_thresholdLabel = nullptr;
     LinesCanvas* m_canvas = nullptr;
-    bool m_dirty = true;
 };
 
 }  // namespace attn::ui

@@ -14,7 +14,6 @@
 #include <cmath>
 #include <numbers>
 
-#include "session/session.h"
 #include "widgets/analysis_view_util.h"
 #include "widgets/heatmap_view.h"
 
@@ -52,7 +51,7 @@ QString sci(double v) {
 }  // namespace
 
 PositionalView::PositionalView(Session* session, QWidget* parent)
-    : QWidget(parent), m_session(session) {
+    : SessionView(session, SessionChange::Trace | SessionChange::Model, parent) {
     auto* layout = new QVBoxLayout(this);
     auto* top = new QHBoxLayout;
     m_modelLabel = new QLabel(this);
@@ -192,10 +191,10 @@ PositionalView::PositionalView(Session* session, QWidget* parent)
     m_tabs->addTab(m_pages[index(Page::None)], tr("No encoding"));
 
     connect(m_positions, &QSpinBox::valueChanged, this, [this] { rebuild(); });
-    connect(m_session, &Session::traceChanged, this, &PositionalView::rebuild);
-    connect(m_session, &Session::modelChanged, this, &PositionalView::rebuild);
-    rebuild();
+    refreshNow();
 }
+
+void PositionalView::refresh(int) { rebuild(); }
 
 int PositionalView::dimCount() const {
     return m_kind == PositionalKind::Rope ? m_dHead / 2 : m_dModel;
@@ -278,10 +277,10 @@ void PositionalView::fillDimensionList() {
     for (int i = 0; i < n; ++i) {
         QString text;
         if (m_kind == PositionalKind::Rope) {
-            const double w = std::pow(static_cast<double>(m_ropeTheta), -2.0 * i / m_dHead);
+            const double w = ropeAngle(1, i, m_dHead, m_ropeTheta);  // θ_i, radians per position
             text = tr("pair %1 (θ_i = %2)").arg(i).arg(QString::number(w, 'g', 3));
         } else if (m_kind == PositionalKind::Sinusoidal) {
-            const double w = std::pow(static_cast<double>(m_base), -2.0 * (i / 2) / m_dModel);
+            const double w = sinusoidalFrequency(i, m_dModel, m_base);
             text = tr("dim %1 (%2, ω = %3)")
                        .arg(i)
                        .arg(i % 2 == 0 ? QStringLiteral("sin") : QStringLiteral("cos"))
@@ -357,7 +356,7 @@ void PositionalView::rebuildWaves() {
             const bool smooth = rope || m_kind == PositionalKind::Sinusoidal;
             if (smooth && shown > 1) {
                 const double omega = rope ? ropeAngle(1, d, m_dHead, m_ropeTheta)
-                                          : std::pow(double(m_base), -2.0 * (d / 2) / m_dModel);
+                                          : sinusoidalFrequency(d, m_dModel, m_base);
                 const bool useCos = rope ? part == 0 : d % 2 == 1;
                 const int fine = 8 * (shown - 1) + 1;
                 QVector<double> fx(fine), fy(fine);
@@ -436,15 +435,7 @@ void PositionalView::rebuildTable() {
                                          "one per position")
                                     : tr("This model has no learned position table."));
     } else if (rope) {
-        const int pairs = m_dHead / 2;
-        table.resize(P, pairs);  // (P, d_head/2)
-        for (int t = 0; t < P; ++t)
-            for (int i = 0; i < pairs; ++i) {
-                // Wrapped to one turn: the raw angle of pair 0 grows so fast it hides the rest.
-                const double a = ropeAngle(t, i, m_dHead, m_ropeTheta);
-                table(t, i) = static_cast<float>(a - 2 * std::numbers::pi *
-                                                         std::floor(a / (2 * std::numbers::pi)));
-            }
+        table = ropeAngleTable(P, m_dHead, m_ropeTheta);  // (P, d_head/2), wrapped to one turn
         m_tableHeading->setText(
             tr("RoPE rotation angle t·θ<sub>i</sub> mod 2π (radians) of each pair i at "
                "each position t; θ<sub>i</sub> = %1<sup>−2i/d_head</sup>: pair 0 turns fastest")
@@ -477,21 +468,18 @@ void PositionalView::rebuildOffset() {
     const float base = rope ? m_ropeTheta : m_base;
     const int t = m_t->value();
     const int k = std::max(m_k->value(), -t);
-    const Eigen::MatrixXf pe = sinusoidalEncoding(std::max(t, t + k) + 1, d, base);  // (·, d)
-    const Eigen::MatrixXf M = sinusoidalOffsetMatrix(d, k, base);                    // (d, d)
-    const Eigen::VectorXf pt = pe.row(t).transpose();                                // (d)
-    const Eigen::VectorXf moved = M * pt;                                            // (d)
-    const Eigen::VectorXf target = pe.row(t + k).transpose();                        // (d)
-    m_offsetDiff = (moved - target).cwiseAbs().maxCoeff();
+    const OffsetCheck check = sinusoidalOffsetCheck(t, k, d, base);
+    const Eigen::MatrixXf& M = check.M;  // (d, d)
+    m_offsetDiff = check.max_difference;
 
     QStringList dims;
     for (int i = 0; i < d; ++i) dims << QString::number(i);
     m_mkMap->setTitle(tr("%1 (%2 × %2): a 2×2 rotation per pair").arg(offsetName(k)).arg(d));
     m_mkMap->setMatrix(M, dims, dims);
     Eigen::MatrixXf vectors(d, 3);  // (d, 3): PE(t), M_k·PE(t), PE(t+k)
-    vectors.col(0) = pt;
-    vectors.col(1) = moved;
-    vectors.col(2) = target;
+    vectors.col(0) = check.pe_t;
+    vectors.col(1) = check.moved;
+    vectors.col(2) = check.pe_t_k;
     m_vecMap->setTitle(tr("t = %1, k = %2").arg(t).arg(k));
     m_vecMap->setMatrix(
         vectors, dims,

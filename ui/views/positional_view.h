@@ -11,6 +11,7 @@
 
 #include "attn/positional_encoding.h"
 #include "common/labelled_matrix.h"
+#include "views/session_view.h"
 
 class QCustomPlot;
 class QLabel;
@@ -23,7 +24,7 @@ namespace attn::ui {
 class HeatmapView;
 class Session;
 
-class PositionalView : public QWidget {
+class PositionalView : public SessionView {
     Q_OBJECT
 public:
     enum class Page { Waves, Table, Similarity, Offset, None };
@@ -59,6 +60,7 @@ public:
     QCustomPlot* wavesPlot() const { return m_waves; }
 
 private:
+    void refresh(int parts) override;
     void rebuild();
     void rebuildWaves();
     void rebuildTable();
@@ -67,7 +69,6 @@ private:
     int dimCount() const;  ///< d_model, or pairs for RoPE
     QStringList positionLabels(int count) const;
 
-    Session* m_session;
     PositionalKind m_kind = PositionalKind::Sinusoidal;
     int m_dModel = 0;
     int m_dHead = 0;

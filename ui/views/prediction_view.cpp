@@ -5,33 +5,10 @@
 #include <QLabel>
 #include <QVBoxLayout>
 #include <algorithm>
-#include <cmath>
-#include <numeric>
 
-#include "session/session.h"
+#include "attn/prediction.h"
 
 namespace attn::ui {
-
-std::vector<std::pair<int, float>> topK(const Eigen::RowVectorXf& logits, int k) {
-    std::vector<std::pair<int, float>> out;
-    const int n = static_cast<int>(logits.size());
-    if (n == 0 || k <= 0) return out;
-    const float max = logits.maxCoeff();
-    if (!std::isfinite(max)) return out;
-    // Σ exp(l - max) over every entry; only the k best need their own probability.
-    double sum = 0;
-    for (int i = 0; i < n; ++i) sum += std::exp(static_cast<double>(logits(i) - max));
-    std::vector<int> order(static_cast<std::size_t>(n));
-    std::iota(order.begin(), order.end(), 0);
-    const int kk = std::min(k, n);
-    std::partial_sort(order.begin(), order.begin() + kk, order.end(),
-                      [&](int a, int b) { return logits(a) > logits(b); });
-    for (int i = 0; i < kk; ++i) {
-        const int id = order[static_cast<std::size_t>(i)];
-        out.emplace_back(id, static_cast<float>(std::exp(double(logits(id) - max)) / sum));
-    }
-    return out;
-}
 
 QString visibleToken(const std::string& text) {
     QString s = QString::fromStdString(text);
@@ -122,7 +99,8 @@ void ProbabilityBars::rebuild() {
 // --- PredictionView --------------------------------------------------------------------------
 
 PredictionView::PredictionView(Session* session, QWidget* parent)
-    : QWidget(parent), m_session(session) {
+    // Disabled heads come with a new trace, so Trace is all it shows.
+    : SessionView(session, SessionChange::Trace, parent) {
     m_heading = new QLabel(tr("Next token"), this);
     QFont hf = m_heading->font();
     hf.setBold(true);
@@ -143,13 +121,12 @@ PredictionView::PredictionView(Session* session, QWidget* parent)
     layout->addWidget(m_bars, 1);
     layout->addWidget(m_compare);
 
-    if (m_session) connect(m_session, &Session::traceChanged, this, &PredictionView::refresh);
-    refresh();
+    refreshNow();
 }
 
 QString PredictionView::message() const { return m_context->text(); }
 
-void PredictionView::refresh() {
+void PredictionView::refresh(int) {
     m_tokens.clear();
     m_probs.clear();
     const attn::TracePtr trace = m_session ? m_session->trace() : nullptr;
@@ -178,10 +155,10 @@ void PredictionView::refresh() {
     const auto& context = seq2seq ? trace->target_tokens : trace->tokens;
     if (!tokenizer || context.empty()) return none(tr("Type some text to see what comes next."));
 
-    const Eigen::RowVectorXf last = trace->logits.row(trace->logits.rows() - 1);
-    for (const auto& [id, p] : topK(last, 5)) {
-        m_tokens << QString::fromStdString(tokenizer->decode(id));
-        m_probs << p;
+    const attn::RowVec last = trace->logits.row(trace->logits.rows() - 1);  // (vocab)
+    for (const attn::TokenProbability& c : attn::topK(last, 5)) {
+        m_tokens << QString::fromStdString(tokenizer->decode(c.id));
+        m_probs << c.probability;
     }
     if (m_tokens.isEmpty()) return none(tr("The scores of the last position are not numbers."));
     QStringList shown;

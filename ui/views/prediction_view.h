@@ -3,26 +3,19 @@
 // model with an LM head, and its five most likely tokens. Follows the Session, so switching
 // heads off shows how the prediction changes.
 
-#include <Eigen/Dense>
 #include <QStringList>
 #include <QVector>
 #include <QWidget>
 #include <memory>
-#include <utility>
-#include <vector>
+#include <string>
 
 #include "attn/model.h"
+#include "views/session_view.h"
 
 class QCustomPlot;
 class QLabel;
 
 namespace attn::ui {
-
-class Session;
-
-/// The k largest probabilities of softmax(logits) as (index, probability), largest first.
-/// logits is one row (vocab); the softmax subtracts the row maximum.
-std::vector<std::pair<int, float>> topK(const Eigen::RowVectorXf& logits, int k);
 
 /// Horizontal probability bars with the label of each bar on the left and its percentage at the
 /// end (QCustomPlot). The first item is drawn on top.
@@ -49,7 +42,8 @@ private:
     bool m_highlightFirst = true;
 };
 
-class PredictionView : public QWidget {
+/// The next token's candidates come from attn::topK (attn/prediction.h).
+class PredictionView : public SessionView {
     Q_OBJECT
 public:
     explicit PredictionView(Session* session, QWidget* parent = nullptr);
@@ -69,9 +63,8 @@ signals:
     void predictionChanged(const QString& token, double probability);
 
 private:
-    void refresh();
+    void refresh(int parts) override;
 
-    Session* m_session = nullptr;
     QLabel* m_heading = nullptr;
     QLabel* m_context = nullptr;
     QLabel* m_compare = nullptr;

@@ -11,7 +11,6 @@
 #include <cmath>
 #include <numeric>
 
-#include "session/session.h"
 #include "widgets/analysis_view_util.h"
 
 namespace attn::ui {
@@ -34,8 +33,6 @@ QString ordinal(int n) {
     }
 }
 
-bool near(double a, double b) { return std::abs(a - b) <= 1e-3 * std::max(1.0, std::abs(b)); }
-
 QCPBars* addBars(QCPAxis* key, QCPAxis* value, const QString& name, const QColor& color,
                  const QVector<double>& x, const QVector<double>& y) {
     auto* bars = new QCPBars(key, value);
@@ -49,7 +46,7 @@ QCPBars* addBars(QCPAxis* key, QCPAxis* value, const QString& name, const QColor
 }  // namespace
 
 QkInsideView::QkInsideView(Session* session, QWidget* parent)
-    : QWidget(parent), m_session(session) {
+    : SessionView(session, SessionChange::Trace | SessionChange::Focus, parent) {
     auto* layout = new QVBoxLayout(this);
     auto* controls = new QHBoxLayout;
     m_headLabel = new QLabel(this);
@@ -84,12 +81,10 @@ QkInsideView::QkInsideView(Session* session, QWidget* parent)
     connect(m_keyPicker, &QComboBox::currentIndexChanged, this, [this](int i) {
         if (i >= 0) m_session->setKey(i);
     });
-    connect(m_session, &Session::traceChanged, this, &QkInsideView::rebuild);
-    connect(m_session, &Session::focusChanged, this, &QkInsideView::rebuild);
-    rebuild();
+    refreshNow();
 }
 
-void QkInsideView::rebuild() {
+void QkInsideView::refresh(int) {
     m_b = {};
     const Session::Focus& focus = m_session->focus();
     const QStringList queries = m_session->queryLabels();
@@ -114,27 +109,9 @@ void QkInsideView::rebuild() {
     const int kj = std::clamp(focus.key, 0, static_cast<int>(head->K.rows()) - 1);
     const AttentionConfig cfg = trace->attentionConfigOf(focus.decoder, focus.cross);
     Breakdown& b = m_b;
+    static_cast<attn::ScoreBreakdown&>(b) = attn::scoreBreakdown(*head, qi, kj);
     b.valid = true;
-    b.query = qi;
-    b.key = kj;
-    b.d_k = static_cast<int>(head->Q.cols());
-    b.q = head->Q.row(qi).transpose();
-    b.k = head->K.row(kj).transpose();
-    b.product = b.q.cwiseProduct(b.k);
-    b.sum = b.product.sum();
-    const auto at = [](const Mat& m, int r, int c) {
-        return (r < m.rows() && c < m.cols()) ? m(r, c) : std::numeric_limits<float>::quiet_NaN();
-    };
-    b.traceScore = at(head->scores, qi, kj);
-    b.scaled = at(head->scaled, qi, kj);
-    b.weight = at(head->weights, qi, kj);
-    const float maskedValue = at(head->masked, qi, kj);
-    b.masked = std::isinf(maskedValue) && maskedValue < 0;
-    b.rank = 1;
-    if (qi < head->weights.rows())
-        for (Eigen::Index j = 0; j < head->weights.cols(); ++j)
-            if (head->weights(qi, j) > b.weight) ++b.rank;
-    b.score = cfg.score;
+    b.scoreFunction = cfg.score;
     b.scaleOn = cfg.scale;
     b.temperature = cfg.temperature;
 
@@ -198,7 +175,7 @@ void QkInsideView::rebuild() {
     QCPAxis* sy = m_sumRect->axis(QCPAxis::atLeft);
     const double scaledShown = std::isfinite(b.scaled) ? b.scaled : 0.0;
     auto* sumBars =
-        addBars(sx, sy, QString(), viewutil::seriesColor(2), {0.0}, {static_cast<double>(b.sum)});
+        addBars(sx, sy, QString(), viewutil::seriesColor(2), {0.0}, {static_cast<double>(b.dot)});
     sumBars->setWidth(0.6);
     auto* scaledBars = addBars(sx, sy, QString(), viewutil::seriesColor(4), {1.0}, {scaledShown});
     scaledBars->setWidth(0.6);
@@ -206,12 +183,12 @@ void QkInsideView::rebuild() {
     viewutil::setTextTicks(sx, {tr("Σ q∘k"), tr("scaled")});
     sx->setRange(-0.75, 1.75);  // room for the value labels
     sy->setLabel(tr("score"));
-    double slo = std::min({0.0, static_cast<double>(b.sum), scaledShown});
-    double shi = std::max({0.0, static_cast<double>(b.sum), scaledShown});
+    double slo = std::min({0.0, static_cast<double>(b.dot), scaledShown});
+    double shi = std::max({0.0, static_cast<double>(b.dot), scaledShown});
     const double span = std::max(1e-6, shi - slo);
     sy->setRange(slo - 0.18 * span, shi + 0.18 * span);
     for (int i = 0; i < 2; ++i) {
-        const double v = i == 0 ? b.sum : scaledShown;
+        const double v = i == 0 ? b.dot : scaledShown;
         auto* text = new QCPItemText(m_plot);
         text->setClipAxisRect(m_sumRect);
         text->position->setAxes(sx, sy);
@@ -225,36 +202,44 @@ void QkInsideView::rebuild() {
 
     // --- the explanation ---------------------------------------------------------------------
     QStringList lines;
-    const bool dotScore = b.score == ScoreFunction::Dot || b.score == ScoreFunction::ScaledDot;
+    const bool dotScore =
+        b.scoreFunction == ScoreFunction::Dot || b.scoreFunction == ScoreFunction::ScaledDot;
     lines << tr("q·k = Σ<sub>i</sub> q<sub>i</sub>·k<sub>i</sub> = <b>%1</b>")
-                 .arg(formatNumber(b.sum));
+                 .arg(formatNumber(b.dot));
     if (dotScore) {
-        lines.back() +=
-            tr(" — the trace's score for this pair: %1").arg(formatNumber(b.traceScore));
+        lines.back() += tr(" — the trace's score for this pair: %1").arg(formatNumber(b.score));
     } else {
         lines << tr("This head scores with <i>%1</i>, so its score is not the plain dot product: "
                     "score = <b>%2</b>.")
-                     .arg(QString::fromStdString(toString(b.score)), formatNumber(b.traceScore));
+                     .arg(QString::fromStdString(toString(b.scoreFunction)), formatNumber(b.score));
     }
     // How the scaled score came from the score: read off the trace, named by the config.
-    if (std::isfinite(b.traceScore) && std::isfinite(b.scaled)) {
+    if (std::isfinite(b.score) && std::isfinite(b.scaled)) {
         const double rootD = std::sqrt(static_cast<double>(b.d_k));
-        const double divisor = b.scaled != 0 ? b.traceScore / b.scaled : 0.0;
+        const attn::ScaleReading r = attn::readScale(b.score, b.scaled, b.d_k, b.temperature);
         QString how;
-        if (b.traceScore == 0 && b.scaled == 0)
-            how = tr("scaled");
-        else if (near(divisor, rootD * b.temperature))
-            how = b.temperature == 1.0f
-                      ? tr("÷ √d_k = ÷ √%1 = ÷ %2").arg(b.d_k).arg(formatNumber(rootD))
-                      : tr("÷ √d_k (%1) ÷ temperature %2")
-                            .arg(formatNumber(rootD))
-                            .arg(formatNumber(b.temperature, 2));
-        else if (near(divisor, b.temperature))
-            how = b.temperature == 1.0f
-                      ? tr("not scaled (√d_k switched off)")
-                      : tr("÷ temperature %1").arg(formatNumber(b.temperature, 2));
-        else
-            how = tr("÷ %1").arg(formatNumber(divisor));
+        switch (r.step) {
+            case attn::ScaleStep::Zero:
+                how = tr("scaled");
+                break;
+            case attn::ScaleStep::SqrtDk:
+                how = tr("÷ √d_k = ÷ √%1 = ÷ %2").arg(b.d_k).arg(formatNumber(rootD));
+                break;
+            case attn::ScaleStep::SqrtDkAndTemperature:
+                how = tr("÷ √d_k (%1) ÷ temperature %2")
+                          .arg(formatNumber(rootD))
+                          .arg(formatNumber(b.temperature, 2));
+                break;
+            case attn::ScaleStep::Unscaled:
+                how = tr("not scaled (√d_k switched off)");
+                break;
+            case attn::ScaleStep::Temperature:
+                how = tr("÷ temperature %1").arg(formatNumber(b.temperature, 2));
+                break;
+            case attn::ScaleStep::Other:
+                how = tr("÷ %1").arg(formatNumber(r.divisor));
+                break;
+        }
         lines << tr("%1 → <b>%2</b>").arg(how, formatNumber(b.scaled));
     }
     const int nKeys = static_cast<int>(head->weights.cols());
@@ -267,10 +252,7 @@ void QkInsideView::rebuild() {
                      .arg(nKeys);
     }
     // The terms that move the score most.
-    std::vector<int> order(static_cast<std::size_t>(b.d_k));
-    std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(),
-              [&](int a, int c) { return std::abs(b.product(a)) > std::abs(b.product(c)); });
+    const std::vector<int>& order = b.largest_terms;
     QStringList terms;
     for (std::size_t i = 0; i < std::min<std::size_t>(3, order.size()); ++i) {
         const float v = b.product(order[i]);

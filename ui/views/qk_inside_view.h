@@ -3,14 +3,16 @@
 // k, their element-wise product q∘k and its sum as bars, with the raw score, the scaled score
 // and the softmax weight printed, so one sees which dimensions make a score large.
 //
-// Reads Session::trace() / focusedHead(); the numbers it prints for score, scaled score and
-// weight come from the trace, the bars only take q and k apart.
+// Reads Session::trace() / focusedHead(); the numbers come from attn::scoreBreakdown and
+// attn::readScale (attn/score_breakdown.h), which read them off the trace.
 
 #include <Eigen/Dense>
 #include <QWidget>
 
 #include "attn/attention.h"
+#include "attn/score_breakdown.h"
 #include "common/labelled_matrix.h"
+#include "views/session_view.h"
 
 class QComboBox;
 class QCustomPlot;
@@ -21,25 +23,14 @@ namespace attn::ui {
 
 class Session;
 
-class QkInsideView : public QWidget {
+class QkInsideView : public SessionView {
     Q_OBJECT
 public:
-    /// What the view shows for one (query, key) pair.
-    struct Breakdown {
+    /// What the view shows for one (query, key) pair: the engine's breakdown and the block's
+    /// settings that name it.
+    struct Breakdown : attn::ScoreBreakdown {
         bool valid = false;
-        int query = 0;
-        int key = 0;
-        int d_k = 0;
-        Eigen::VectorXf q;        // (d_k): the query row of Q
-        Eigen::VectorXf k;        // (d_k): the key row of K
-        Eigen::VectorXf product;  // (d_k): q∘k
-        float sum = 0;            ///< Σ q_i·k_i
-        float traceScore = 0;     ///< the trace's raw score for the pair
-        float scaled = 0;         ///< the trace's scaled score (÷√d_k, ÷ temperature)
-        float weight = 0;         ///< the trace's softmax weight
-        bool masked = false;      ///< hidden by the mask
-        int rank = 0;             ///< 1 = the key with the largest weight in the row
-        ScoreFunction score = ScoreFunction::ScaledDot;
+        ScoreFunction scoreFunction = ScoreFunction::ScaledDot;  ///< the block's score function
         bool scaleOn = true;
         float temperature = 1.0f;
     };
@@ -56,9 +47,8 @@ public:
     QCustomPlot* plot() const { return m_plot; }
 
 private:
-    void rebuild();
+    void refresh(int parts) override;
 
-    Session* m_session;
     QComboBox* m_queryPicker = nullptr;
     QComboBox* m_keyPicker = nullptr;
     QLabel* m_headLabel = nullptr;

@@ -1,16 +1,12 @@
 #include "views/rollout_view.h"
 
 #include <QComboBox>
-#include <QCoreApplication>
 #include <QHBoxLayout>
 #include <QLabel>
-#include <QShowEvent>
 #include <QSlider>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrentRun>
 #include <algorithm>
 
-#include "session/session.h"
 #include "widgets/heatmap_view.h"
 
 namespace attn::ui {
@@ -26,7 +22,8 @@ QStringList labelsOf(const std::vector<attn::Token>& tokens) {
 
 }  // namespace
 
-RolloutView::RolloutView(Session* session, QWidget* parent) : QWidget(parent), m_session(session) {
+RolloutView::RolloutView(Session* session, QWidget* parent)
+    : SessionView(session, SessionChange::Trace | SessionChange::Derived, parent) {
     m_slider = new QSlider(Qt::Horizontal, this);
     m_slider->setRange(1, 1);
     m_slider->setPageStep(1);
@@ -55,30 +52,9 @@ RolloutView::RolloutView(Session* session, QWidget* parent) : QWidget(parent), m
     layout->addWidget(m_heatmap, 1);
 
     connect(m_slider, &QSlider::valueChanged, this, [this](int v) { showLayer(v - 1); });
-    connect(m_stack, &QComboBox::currentIndexChanged, this, [this] {
-        m_dirty = true;
-        recompute();
-    });
-    if (m_session) {
-        connect(m_session, &Session::traceChanged, this, [this] {
-            m_dirty = true;
-            // A hidden tab waits until it is shown: the rollout costs T³ per layer.
-            if (isVisible()) recompute();
-        });
-    }
-    recompute();
-}
-
-RolloutView::~RolloutView() {
-    if (m_watcher) {
-        m_watcher->disconnect(this);
-        m_watcher->waitForFinished();
-    }
-}
-
-void RolloutView::showEvent(QShowEvent* event) {
-    QWidget::showEvent(event);
-    if (m_dirty) recompute();
+    connect(m_stack, &QComboBox::currentIndexChanged, this,
+            [this] { requestRefresh(SessionChange::Trace); });
+    refreshNow();
 }
 
 int RolloutView::layer() const { return m_slider->value() - 1; }
@@ -87,43 +63,31 @@ void RolloutView::setLayer(int layer) {
     m_slider->setValue(std::clamp(layer + 1, m_slider->minimum(), m_slider->maximum()));
 }
 
-void RolloutView::recompute() {
-    m_dirty = false;
-    const quint64 gen = ++m_generation;
+void RolloutView::refresh(int) {
     attn::TracePtr trace = m_session ? m_session->trace() : nullptr;
     const bool seq2seq = trace && !trace->decoder_layers.empty();
     m_stack->setVisible(seq2seq);
     const bool decoder = seq2seq && m_stack->currentData().toBool();
     if (!trace || (decoder ? trace->decoder_layers.empty() : trace->layers.empty())) {
-        setRollout({}, trace, decoder);
+        setRollout(nullptr, trace, decoder);
         return;
     }
-    const int T = decoder ? static_cast<int>(trace->target_tokens.size()) : trace->tokenCount();
-    if (T <= kSyncTokenLimit) {
-        setRollout(attn::attentionRollout(*trace, decoder), trace, decoder);
+    auto rollout = m_session->rollout(decoder);
+    if (!rollout) {
+        // Long input: the session computes it in the background and says Derived when done.
+        const int T = decoder ? static_cast<int>(trace->target_tokens.size()) : trace->tokenCount();
+        m_caption->setText(tr("Computing the rollout of %1 tokens…").arg(T));
         return;
     }
-    m_caption->setText(tr("Computing the rollout of %1 tokens…").arg(T));
-    auto* watcher = new QFutureWatcher<std::vector<attn::Mat>>(this);
-    m_watcher = watcher;
-    connect(watcher, &QFutureWatcher<std::vector<attn::Mat>>::finished, this,
-            [this, watcher, trace, decoder, gen] {
-                watcher->deleteLater();
-                if (m_watcher == watcher) m_watcher = nullptr;
-                if (gen == m_generation) setRollout(watcher->result(), trace, decoder);
-            });
-    watcher->setFuture(
-        QtConcurrent::run([trace, decoder] { return attn::attentionRollout(*trace, decoder); }));
+    setRollout(std::move(rollout), trace, decoder);
 }
 
 void RolloutView::waitForIdle() {
-    while (m_watcher) {
-        m_watcher->waitForFinished();
-        QCoreApplication::processEvents();
-    }
+    if (m_session) m_session->waitForIdle();
 }
 
-void RolloutView::setRollout(std::vector<attn::Mat> rollout, attn::TracePtr trace, bool decoder) {
+void RolloutView::setRollout(std::shared_ptr<const std::vector<attn::Mat>> rollout,
+                             attn::TracePtr trace, bool decoder) {
     m_rollout = std::move(rollout);
     m_trace = std::move(trace);
     m_decoder = decoder;
@@ -152,7 +116,7 @@ void RolloutView::showLayer(int layer) {
     m_layerLabel->setText(tr("after layer %1 of %2").arg(layer + 1).arg(L));
     const QStringList labels = labelsOf(m_decoder ? m_trace->target_tokens : m_trace->tokens);
     m_heatmap->setTitle(tr("Rollout through layers 1–%1").arg(layer + 1));
-    const attn::Mat& R = m_rollout[static_cast<std::size_t>(layer)];  // (T, T)
+    const attn::Mat& R = (*m_rollout)[static_cast<std::size_t>(layer)];  // (T, T)
     // From 0, so a pale cell means "little", not "the least of similar values".
     m_heatmap->setRange(0.0, R.size() ? std::max(1e-6, double(R.maxCoeff())) : 1.0);
     m_heatmap->setMatrix(R, labels, labels);

@@ -47,7 +47,9 @@ QCPGraph* addLine(QCustomPlot* plot, QCPAxisRect* rect, const QVector<double>& x
 
 }  // namespace
 
-ScalingView::ScalingView(Session* session, QWidget* parent) : QWidget(parent), m_session(session) {
+ScalingView::ScalingView(Session* session, QWidget* parent)
+    // The study is the view's own; the session only marks the model's d_k.
+    : SessionView(session, SessionChange::Trace | SessionChange::Model, parent) {
     auto* layout = new QVBoxLayout(this);
     auto* controls = new QHBoxLayout;
     controls->addWidget(new QLabel(tr("Random q, k ~ N(0, 1) · keys per softmax:"), this));
@@ -104,8 +106,15 @@ ScalingView::ScalingView(Session* session, QWidget* parent) : QWidget(parent), m
 
     connect(m_keys, &QSpinBox::valueChanged, this, [this] { runStudy(); });
     connect(m_seed, &QSpinBox::valueChanged, this, [this] { runStudy(); });
-    connect(m_session, &Session::traceChanged, this, &ScalingView::redraw);
-    runStudy();
+    refreshNow();
+}
+
+void ScalingView::refresh(int) {
+    // The first refresh runs the study (which draws it); later ones only move the d_k marker.
+    if (m_study.points.empty() && m_error.isEmpty())
+        runStudy();
+    else
+        redraw();
 }
 
 void ScalingView::setStudy(int keys, int seed) {

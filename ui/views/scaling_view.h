@@ -6,6 +6,7 @@
 
 #include "attn/scaling_study.h"
 #include "common/labelled_matrix.h"
+#include "views/session_view.h"
 
 class QCustomPlot;
 class QCPAxisRect;
@@ -16,7 +17,7 @@ namespace attn::ui {
 
 class Session;
 
-class ScalingView : public QWidget {
+class ScalingView : public SessionView {
     Q_OBJECT
 public:
     explicit ScalingView(Session* session, QWidget* parent = nullptr);
@@ -30,10 +31,10 @@ public:
     QCustomPlot* plot() const { return m_plot; }
 
 private:
+    void refresh(int parts) override;
     void runStudy();
     void redraw();
 
-    Session* m_session;
     QSpinBox* m_keys = nullptr;
     QSpinBox* m_seed = nullptr;
     QWidget* m_content = nullptr;

@@ -270,7 +270,7 @@ Content layerInputOutputContent(const StepInputs& in, const LayerTrace& lt) {
 
 // The head a per-head step shows, and what its tooltips need.
 struct HeadInputs {
-    std::shared_ptr<const HeadTrace> head;  // a copy: the tooltips outlive the builder
+    std::shared_ptr<const HeadTrace> head;  // shared: the tooltips outlive the builder
     AttentionConfig ac;
     QString name;  // "head 2"
 };
@@ -279,16 +279,9 @@ HeadInputs stepHead(const StepInputs& in, const AttentionTrace& block) {
     const Step& step = in.step;
     const Session::Focus& f = in.session.focus();
     const int headIndex = std::clamp(f.head, 0, static_cast<int>(block.heads.size()) - 1);
-    // The focused head comes from the session (recomputed there when the trace dropped detail).
-    const HeadTrace* hp = in.session.focusedHead();
-    const bool sameBlock =
-        f.layer == step.layer && f.decoder == step.decoder && f.cross == step.cross;
+    // The head comes from the session (recomputed there, once, when the trace dropped detail).
     HeadInputs h;
-    if (!hp || !sameBlock)
-        h.head = std::make_shared<HeadTrace>(
-            in.tr->headDetail(step.layer, headIndex, step.decoder, step.cross));
-    else
-        h.head = std::make_shared<HeadTrace>(*hp);
+    h.head = in.session.headDetail(step.layer, headIndex, step.decoder, step.cross);
     h.ac = in.tr->attentionConfigOf(step.decoder, step.cross);
     h.name = QObject::tr("head %1").arg(headIndex + 1);
     return h;
@@ -539,7 +532,9 @@ QString StepView::formulaHtml(const QString& formula) {
     return s;
 }
 
-StepView::StepView(Session* session, QWidget* parent) : QWidget(parent), m_session(session) {
+StepView::StepView(Session* session, QWidget* parent)
+    : SessionView(session, SessionChange::Trace | SessionChange::Focus | SessionChange::Appearance,
+                  parent) {
     m_basePt = font().pointSizeF() > 0 ? font().pointSizeF() : 10.0;
     auto* outer = new QHBoxLayout(this);
     outer->setContentsMargins(0, 0, 0, 0);
@@ -685,16 +680,6 @@ StepView::StepView(Session* session, QWidget* parent) : QWidget(parent), m_sessi
         m_session->setHead(f.layer, h, f.decoder, f.cross);
     });
 
-    auto onChange = [this] {
-        m_dirty = true;
-        if (isVisible()) refresh();
-    };
-    connect(m_session, &Session::traceChanged, this, onChange);
-    connect(m_session, &Session::focusChanged, this, onChange);
-    connect(m_session, &Session::appearanceChanged, this, [this, onChange] {
-        applyAppearance();
-        onChange();
-    });
     applyAppearance();
 }
 
@@ -788,11 +773,6 @@ bool StepView::eventFilter(QObject* watched, QEvent* event) {
     return QWidget::eventFilter(watched, event);
 }
 
-void StepView::showEvent(QShowEvent* event) {
-    QWidget::showEvent(event);
-    if (m_dirty) refresh();
-}
-
 void StepView::applyAppearance() {
     const double s = m_session->fontScale();
     QFont f = font();
@@ -857,8 +837,8 @@ void StepView::rebuildList() {
     m_shownSteps = static_cast<int>(t->steps.size());
 }
 
-void StepView::refresh() {
-    m_dirty = false;
+void StepView::refresh(int parts) {
+    if (parts & SessionChange::Appearance) applyAppearance();
     const TracePtr t = m_session->trace();
     // The list follows the step structure, not the numbers: keep it while only text changes.
     bool sameSteps = t && m_shownSteps == static_cast<int>(t->steps.size()) && m_list->count() > 0;

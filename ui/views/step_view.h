@@ -8,6 +8,8 @@
 #include <QList>
 #include <QWidget>
 
+#include "views/session_view.h"
+
 class QLabel;
 class QListWidget;
 class QPushButton;
@@ -21,7 +23,7 @@ namespace attn::ui {
 class HeatmapView;
 class Session;
 
-class StepView : public QWidget {
+class StepView : public SessionView {
     Q_OBJECT
 public:
     explicit StepView(Session* session, QWidget* parent = nullptr);
@@ -48,18 +50,16 @@ signals:
     void playingChanged(bool playing);
 
 protected:
-    void showEvent(QShowEvent* event) override;
     bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
     void rebuildList();
-    void refresh();
+    void refresh(int parts) override;
     void applyAppearance();
     void alignOperators();
     void fitCells();
     HeatmapView* heatmap(int i);
 
-    Session* m_session;
     QSplitter* m_split = nullptr;
     QWidget* m_figure = nullptr;
     double m_basePt = 10.0;  // the font size before any presentation scaling
@@ -79,7 +79,6 @@ private:
     QComboBox* m_speed = nullptr;
     QComboBox* m_head = nullptr;
     QTimer* m_timer = nullptr;
-    bool m_dirty = true;
     int m_fitExtraW = 0;    // label margins the last fitCells assumed
     int m_shownSteps = -1;  // list rebuilt when the step list changes
     const void* m_listTrace = nullptr;

@@ -55,7 +55,7 @@ bool TranslateView::isMaskedWordModel(const attn::Model& m) {
 }
 
 TranslateView::TranslateView(Session* session, QWidget* parent)
-    : QWidget(parent), m_session(session) {
+    : SessionView(session, SessionChange::Model, parent) {
     // --- translation ---
     m_source = new QLineEdit(QString::fromUtf8(kDefaultSource), this);
     m_source->setPlaceholderText(tr("An English sentence, e.g. the dog saw the red car"));
@@ -135,12 +135,12 @@ TranslateView::TranslateView(Session* session, QWidget* parent)
     connect(m_layer, &QComboBox::currentIndexChanged, this, &TranslateView::showCross);
     connect(m_head, &QComboBox::currentIndexChanged, this, &TranslateView::showCross);
     connect(m_maskChoice, &QComboBox::currentIndexChanged, this, &TranslateView::fillNow);
-    if (m_session) connect(m_session, &Session::modelChanged, this, &TranslateView::onSessionModel);
-
     loadShipped(QStringLiteral("translation"));
     loadShipped(QStringLiteral("english"));
-    onSessionModel();
+    refreshNow();
 }
+
+void TranslateView::refresh(int) { onSessionModel(); }
 
 TranslateView::~TranslateView() {
     for (auto* w : m_loads) {

@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "attn/evaluate.h"
+#include "views/session_view.h"
 
 class QComboBox;
 class QLabel;
@@ -25,7 +26,7 @@ class HeatmapView;
 class ProbabilityBars;
 class Session;
 
-class TranslateView : public QWidget {
+class TranslateView : public SessionView {
     Q_OBJECT
 public:
     explicit TranslateView(Session* session, QWidget* parent = nullptr);
@@ -64,13 +65,13 @@ signals:
 private:
     using LoadResult = attn::Result<std::shared_ptr<const attn::Model>>;
     void loadShipped(const QString& name);
+    void refresh(int parts) override;
     void onSessionModel();
     void translateNow();
     void fillNow();
     void showCross();
     void refreshCrossChoices();
 
-    Session* m_session = nullptr;
     std::shared_ptr<const attn::Model> m_translator;  // in use
     std::shared_ptr<const attn::Model> m_english;     // in use
     std::shared_ptr<const attn::Model> m_shippedTranslator, m_shippedEnglish;

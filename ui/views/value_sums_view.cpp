@@ -9,8 +9,7 @@
 #include <QVBoxLayout>
 #include <algorithm>
 
-#include "attn/analysis.h"
-#include "session/session.h"
+#include "attn/value_terms.h"
 #include "widgets/analysis_view_util.h"
 #include "widgets/heatmap_view.h"
 
@@ -19,7 +18,7 @@ namespace attn::ui {
 using viewutil::formatNumber;
 
 ValueSumsView::ValueSumsView(Session* session, QWidget* parent)
-    : QWidget(parent), m_session(session) {
+    : SessionView(session, SessionChange::Trace | SessionChange::Focus, parent) {
     auto* layout = new QVBoxLayout(this);
     auto* controls = new QHBoxLayout;
     m_headLabel = new QLabel(this);
@@ -56,12 +55,10 @@ ValueSumsView::ValueSumsView(Session* session, QWidget* parent)
     connect(m_queryPicker, &QComboBox::currentIndexChanged, this, [this](int i) {
         if (i >= 0) m_session->setQuery(i);
     });
-    connect(m_session, &Session::traceChanged, this, &ValueSumsView::rebuild);
-    connect(m_session, &Session::focusChanged, this, &ValueSumsView::rebuild);
-    rebuild();
+    refreshNow();
 }
 
-void ValueSumsView::rebuild() {
+void ValueSumsView::refresh(int) {
     const Session::Focus& focus = m_session->focus();
     const QStringList queries = m_session->queryLabels();
     const QStringList keys = m_session->keyLabels();
@@ -86,14 +83,15 @@ void ValueSumsView::rebuild() {
     }
 
     const int qi = std::clamp(focus.query, 0, static_cast<int>(head->weights.rows()) - 1);
-    const int T_k = static_cast<int>(head->weights.cols());
-    const int d_v = static_cast<int>(head->V.cols());
+    const attn::ValueTerms terms = attn::valueTerms(*head, qi);
+    const int T_k = static_cast<int>(terms.terms.rows());
+    const int d_v = static_cast<int>(terms.terms.cols());
     m_query = qi;
-    m_weights = head->weights.row(qi).transpose();            // (T_k)
-    m_norms = valueContributions(*head).row(qi).transpose();  // (T_k)
-    m_contrib.resize(T_k + 1, d_v);                           // (T_k + 1, d_v)
-    for (int j = 0; j < T_k; ++j) m_contrib.row(j) = m_weights(j) * head->V.row(j);
-    m_contrib.row(T_k) = head->output.row(qi);  // z_i as the trace has it
+    m_weights = terms.weights;       // (T_k)
+    m_norms = terms.norms;           // (T_k)
+    m_contrib.resize(T_k + 1, d_v);  // (T_k + 1, d_v)
+    m_contrib.topRows(T_k) = terms.terms;
+    m_contrib.row(T_k) = head->output.row(qi);  // z_i as the trace has it (zero when off)
 
     const QString qTok = qi < queries.size() ? queries[qi] : QString::number(qi);
     QStringList keyLabels;
@@ -149,11 +147,9 @@ void ValueSumsView::rebuild() {
     m_heatmap->setHighlight(T_k, -1);
 
     // --- explanation ----------------------------------------------------------------------------
-    const double total = m_norms.sum();
-    Eigen::Index top = 0;
-    m_norms.maxCoeff(&top);
-    Eigen::Index topW = 0;
-    m_weights.maxCoeff(&topW);
+    const double total = terms.total_norm;
+    const int top = terms.largest_term;
+    const int topW = terms.largest_weight;
     QStringList lines;
     lines << tr(
         "z = Σ<sub>j</sub> α<sub>j</sub>·v<sub>j</sub>: each key's value vector, "
@@ -161,9 +157,9 @@ void ValueSumsView::rebuild() {
     if (total > 0) {
         lines << tr("Largest contribution: “%1” with ‖α·v‖ = %2 (%3 % of the total); "
                     "largest weight: “%4” with α = %5.")
-                     .arg(keyLabels[static_cast<int>(top)], formatNumber(m_norms(top)))
+                     .arg(keyLabels[top], formatNumber(m_norms(top)))
                      .arg(QString::number(100.0 * m_norms(top) / total, 'f', 0))
-                     .arg(keyLabels[static_cast<int>(topW)], formatNumber(m_weights(topW)));
+                     .arg(keyLabels[topW], formatNumber(m_weights(topW)));
         if (top != topW)
             lines << tr(
                 "They differ: a key with a long value vector can outweigh one with a "

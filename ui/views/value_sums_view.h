@@ -1,12 +1,13 @@
 #pragma once
 // "Weighted value sums": for one query token i of the focused head, the weights α_ij as bars
-// beside ‖α_ij·v_j‖ (attn::valueContributions), each value vector scaled by its weight (rows =
-// key tokens, columns = value dimensions) and their sum z_i, the head's output row.
+// beside ‖α_ij·v_j‖, each value vector scaled by its weight (rows = key tokens, columns = value
+// dimensions) and their sum z_i, the head's output row. The terms come from attn::valueTerms.
 
 #include <Eigen/Dense>
 #include <QWidget>
 
 #include "common/labelled_matrix.h"
+#include "views/session_view.h"
 
 class QComboBox;
 class QCustomPlot;
@@ -17,7 +18,7 @@ namespace attn::ui {
 class HeatmapView;
 class Session;
 
-class ValueSumsView : public QWidget {
+class ValueSumsView : public SessionView {
     Q_OBJECT
 public:
     explicit ValueSumsView(Session* session, QWidget* parent = nullptr);
@@ -26,7 +27,7 @@ public:
     const Eigen::MatrixXf& contributions() const { return m_contrib; }
     /// (T_k): α_ij of the shown query.
     const Eigen::VectorXf& weights() const { return m_weights; }
-    /// (T_k): ‖α_ij·v_j‖ from attn::valueContributions.
+    /// (T_k): ‖α_ij·v_j‖ from attn::valueTerms.
     const Eigen::VectorXf& norms() const { return m_norms; }
     int query() const { return m_query; }
 
@@ -37,9 +38,8 @@ public:
     QString summaryText() const;
 
 private:
-    void rebuild();
+    void refresh(int parts) override;
 
-    Session* m_session;
     QComboBox* m_queryPicker = nullptr;
     QLabel* m_headLabel = nullptr;
     QWidget* m_content = nullptr;

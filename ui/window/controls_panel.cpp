@@ -272,19 +272,21 @@ ControlsPanel::ControlsPanel(Session* session, QWidget* parent)
     connect(m_backToUntrained, &QPushButton::clicked, this,
             [this] { m_session->setConfig(m_untrained); });
     connect(m_cancel, &QPushButton::clicked, m_session, &Session::cancel);
-    connect(m_session, &Session::modelChanged, this, &ControlsPanel::syncFromSession);
-    connect(m_session, &Session::appearanceChanged, this,
-            [this, base = m_source->font().pointSizeF()] {
-                // The sentence is what a class reads first: it grows with presentation mode.
-                for (QPlainTextEdit* e : {m_source, m_target}) {
-                    QFont f = e->font();
-                    f.setPointSizeF(base * m_session->fontScale());
-                    e->setFont(f);
-                    e->setFixedHeight(QFontMetrics(f).lineSpacing() * 3 + 14);
+    connect(m_session, &Session::changed, this,
+            [this, base = m_source->font().pointSizeF()](const SessionChange& change) {
+                if (change.has(SessionChange::Model)) syncFromSession();
+                if (change.has(SessionChange::Appearance)) {
+                    // The sentence is what a class reads first: it grows with presentation mode.
+                    for (QPlainTextEdit* e : {m_source, m_target}) {
+                        QFont f = e->font();
+                        f.setPointSizeF(base * m_session->fontScale());
+                        e->setFont(f);
+                        e->setFixedHeight(QFontMetrics(f).lineSpacing() * 3 + 14);
+                    }
                 }
+                if (change.has(SessionChange::Trace)) updateInfo();
             });
     connect(m_session, &Session::errorOccurred, this, &ControlsPanel::showStatus);
-    connect(m_session, &Session::traceChanged, this, &ControlsPanel::updateInfo);
     connect(m_session, &Session::busyChanged, this, [this](bool busy) {
         m_progress->setVisible(busy);
         m_cancel->setVisible(busy);

@@ -180,8 +180,9 @@ MainWindow::MainWindow(QWidget* parent, bool persistent)
                                   .arg(f.head + 1)
                                   .arg(f.query < q.size() ? q[f.query] : QString()));
     };
-    connect(m_session, &Session::focusChanged, this, updateStatus);
-    connect(m_session, &Session::traceChanged, this, updateStatus);
+    connect(m_session, &Session::changed, this, [updateStatus](const SessionChange& change) {
+        if (change.has(SessionChange::Trace | SessionChange::Focus)) updateStatus();
+    });
     connect(m_session, &Session::errorOccurred, this, [this](const QString& m) {
         if (m.isEmpty())
             statusBar()->clearMessage();

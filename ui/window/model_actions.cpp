@@ -95,7 +95,9 @@ ModelActions::ModelActions(Session* session, QWidget* window)
 
     if (m_session) {
         if (auto m = m_session->model(); m && m->config.vocab_size == 0) m_untrained = m->config;
-        connect(m_session, &Session::modelChanged, this, &ModelActions::onModelChanged);
+        connect(m_session, &Session::changed, this, [this](const SessionChange& change) {
+            if (change.has(SessionChange::Model)) onModelChanged();
+        });
     }
     if (m_window) {
         m_window->setAcceptDrops(true);
