@@ -23,6 +23,13 @@ std::vector<Mat> attentionRollout(const Trace& trace, bool decoder) {
     return out;
 }
 
+Mat meanOfHeads(const std::vector<Mat>& weights) {
+    if (weights.empty()) return Mat();
+    Mat A = Mat::Zero(weights.front().rows(), weights.front().cols());  // (T_q, T_k)
+    for (const Mat& w : weights) A += w;
+    return A / static_cast<float>(weights.size());
+}
+
 Mat valueContributions(const HeadTrace& head) {
     // ‖α_ij v_j‖ = α_ij ‖v_j‖ for α ≥ 0.
     const Vec vnorm = head.V.rowwise().norm();  // (T_k)

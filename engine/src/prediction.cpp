@@ -29,4 +29,18 @@ std::vector<TokenProbability> topK(const RowVec& logits, int k) {
     return out;
 }
 
+std::vector<int> strongestColumns(const Mat& logits, int k) {
+    std::vector<int> cols(static_cast<std::size_t>(logits.cols()));
+    std::iota(cols.begin(), cols.end(), 0);
+    if (logits.cols() > k && k >= 0) {
+        const RowVec best = logits.colwise().maxCoeff();  // (vocab)
+        std::partial_sort(cols.begin(), cols.begin() + k, cols.end(), [&](int a, int b) {
+            return best(a) > best(b) || (best(a) == best(b) && a < b);
+        });
+        cols.resize(static_cast<std::size_t>(k));
+        std::sort(cols.begin(), cols.end());
+    }
+    return cols;
+}
+
 }  // namespace attn

@@ -94,3 +94,9 @@ TEST(Analysis, RolloutByHand) {
     for (const Mat& r : R)
         for (int i = 0; i < r.rows(); ++i) EXPECT_NEAR(r.row(i).sum(), 1.0f, 1e-6f);
 }
+
+TEST(Analysis, MeanOfHeadsByHand) {
+    const Mat m = meanOfHeads({mat2(1, 0, 1, 0), Mat::Identity(2, 2)});
+    EXPECT_LE((m - mat2(1, 0, 0.5f, 0.5f)).cwiseAbs().maxCoeff(), 1e-7f);
+    EXPECT_EQ(meanOfHeads({}).size(), 0);
+}

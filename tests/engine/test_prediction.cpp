@@ -77,3 +77,13 @@ TEST(Prediction, MaskedEntriesGetZeroAndBadRowsGiveNothing) {
     bad << -inf, -inf;  // every entry masked
     EXPECT_TRUE(topK(bad, 1).empty());
 }
+
+TEST(Prediction, StrongestColumnsByHand) {
+    // Column maxima: 1, 5, 2, 4, 3 → the two strongest are ids 1 and 3, in id order.
+    Mat L(2, 5);         // (T, vocab)
+    L << 1, 5, 0, 4, 3,  //
+        0, 0, 2, 0, -1;
+    EXPECT_EQ(strongestColumns(L, 2), (std::vector<int>{1, 3}));
+    EXPECT_EQ(strongestColumns(L, 3), (std::vector<int>{1, 3, 4}));
+    EXPECT_EQ(strongestColumns(L, 9), (std::vector<int>{0, 1, 2, 3, 4}));  // all, vocab ≤ k
+}

@@ -16,6 +16,7 @@
 #include <functional>
 #include <numeric>
 
+#include "attn/prediction.h"
 #include "session/session.h"
 #include "views/cell_explain.h"
 #include "widgets/heatmap_view.h"
@@ -207,16 +208,9 @@ Content logitsContent(const StepInputs& in) {
     const Mat& L = tr->logits;
     if (L.size() == 0) return out;
     auto tok = (tr->decoder_layers.empty() ? tr->model->tokenizer : tr->model->target_tokenizer);
-    std::vector<int> cols(static_cast<std::size_t>(L.cols()));
-    std::iota(cols.begin(), cols.end(), 0);
+    // The vocabulary entries that score highest for some token.
     constexpr int kMaxCols = 30;
-    if (L.cols() > kMaxCols) {
-        // The vocabulary entries that score highest for some token.
-        std::partial_sort(cols.begin(), cols.begin() + kMaxCols, cols.end(),
-                          [&](int a, int b) { return L.col(a).maxCoeff() > L.col(b).maxCoeff(); });
-        cols.resize(kMaxCols);
-        std::sort(cols.begin(), cols.end());
-    }
+    const std::vector<int> cols = attn::strongestColumns(L, kMaxCols);
     Mat m(L.rows(), static_cast<int>(cols.size()));
     QStringList names;
     for (int k = 0; k < static_cast<int>(cols.size()); ++k) {

@@ -12,6 +12,7 @@
 #include <QtConcurrent/QtConcurrentRun>
 #include <algorithm>
 
+#include "attn/analysis.h"
 #include "attn/corpus.h"
 #include "attn/formats/teaching_model.h"
 #include "attn/open_model.h"
@@ -300,14 +301,10 @@ void TranslateView::showCross() {
         std::clamp(m_layer->currentData().toInt(), 0, static_cast<int>(layers.size()) - 1);
     const int head = m_head->currentData().isValid() ? m_head->currentData().toInt() : -1;
     const auto& heads = layers[static_cast<std::size_t>(layer)];
-    Eigen::MatrixXf A;  // (T_out, T_src): row = Spanish word being written, column = English word
-    if (head >= 0 && head < static_cast<int>(heads.size())) {
-        A = heads[static_cast<std::size_t>(head)];
-    } else {
-        A = Eigen::MatrixXf::Zero(heads.front().rows(), heads.front().cols());
-        for (const auto& h : heads) A += h;
-        A /= static_cast<float>(heads.size());
-    }
+    // (T_out, T_src): row = Spanish word being written, column = English word
+    const Eigen::MatrixXf A = head >= 0 && head < static_cast<int>(heads.size())
+                                  ? heads[static_cast<std::size_t>(head)]
+                                  : attn::meanOfHeads(heads);
     QStringList rows, cols;
     for (const std::string& w : m_translation->outputs) rows << QString::fromStdString(w);
     for (const attn::Token& t : m_translation->source_tokens) cols << tokenLabel(t);

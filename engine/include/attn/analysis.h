@@ -14,6 +14,9 @@ namespace attn {
 /// only. Costs T³ per layer.
 std::vector<Mat> attentionRollout(const Trace& trace, bool decoder = false);
 
+/// mean_h A_h of the weights of a block's heads, each (T_q, T_k); empty for no heads.
+Mat meanOfHeads(const std::vector<Mat>& weights);
+
 /// ‖α_ij · v_j‖ for one head: (T_q, T_k).
 Mat valueContributions(const HeadTrace& head);
 

@@ -19,4 +19,9 @@ struct TokenProbability {
 /// Empty when logits is empty, k ≤ 0 or the largest logit is not finite; at most vocab entries.
 std::vector<TokenProbability> topK(const RowVec& logits, int k);
 
+/// The k vocabulary entries (columns of logits, (T, vocab)) that score highest for some
+/// position, i.e. with the largest column maximum, in ascending id order; every column when
+/// vocab ≤ k.
+std::vector<int> strongestColumns(const Mat& logits, int k);
+
 }  // namespace attn
