@@ -172,6 +172,7 @@ TEST_F(ModelActionsTest, MenuHasTheModelChoices) {
 TEST_F(ModelActionsTest, LoadsStories260KAndPredictsTheNextToken) {
     REQUIRE_STORIES();
     PredictionView prediction(&m_session);
+    prediction.show();  // a hidden view waits until it is shown
     EXPECT_FALSE(prediction.hasPrediction()) << "the untrained model has no LM head";
     QSignalSpy loaded(m_actions.get(), &ModelActions::modelLoaded);
     QSignalSpy errors(m_actions.get(), &ModelActions::errorOccurred);
