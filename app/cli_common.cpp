@@ -55,16 +55,21 @@ const std::vector<std::string>& modelOptionNames() {
     return names;
 }
 
-namespace {
-Result<int> toInt(const Args& a, const std::string& k, int def) {
+Result<int> intOption(const Args& a, const std::string& k, int def, int lo, int hi) {
     if (!a.has(k)) return def;
     const std::string s = a.get(k);
     int v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || p != s.data() + s.size())
         return makeError("--" + k + " takes a whole number, not '" + s + "'.");
+    if (v < lo || v > hi)
+        return makeError("--" + k + " must be between " + std::to_string(lo) + " and " +
+                         std::to_string(hi) + ", not " + s + ".");
     return v;
 }
+
+namespace {
+Result<int> toInt(const Args& a, const std::string& k, int def) { return intOption(a, k, def); }
 }  // namespace
 
 Result<ModelConfig> configFromArgs(const Args& a, ModelConfig c) {

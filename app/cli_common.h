@@ -3,6 +3,7 @@
 // Shared pieces of the command line: argument parsing into a model config and run options, model
 // resolution (through attn::openModel), matrix printing.
 
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,6 +31,11 @@ struct Args {
 Result<Args> parseArgs(int argc, char** argv, int first,
                        const std::vector<std::string>& allowedValues,
                        const std::vector<std::string>& allowedFlags);
+
+/// --k as a whole number in [lo, hi] (def when absent); the message names the option.
+Result<int> intOption(const Args& args, const std::string& k, int def,
+                      int lo = std::numeric_limits<int>::min(),
+                      int hi = std::numeric_limits<int>::max());
 
 /// The options every command that builds a model takes.
 const std::vector<std::string>& modelOptionNames();

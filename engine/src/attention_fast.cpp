@@ -47,7 +47,10 @@ void prepareFresh(float* data, Eigen::Index floats) {
     const auto advise = [p, bytes](std::uintptr_t page, int advice) {
         const std::uintptr_t first = (p + page - 1) & ~(page - 1);
         const std::uintptr_t last = (p + bytes) & ~(page - 1);
-        if (last > first) madvise(reinterpret_cast<void*>(first), last - first, advice);
+        // madvise takes page-aligned addresses, computed here as integers.
+        if (last > first)
+            madvise(reinterpret_cast<void*>(first),  // NOLINT(performance-no-int-to-ptr)
+                    last - first, advice);
     };
 #if defined(MADV_HUGEPAGE)
     constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;

@@ -13,6 +13,8 @@
 #include <set>
 #include <unordered_set>
 
+#include "attn/tokenizer.h"
+
 namespace attn {
 
 std::string toString(WordClass c) {
@@ -270,7 +272,7 @@ std::vector<std::string> englishVocabulary() {
     for (const auto& n : lx.nouns) words.insert(n.en);
     for (const auto& v : lx.verbs) words.insert(v.en);
     for (const auto& a : lx.adjectives) words.insert(a.en);
-    return withSpecials(std::move(words));
+    return withSpecials(words);
 }
 
 std::vector<std::string> spanishVocabulary() {
@@ -282,7 +284,7 @@ std::vector<std::string> spanishVocabulary() {
         words.insert(a.es_m);
         words.insert(a.es_f);
     }
-    return withSpecials(std::move(words));
+    return withSpecials(words);
 }
 
 std::string joinWords(const Words& words) {
@@ -459,6 +461,16 @@ std::vector<TranslationPair> heldOutTranslations(int count, std::uint64_t seed) 
     std::vector<TranslationPair> out;
     for (const Words& w : heldOutEnglish(count, seed)) out.push_back(translateToSpanish(w));
     return out;
+}
+
+std::vector<int> corpusIds(const VocabTokenizer& vocab, const Words& words) {
+    std::vector<int> ids;
+    ids.reserve(words.size());
+    for (const std::string& w : words) {
+        const int id = vocab.idOf(w);
+        ids.push_back(id < 0 ? kUnkId : id);
+    }
+    return ids;
 }
 
 }  // namespace attn

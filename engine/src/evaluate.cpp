@@ -24,13 +24,7 @@ const VocabTokenizer* asVocab(const std::shared_ptr<const TextTokenizer>& t) {
 }
 
 std::vector<int> idsOf(const VocabTokenizer& tok, const Words& words) {
-    std::vector<int> ids;
-    ids.reserve(words.size());
-    for (const std::string& w : words) {
-        const int id = tok.idOf(w);
-        ids.push_back(id < 0 ? kUnkId : id);
-    }
-    return ids;
+    return corpusIds(tok, words);
 }
 
 bool isSpecial(int id) { return id >= 0 && id <= kEosId; }
@@ -256,6 +250,7 @@ Result<Translation> translate(const Model& model, std::string_view text, int max
     const int H = model.config.n_heads;
     for (const auto& layer : st.target.layers) {
         std::vector<Mat> heads;
+        heads.reserve(static_cast<std::size_t>(H));
         for (int h = 0; h < H; ++h) heads.push_back(layer.cross.A[static_cast<std::size_t>(h)]);
         tr.cross_attention.push_back(std::move(heads));
     }
@@ -438,7 +433,7 @@ TranslationEvaluation evaluateTranslation(const Model& model, int count, std::ui
     return ev;
 }
 
-Result<std::vector<HeadPreference>> compareHeadAttention(std::shared_ptr<const Model> model,
+Result<std::vector<HeadPreference>> compareHeadAttention(const std::shared_ptr<const Model>& model,
                                                          std::string_view text,
                                                          std::string_view query, std::string_view a,
                                                          std::string_view b) {

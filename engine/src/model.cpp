@@ -260,7 +260,8 @@ Mat feedForward(Activation act, const FeedForwardWeights& w, const Mat& x) {
     // tanh and exp go through Eigen's vectorised versions; erf has none in Eigen's core.
     const Eigen::Index cols = h.cols();
     const bool parallel = h.size() >= (Eigen::Index{1} << 15);
-    switch (act) {
+    // clang-tidy reads the OpenMP-outlined loops below as identical branches; they are not.
+    switch (act) {  // NOLINT(bugprone-branch-clone)
         case Activation::ReLU:
             h = h.cwiseMax(0.0f);
             break;

@@ -237,8 +237,10 @@ Cluster classify(const std::u16string& units, std::int32_t begin, std::int32_t e
     cl.base = static_cast<char32_t>(base);
 
     // Flags (regional-indicator pairs) are symbols (So) and fall through to Alone below.
-    if (keycap || u_hasBinaryProperty(base, UCHAR_EXTENDED_PICTOGRAPHIC) || hadSpace ||
-        isKanaOrHan(base)) {
+    // The order of the tests matters (pictographs and ideographs before letters), so the two
+    // Alone branches stay apart.
+    if (keycap ||  // NOLINT(bugprone-branch-clone)
+        u_hasBinaryProperty(base, UCHAR_EXTENDED_PICTOGRAPHIC) || hadSpace || isKanaOrHan(base)) {
         cl.kind = Kind::Alone;
     } else if (u_isalpha(base) || (U_GET_GC_MASK(base) & (U_GC_N_MASK | U_GC_M_MASK)) != 0) {
         cl.kind = Kind::Word;

@@ -201,7 +201,7 @@ double detailBytes(const ModelConfig& c, int T_src, int T_tgt) {
     return b;
 }
 
-Result<TracePtr> runImpl(std::shared_ptr<const Model> model, std::vector<Token> src,
+Result<TracePtr> runImpl(const std::shared_ptr<const Model>& model, std::vector<Token> src,
                          std::vector<Token> tgt, bool seq2seq, const RunOptions& opt,
                          std::string text, std::string target_text) {
     if (!model) return makeError("No model is loaded.");

@@ -70,13 +70,7 @@ const VocabTokenizer* asVocab(const std::shared_ptr<const TextTokenizer>& t) {
 }
 
 std::vector<int> idsOf(const VocabTokenizer& tok, const Words& words) {
-    std::vector<int> ids;
-    ids.reserve(words.size());
-    for (const std::string& w : words) {
-        const int id = tok.idOf(w);
-        ids.push_back(id < 0 ? kUnkId : id);
-    }
-    return ids;
+    return corpusIds(tok, words);
 }
 
 }  // namespace

@@ -185,7 +185,8 @@ QImage matrixImage(const Eigen::MatrixXf& m, ColorMapKind kind, double lo, doubl
                 line[c] = masked;
                 continue;
             }
-            const int i = std::clamp(static_cast<int>((v - lo) / span * 255.0 + 0.5), 0, 255);
+            const int i =
+                std::clamp(static_cast<int>(std::lround((v - lo) / span * 255.0)), 0, 255);
             line[c] = table[i];
         }
     }

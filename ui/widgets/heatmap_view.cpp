@@ -230,8 +230,8 @@ bool HeatmapView::layoutPlot() {
             if (ch > cw * ratio) ch = cw * ratio;
             if (cw > ch * ratio) cw = ch * ratio;
         }
-        const int w = std::min(width(), static_cast<int>(cw * cols + extraW + 0.5));
-        const int h = std::min(height(), static_cast<int>(ch * rows + extraH + 0.5));
+        const int w = std::min(width(), static_cast<int>(std::lround(cw * cols + extraW)));
+        const int h = std::min(height(), static_cast<int>(std::lround(ch * rows + extraH)));
         g = QRect((width() - w) / 2, 0, w, h);  // top-aligned under the formula
     }
     g.setWidth(std::max(g.width(), 20));
@@ -544,7 +544,7 @@ bool HeatmapView::cellAt(const QPoint& pos, int* row, int* col) const {
 QString HeatmapView::cellTooltip(int row, int col) const {
     if (row < 0 || col < 0 || row >= m_matrix.rows() || col >= m_matrix.cols()) return {};
     if (m_tooltip) {
-        const QString s = m_tooltip(row, col);
+        QString s = m_tooltip(row, col);
         if (!s.isEmpty()) return s;
     }
     const QString r = row < m_rowLabels.size() ? m_rowLabels[row] : QString::number(row);

@@ -21,6 +21,7 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <algorithm>
+#include <cmath>
 
 #include "session/session.h"
 #include "views/cell_explain.h"
@@ -55,7 +56,7 @@ QList<ExampleSentence> exampleSentences() {
                                    .object()
                                    .value(QStringLiteral("examples"))
                                    .toArray();
-        for (const QJsonValue& v : arr) {
+        for (const QJsonValue v : arr) {  // QJsonArray iterates by value
             const QJsonObject o = v.toObject();
             ExampleSentence e{o.value(QStringLiteral("title")).toString(),
                               o.value(QStringLiteral("source")).toString(),
@@ -294,7 +295,7 @@ ControlsPanel::ControlsPanel(Session* session, QWidget* parent)
         if (busy) m_info->setText(tr("Computing…"));
     });
     connect(m_session, &Session::progress, this,
-            [this](double f) { m_progress->setValue(static_cast<int>(f * 100 + 0.5)); });
+            [this](double f) { m_progress->setValue(static_cast<int>(std::lround(f * 100))); });
 }
 
 void ControlsPanel::setSourceText(const QString& text) {
@@ -393,7 +394,7 @@ void ControlsPanel::syncFromSession() {
     m_scale->setChecked(k.scale);
     setCombo(m_mask, static_cast<int>(k.mask));
     setCombo(m_pe, static_cast<int>(c.positional));
-    m_temp->setValue(static_cast<int>(k.temperature * 100 + 0.5f));
+    m_temp->setValue(static_cast<int>(std::lround(k.temperature * 100)));
     m_syncing = false;
     updateLabels();
 

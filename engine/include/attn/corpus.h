@@ -83,6 +83,10 @@ std::vector<std::string> spanishVocabulary();
 
 using Words = std::vector<std::string>;
 
+class VocabTokenizer;
+/// The ids of words under a corpus vocabulary; a word it lacks is kUnkId.
+std::vector<int> corpusIds(const VocabTokenizer& vocab, const Words& words);
+
 /// An English sentence with its Spanish translation.
 struct TranslationPair {
     Words source;  ///< English words

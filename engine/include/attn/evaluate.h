@@ -105,7 +105,7 @@ struct HeadPreference {
     float weight_b = 0;
     bool prefers_a() const { return weight_a > weight_b; }
 };
-Result<std::vector<HeadPreference>> compareHeadAttention(std::shared_ptr<const Model> model,
+Result<std::vector<HeadPreference>> compareHeadAttention(const std::shared_ptr<const Model>& model,
                                                          std::string_view text,
                                                          std::string_view query, std::string_view a,
                                                          std::string_view b);

@@ -164,5 +164,4 @@ Result<RunInput> tokenizeSeq2SeqInput(const Model& model, std::string_view sourc
 Result<TracePtr> runInput(std::shared_ptr<const Model> model, RunInput input,
                           const RunOptions& options = {});
 
-
 }  // namespace attn
