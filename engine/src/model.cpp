@@ -261,7 +261,8 @@ Mat feedForward(Activation act, const FeedForwardWeights& w, const Mat& x) {
     const Eigen::Index cols = h.cols();
     const bool parallel = h.size() >= (Eigen::Index{1} << 15);
     // clang-tidy reads the OpenMP-outlined loops below as identical branches; they are not.
-    switch (act) {  // NOLINT(bugprone-branch-clone)
+    // NOLINTBEGIN(bugprone-branch-clone)
+    switch (act) {
         case Activation::ReLU:
             h = h.cwiseMax(0.0f);
             break;
@@ -289,6 +290,7 @@ Mat feedForward(Activation act, const FeedForwardWeights& w, const Mat& x) {
             break;
         }
     }
+    // NOLINTEND(bugprone-branch-clone)
     Mat y;
     linear(h, w.W2, w.b2, y);  // (T, d_model)
     return y;

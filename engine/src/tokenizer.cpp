@@ -239,8 +239,9 @@ Cluster classify(const std::u16string& units, std::int32_t begin, std::int32_t e
     // Flags (regional-indicator pairs) are symbols (So) and fall through to Alone below.
     // The order of the tests matters (pictographs and ideographs before letters), so the two
     // Alone branches stay apart.
-    if (keycap ||  // NOLINT(bugprone-branch-clone)
-        u_hasBinaryProperty(base, UCHAR_EXTENDED_PICTOGRAPHIC) || hadSpace || isKanaOrHan(base)) {
+    // NOLINTBEGIN(bugprone-branch-clone)
+    if (keycap || u_hasBinaryProperty(base, UCHAR_EXTENDED_PICTOGRAPHIC) || hadSpace ||
+        isKanaOrHan(base)) {
         cl.kind = Kind::Alone;
     } else if (u_isalpha(base) || (U_GET_GC_MASK(base) & (U_GC_N_MASK | U_GC_M_MASK)) != 0) {
         cl.kind = Kind::Word;
@@ -251,6 +252,7 @@ Cluster classify(const std::u16string& units, std::int32_t begin, std::int32_t e
     } else {
         cl.kind = Kind::Alone;
     }
+    // NOLINTEND(bugprone-branch-clone)
     return cl;
 }
 

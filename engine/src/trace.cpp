@@ -201,7 +201,9 @@ double detailBytes(const ModelConfig& c, int T_src, int T_tgt) {
     return b;
 }
 
-Result<TracePtr> runImpl(const std::shared_ptr<const Model>& model, std::vector<Token> src,
+// Callers move their pointer in; it is copied into the trace and the runner.
+// NOLINTNEXTLINE(performance-unnecessary-value-param)
+Result<TracePtr> runImpl(std::shared_ptr<const Model> model, std::vector<Token> src,
                          std::vector<Token> tgt, bool seq2seq, const RunOptions& opt,
                          std::string text, std::string target_text) {
     if (!model) return makeError("No model is loaded.");
