@@ -515,7 +515,9 @@ void HeatmapView::updateTicks() {
     // When rows must be left out, the ones shown get some air between them.
     int rowStep = std::max(1, int(std::ceil((fm.height() + 1) / std::max(ch, 1e-3))));
     if (rowStep > 1) rowStep = int(std::ceil(fm.height() * 1.6 / std::max(ch, 1e-3)));
-    for (int r = 0; r < rows; r += rowStep) rowTicker->addTick(r, label(m_rowLabels, r));
+    m_shownRowLabels = 0;
+    for (int r = 0; r < rows; r += rowStep, ++m_shownRowLabels)
+        rowTicker->addTick(r, label(m_rowLabels, r));
     // Columns: horizontal when the widest label fits the cell, else slanted.
     int widest = 0;
     for (int c = 0; c < cols; ++c)
@@ -527,7 +529,14 @@ void HeatmapView::updateTicks() {
     const double need = rotate ? fm.height() * 1.05 : widest + 6;
     int colStep = std::max(1, int(std::ceil(need / std::max(cw, 1e-3))));
     if (colStep > 1) colStep = int(std::ceil(need * 1.6 / std::max(cw, 1e-3)));
-    for (int c = 0; c < cols; c += colStep) colTicker->addTick(c, label(m_colLabels, c));
+    m_shownColLabels = 0;
+    for (int c = 0; c < cols; c += colStep, ++m_shownColLabels)
+        colTicker->addTick(c, label(m_colLabels, c));
+}
+
+QRect HeatmapView::cellsRect() const {
+    const QRect r = m_plot->axisRect()->rect();
+    return r.translated(m_plot->mapTo(this, QPoint(0, 0)));
 }
 
 bool HeatmapView::cellAt(const QPoint& pos, int* row, int* col) const {

@@ -67,6 +67,15 @@ public:
     double rangeHigh() const { return m_useHi; }
     /// Whether numbers currently fit in the cells at the widget's size.
     bool numbersFit() const;
+    /// How many row / column labels are drawn now (fewer than the matrix has = thinned).
+    int shownRowLabels() const { return m_shownRowLabels; }
+    int shownColLabels() const { return m_shownColLabels; }
+    /// Whether the view says on screen that labels were left out (zoom to reach them).
+    bool thinningNoticeShown() const { return m_thinningNotice; }
+    /// The cells' rectangle in this widget's coordinates (empty before the first layout).
+    QRect cellsRect() const;
+    /// The smaller side of one cell in pixels.
+    double cellSizePx() const { return std::min(cellWidthPx(), cellHeightPx()); }
     /// The tooltip a cell shows (the provider's text, or "row × col = value").
     QString cellTooltip(int row, int col) const;
     /// Short text for a value as it appears in a cell ("0.42", "−∞").
@@ -121,6 +130,8 @@ private:
     double m_cellSize = 0;
     mutable double m_numberPt = 8.0;  // chosen by numbersFit()
     int m_layoutPasses = 0;
+    int m_shownRowLabels = 0, m_shownColLabels = 0;
+    bool m_thinningNotice = false;
     int m_lastShapeRows = -1, m_lastShapeCols = -1;
     int m_lastTickRows = -1, m_lastTickCols = -1;  // cache key of updateTicks
     double m_lastTickCellW = -1, m_lastTickCellH = -1;
