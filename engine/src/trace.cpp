@@ -422,7 +422,13 @@ std::vector<Step> buildSteps(const ModelConfig& c, const AttentionKnobs& knobs, 
             break;
     }
 
-    const std::string sqrtDk = "√d_k = √" + std::to_string(c.headDim());
+    // "S / √d_k = √16" would read as S′ = 4: name d_k and its root apart.
+    const int dk = c.headDim();
+    std::string rootDk = std::to_string(std::sqrt(static_cast<double>(dk)));
+    rootDk.erase(rootDk.find_last_not_of('0') + 1);
+    if (!rootDk.empty() && rootDk.back() == '.') rootDk.pop_back();
+    if (rootDk.size() > 5) rootDk = rootDk.substr(0, 5);
+    const std::string sqrtDk = "√d_k   (d_k = " + std::to_string(dk) + ", √d_k = " + rootDk + ")";
     auto attentionSteps = [&](const std::string& p, int l, bool decoder, bool cross,
                               const std::string& label) {
         std::string qkv;
@@ -518,7 +524,11 @@ std::vector<Step> buildSteps(const ModelConfig& c, const AttentionKnobs& knobs, 
     };
     stack(false, c.n_layers);
     if (has_target) stack(true, c.n_decoder_layers);
-    if (c.has_lm_head) add("logits", "Next-token scores", "logits = x·W_vocab", StepKind::Logits);
+    // An encoder scores the word at each position (the masked word), not the next one.
+    if (c.has_lm_head)
+        add("logits",
+            c.architecture == Architecture::Encoder ? "Masked-word scores" : "Next-token scores",
+            "logits = x·W_vocab", StepKind::Logits);
     return steps;
 }
 

@@ -87,3 +87,26 @@ TEST(Prediction, StrongestColumnsByHand) {
     EXPECT_EQ(strongestColumns(L, 3), (std::vector<int>{1, 3, 4}));
     EXPECT_EQ(strongestColumns(L, 9), (std::vector<int>{0, 1, 2, 3, 4}));  // all, vocab ≤ k
 }
+
+TEST(Prediction, ColumnsByScoreAreBestFirstOverTheChosenRows) {
+    Mat L(2, 5);         // (T, vocab)
+    L << 1, 5, 0, 4, 3,  //
+        0, 0, 2, 0, 6;
+    // Every row: maxima 1, 5, 2, 4, 6 → best first, not in id order.
+    EXPECT_EQ(columnsByScore(L, {}, 3), (std::vector<int>{4, 1, 3}));
+    // Only row 1 (say the [MASK]): 6, 2, then the ties at 0 by lower id.
+    EXPECT_EQ(columnsByScore(L, {1}, 4), (std::vector<int>{4, 2, 0, 1}));
+    // Rows out of range are ignored; k larger than the vocabulary gives it all.
+    EXPECT_EQ(columnsByScore(L, {7}, 9).size(), 5u);
+    EXPECT_TRUE(columnsByScore(L, {0}, 0).empty());
+}
+
+TEST(Prediction, MaskPositionsFindTheMaskTokens) {
+    std::vector<Token> t(4);
+    t[0].id = 3;
+    t[1].id = 9;
+    t[2].id = 5;
+    t[3].id = 9;
+    EXPECT_EQ(maskPositions(t, 9), (std::vector<int>{1, 3}));
+    EXPECT_TRUE(maskPositions(t, -1).empty());
+}

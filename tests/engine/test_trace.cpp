@@ -75,7 +75,7 @@ TEST(Trace, StepsWalkThePipelineInOrder) {
         EXPECT_FALSE(s.title.empty());
         EXPECT_FALSE(s.formula.empty());
     }
-    EXPECT_NE((*tr)->steps[5].formula.find("√d_k = √4"), std::string::npos);
+    EXPECT_NE((*tr)->steps[5].formula.find("(d_k = 4, √d_k = 2)"), std::string::npos);
 }
 
 TEST(Trace, EncoderDecoderCrossAttentionQueriesTargetKeysSource) {

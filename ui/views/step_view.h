@@ -10,13 +10,15 @@
 
 #include "views/session_view.h"
 
+class QCheckBox;
+class QGraphicsOpacityEffect;
 class QLabel;
 class QListWidget;
+class QPropertyAnimation;
 class QPushButton;
 class QComboBox;
 class QTimer;
 class QSplitter;
-class QHBoxLayout;
 
 namespace attn::ui {
 
@@ -37,7 +39,29 @@ public:
     QString titleText() const;
     /// Title, formula and matrices without the buttons: what exports and copies show.
     QWidget* exportTarget() const { return m_figure; }
+    /// For exports: hides the "Step 8 / 26" counter and the heatmaps' focus highlight (and
+    /// skips the step transition) while on; off restores the window's look.
+    void setExportMode(bool on);
+    bool exportMode() const { return m_exportMode; }
+    /// The short fade when walking to the next or previous step (on by default; tests and
+    /// benchmarks that grab right after a step turn it off).
+    void setTransitions(bool on);
+    bool transitionRunning() const;
     QString formulaText() const;
+    QString explainText() const;
+    /// The pane the matrices are laid out in (the figure's layout checks measure against it).
+    QWidget* matrixPane() const { return m_matrices; }
+    /// The operator labels between matrices ("+", "=", …) that are shown now.
+    QStringList shownOperators() const;
+    /// Show the step's weights (W_Q, W_K, W_V, W_O, W₁, W₂) next to what they produce.
+    void setShowWeights(bool on);
+    bool showWeights() const { return m_showWeightsOn; }
+    /// How the current step's matrices are arranged: "row", "column" or "product" (the inputs
+    /// left of and above the result, as a matrix product is drawn by hand).
+    QString arrangement() const { return m_arrangement; }
+    /// Where each head's columns begin in the concat step (x in matrixPane() coordinates,
+    /// one per head after the first); empty in other steps.
+    QList<int> headBoundaries() const;
 
     /// Rich text for a pipeline formula: d_k → d<sub>k</sub>, ^(…) → superscript.
     static QString formulaHtml(const QString& formula);
@@ -58,7 +82,8 @@ private:
     void applyAppearance();
     void alignOperators();
     void fitCells();
-    HeatmapView* heatmap(int i);
+    void placeHeadLines();
+    void fadeIn();
 
     QSplitter* m_split = nullptr;
     QWidget* m_figure = nullptr;
@@ -69,18 +94,30 @@ private:
     QLabel* m_formula = nullptr;
     QLabel* m_explain = nullptr;
     QLabel* m_tokens = nullptr;  // the Tokens step shows chips instead of a matrix
-    QLabel* m_operators[2] = {nullptr, nullptr};
+    static constexpr int kMaxPanels = 4;
+    QLabel* m_operators[kMaxPanels - 1] = {nullptr, nullptr, nullptr};
     QWidget* m_matrices = nullptr;
-    QHBoxLayout* m_matrixLayout = nullptr;
+    QWidget* m_headLines = nullptr;  // the concat step's head boundaries, drawn over the matrix
     QList<HeatmapView*> m_maps;
     QPushButton* m_prev = nullptr;
     QPushButton* m_next = nullptr;
     QPushButton* m_play = nullptr;
     QComboBox* m_speed = nullptr;
     QComboBox* m_head = nullptr;
+    QCheckBox* m_showWeights = nullptr;
     QTimer* m_timer = nullptr;
-    int m_fitExtraW = 0;    // label margins the last fitCells assumed
-    int m_shownSteps = -1;  // list rebuilt when the step list changes
+    QGraphicsOpacityEffect* m_fade = nullptr;
+    QPropertyAnimation* m_fadeAnim = nullptr;
+    bool m_exportMode = false;
+    bool m_transitions = true;
+    bool m_showWeightsOn = false;
+    bool m_productable = false;  // the step is A × B = C with A's rows and B's columns C's
+    int m_concatHeads = 0;       // heads side by side in the concat matrix (0: not concat)
+    QString m_arrangement;
+    int m_shownStep = -1;       // the step on screen (a new one fades in)
+    QList<QSize> m_fitMargins;  // label margins the last fitCells assumed, per heatmap
+    int m_fitPasses = 0;        // refits after a repaint measured other margins
+    int m_shownSteps = -1;      // list rebuilt when the step list changes
     const void* m_listTrace = nullptr;
 };
 

@@ -504,15 +504,8 @@ void MainWindow::setPresentationMode(bool on) {
 }
 
 void MainWindow::showFirstWeights() {
-    // Open on a picture: the attention weights of the first head, one click from the start.
-    const TracePtr t = m_session->trace();
-    if (!t) return;
-    for (std::size_t i = 0; i < t->steps.size(); ++i) {
-        if (t->steps[i].kind == StepKind::Weights) {
-            m_session->setStep(static_cast<int>(i));
-            return;
-        }
-    }
+    // The lesson starts at its beginning: step 1 (the tokens), not in the middle of layer 1.
+    m_session->setStep(0);
 }
 
 bool MainWindow::usingUntrainedModel() const {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "attn/attention.h"
+#include "attn/tokenizer.h"
 
 namespace attn {
 
@@ -23,5 +24,14 @@ std::vector<TokenProbability> topK(const RowVec& logits, int k);
 /// position, i.e. with the largest column maximum, in ascending id order; every column when
 /// vocab ≤ k.
 std::vector<int> strongestColumns(const Mat& logits, int k);
+
+/// The k vocabulary entries that score highest over the given rows of logits ((T, vocab); all
+/// rows when rows is empty), best first: ordered by their largest score over those rows, ties
+/// by lower id. Rows out of range are ignored. What the last step of a model shows, by score.
+std::vector<int> columnsByScore(const Mat& logits, const std::vector<int>& rows, int k);
+
+/// The positions of tokens whose id is mask_id (a masked-word model's [MASK]s), in order;
+/// empty when mask_id < 0.
+std::vector<int> maskPositions(const std::vector<Token>& tokens, int mask_id);
 
 }  // namespace attn
