@@ -236,6 +236,23 @@ TEST_F(StepLayoutTest, LongMatricesGetRowsTallEnoughForTheirLabels) {
     }
 }
 
+TEST_F(StepLayoutTest, OperatorsStandBetweenTheMatricesUncovered) {
+    for (const QSize size : {QSize(700, 600), QSize(1500, 900)}) {
+        showAt(size);
+        goTo(StepKind::Positional);
+        EXPECT_EQ(m_view.shownOperators(), (QStringList{"+", "="})) << size.width();
+        for (const QLabel* op : m_view.matrixPane()->findChildren<QLabel*>("stepOperator")) {
+            if (op->isHidden()) continue;
+            EXPECT_TRUE(m_view.matrixPane()->rect().contains(op->geometry()));
+            for (const HeatmapView* m : m_view.visibleHeatmaps()) {
+                const QRect cells = m->cellsRect().translated(m->pos());
+                EXPECT_FALSE(cells.intersects(op->geometry()))
+                    << op->text().toStdString() << " over " << m->title().toStdString();
+            }
+        }
+    }
+}
+
 TEST_F(StepLayoutTest, ConcatShowsWhereEachHeadBegins) {
     showAt({900, 650});
     goTo(StepKind::Concat);
@@ -416,6 +433,67 @@ TEST(StepWindow, OpensAtStepOne) {
     EXPECT_EQ(w.session()->focus().step, 0);
     EXPECT_TRUE(w.stepView()->titleText().startsWith("Tokens") ||
                 w.session()->currentStep()->kind == StepKind::Tokens);
+}
+
+// The window as a class sees it: every step at 1024×768 and 1920×1080, normal and presentation,
+// fills its pane (and, with ATTN_UI_SHOTS set, is saved there to look at).
+void everyStepInTheWindow(const QString& spec, const QString& text, const QString& tag) {
+    for (const QSize size : {QSize(1024, 768), QSize(1920, 1080)}) {
+        for (const bool presentation : {false, true}) {
+            MainWindow w(nullptr, /*persistent=*/false);
+            w.resize(size);
+            w.show();
+            ASSERT_TRUE(QTest::qWaitForWindowExposed(&w));
+            w.applyStartOptions(spec, text, QString(), QString());
+            w.session()->waitForIdle();
+            ASSERT_TRUE(w.session()->trace()) << w.session()->lastError().toStdString();
+            // Presentation fonts at this window size (the mode itself goes full screen, which
+            // offscreen is a screen of its own size).
+            if (presentation) w.session()->setFontScale(1.5);
+            settle();
+            StepView* view = w.stepView();
+            view->setTransitions(false);
+            const QString name = QStringLiteral("%1-%2x%3%4")
+                                     .arg(tag)
+                                     .arg(size.width())
+                                     .arg(size.height())
+                                     .arg(presentation ? QStringLiteral("-pres") : QString());
+            const int n = static_cast<int>(w.session()->trace()->steps.size());
+            double worst = 1;
+            for (int i = 0; i < n; ++i) {
+                w.session()->setStep(i);
+                settle();
+                saveShot(
+                    w,
+                    QStringLiteral("win-%1-step%2").arg(name).arg(i + 1, 2, 10, QLatin1Char('0')));
+                const Step& step = w.session()->trace()->steps[static_cast<std::size_t>(i)];
+                if (step.kind == StepKind::Tokens) continue;
+                const Coverage c = coverage(*view);
+                worst = std::min(worst, c.figure);
+                EXPECT_GE(c.figure, 0.5)
+                    << name.toStdString() << " (window " << w.width() << "×" << w.height()
+                    << ", pane " << view->matrixPane()->width() << "×"
+                    << view->matrixPane()->height() << ") step " << i + 1 << " " << step.id << ": "
+                    << c.figure * 100 << "%";
+            }
+            std::cout << "[ window  ] " << name.toStdString() << " (window " << w.width() << "x"
+                      << w.height() << ", pane " << view->matrixPane()->width() << "x"
+                      << view->matrixPane()->height() << "): worst figure coverage " << worst * 100
+                      << "%\n";
+        }
+    }
+}
+
+TEST(StepWindow, EveryStepFillsItsPaneInTheWindowEnglish) {
+    everyStepInTheWindow(QStringLiteral("builtin:english"),
+                         QStringLiteral("The black cat drank the milk"), QStringLiteral("english"));
+}
+
+TEST(StepWindow, EveryStepFillsItsPaneInTheWindowStories260K) {
+    const QString stories = storiesPath();
+    if (stories.isEmpty()) GTEST_SKIP() << "stories260K not found: this check did NOT run";
+    everyStepInTheWindow(stories, QStringLiteral("Once upon a time, there was a little girl."),
+                         QStringLiteral("stories"));
 }
 
 }  // namespace attn::ui

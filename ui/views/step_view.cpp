@@ -511,8 +511,10 @@ Content weightedSumContent(const StepInputs& in, const HeadInputs& h) {
 
 Content concatContent(const StepInputs& in, const AttentionTrace& block) {
     Content out;
-    Panel p = tokenPanel(block.concat, QObject::tr("concat(Z₁ … Z_%1)").arg(block.heads.size()),
-                         in.queries);
+    // Z₁ … Z₈: the head count in subscript digits, as the first one.
+    QString sub;
+    for (const QChar d : QString::number(block.heads.size())) sub += QChar(0x2080 + d.digitValue());
+    Panel p = tokenPanel(block.concat, QObject::tr("concat(Z₁ … Z%1)").arg(sub), in.queries);
     p.colTitle = QObject::tr("dimension (head 1 | head 2 | …)");
     out.panels << p;
     out.concatHeads = static_cast<int>(block.heads.size());
@@ -986,6 +988,7 @@ StepView::StepView(Session* session, QWidget* parent)
     m_speed->addItem(tr("slow"), 2800);
     m_speed->setCurrentIndex(1);
     m_speed->setToolTip(tr("Time per step while playing"));
+    m_speed->setSizeAdjustPolicy(QComboBox::AdjustToContents);  // "normal" whole at 1.5×
     m_showWeights = new QCheckBox(tr("Show weights"), right);
     m_showWeights->setObjectName(QStringLiteral("stepShowWeights"));
     m_showWeights->setToolTip(
@@ -1219,12 +1222,11 @@ void StepView::alignOperators() {
         if (l->isHidden() || !l->property("placed").toBool() || next >= maps.size()) continue;
         const QRect cells = maps[next]->cellsRect().translated(maps[next]->pos());
         QRect g = l->geometry();
-        if (m_arrangement == QStringLiteral("row")) {
-            g.moveTop(cells.center().y() - g.height() / 2);
-        } else {
-            g.moveLeft(std::max(0, cells.left() - g.width()));
-        }
+        // Level with the middle of the next matrix's cells: in a row between the matrices, in
+        // a column in the gutter left of the matrix it leads to ("+ PE", "= X").
+        g.moveTop(cells.center().y() - g.height() / 2);
         if (g != l->geometry()) l->setGeometry(g);
+        l->raise();
     }
     placeHeadLines();
 }
