@@ -1364,11 +1364,12 @@ void StepView::rebuildList() {
         widest = std::max(widest, fm.horizontalAdvance(text));
     }
     m_shownSteps = static_cast<int>(t->steps.size());
-    // As wide as the longest name, up to a third of the view; longer names wrap.
+    // As wide as the longest name, up to a quarter of the view (the figure needs the room);
+    // longer names wrap.
     const int want =
         widest + 2 * m_list->frameWidth() + 16 + m_list->verticalScrollBar()->sizeHint().width();
     const int total = m_split->width() > 100 ? m_split->width() : width();
-    const int listW = std::clamp(want, m_list->minimumWidth(), std::max(150, total / 3));
+    const int listW = std::clamp(want, m_list->minimumWidth(), std::max(150, total / 4));
     const QList<int> sizes = m_split->sizes();
     if (sizes.size() == 2 && total > 100 && std::abs(sizes[0] - listW) > 4)
         m_split->setSizes({listW, std::max(100, total - listW)});
