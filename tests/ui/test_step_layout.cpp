@@ -470,6 +470,20 @@ void everyStepInTheWindow(const QString& spec, const QString& text, const QStrin
                 if (step.kind == StepKind::Tokens) continue;
                 const Coverage c = coverage(*view);
                 worst = std::min(worst, c.figure);
+                if (qEnvironmentVariableIsSet("ATTN_UI_SHOTS")) {
+                    // The measured figures of the issue: coverage, smallest cell, labels shown.
+                    int shown = 0, labels = 0;
+                    for (const HeatmapView* m : view->visibleHeatmaps()) {
+                        shown += m->shownRowLabels() + m->shownColLabels();
+                        labels += static_cast<int>(m->matrix().rows() + m->matrix().cols());
+                    }
+                    std::cout << "[ figure  ] " << name.toStdString() << " step " << i + 1 << " "
+                              << step.id << " " << view->arrangement().toStdString() << ": figure "
+                              << std::lround(c.figure * 100) << "%, cells "
+                              << std::lround(c.cells * 100) << "%, smallest cell "
+                              << std::lround(c.smallestCell) << " px, labels " << shown << "/"
+                              << labels << "\n";
+                }
                 EXPECT_GE(c.figure, 0.5)
                     << name.toStdString() << " (window " << w.width() << "×" << w.height()
                     << ", pane " << view->matrixPane()->width() << "×"
