@@ -2,6 +2,7 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QScreen>
 
 #include "window/application.h"
 #include "window/main_window.h"
@@ -38,6 +39,9 @@ int runWindow(int argc, char** argv) {
     MainWindow window;
     window.applyStartOptions(parser.value(model), parser.value(text), parser.value(target),
                              parser.value(tab));
+    // Never larger than the screen (a 1024×768 projector); a window manager may still maximise.
+    if (const QScreen* screen = window.screen())
+        window.resize(window.size().boundedTo(screen->availableGeometry().size()));
     window.show();
     if (parser.isSet(presentation)) window.setPresentationMode(true);
     return QApplication::exec();

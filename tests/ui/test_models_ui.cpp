@@ -472,6 +472,7 @@ TEST(TranslateViewTest, FollowsATranslationModelInTheSession) {
         attn::CorpusKind::Translation, attn::defaultModelConfig(attn::CorpusKind::Translation), 7);
     ASSERT_TRUE(model) << model.message();
     Session session;
+    session.setText(QStringLiteral("the ball is blue"));  // the view translates the main sentence
     TranslateView view(&session);
     view.show();  // a hidden view follows the session when it is shown
     ASSERT_TRUE(QTest::qWaitForWindowExposed(&view));

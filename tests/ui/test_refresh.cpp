@@ -125,12 +125,12 @@ TEST_F(RefreshTest, AHiddenViewRebuildsOnceWhenShownAndOnlyIfSomethingItShowsCha
         w->tabs()->setCurrentIndex(0);
         QCoreApplication::processEvents();
     }
-    // The views of the trace caught up; the translation panel follows the model only.
+    // The views of the trace caught up; so did the translation panel (the main sentence).
     EXPECT_TRUE(rebuiltOnShow.contains(QStringLiteral("q·k")))
         << rebuiltOnShow.join(", ").toStdString();
     EXPECT_TRUE(rebuiltOnShow.contains(QStringLiteral("Values")));
     EXPECT_TRUE(rebuiltOnShow.contains(QStringLiteral("Head table")));
-    EXPECT_FALSE(rebuiltOnShow.contains(QStringLiteral("Translate")));
+    EXPECT_TRUE(rebuiltOnShow.contains(QStringLiteral("Translate")));
 }
 
 TEST_F(RefreshTest, AFocusMoveRebuildsTheVisibleViewsOnce) {

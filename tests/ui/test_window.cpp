@@ -239,8 +239,10 @@ TEST_F(WindowTest, TranslationExampleSwitchesToSourceAndTarget) {
     for (int i = 0; i < ex->count(); ++i)
         if (ex->itemText(i).contains("La bola es azul")) idx = i;
     ASSERT_GE(idx, 0);
-    const QStringList d = ex->itemData(idx).toStringList();
-    w->controls()->loadExample({ex->itemText(idx), d[0], d[1]});
+    auto example = w->controls()->exampleAt(idx);
+    ASSERT_TRUE(example);
+    example->model.clear();  // the untrained model switches its kind (the model: below)
+    w->controls()->loadExample(*example);
     s->waitForIdle();
     ASSERT_TRUE(s->trace()) << s->lastError().toStdString();
     EXPECT_TRUE(s->isSeq2Seq());
@@ -476,4 +478,368 @@ TEST_F(WindowTest, EveryAttentionControlKeepsTheLoadedModelsWeightBuffers) {
     s->setDisabledHeads({{1, 0}});
     same("disabled heads");
     EXPECT_EQ(s->trace()->layers[1].self_attention.heads[0].output.cwiseAbs().maxCoeff(), 0.0f);
+}
+
+// --- issue 10: in front of a class -----------------------------------------------------------
+
+#include <QAbstractButton>
+#include <QAbstractSpinBox>
+#include <QDockWidget>
+#include <QLineEdit>
+#include <QMenuBar>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSlider>
+#include <QStatusBar>
+#include <QToolTip>
+
+#include "views/learn_view.h"
+#include "views/prediction_view.h"
+#include "views/translate_view.h"
+#include "window/model_actions.h"
+
+namespace {
+
+bool builtinAvailable(const char* name) {
+    return static_cast<bool>(attn::openModel(std::string("builtin:") + name));
+}
+
+// Every control that does something when used, visible in the panel.
+QList<QWidget*> actionControls(QWidget* panel) {
+    QList<QWidget*> out;
+    for (QWidget* c : panel->findChildren<QWidget*>()) {
+        const bool acts = qobject_cast<QAbstractButton*>(c) || qobject_cast<QComboBox*>(c) ||
+                          qobject_cast<QAbstractSpinBox*>(c) || qobject_cast<QSlider*>(c) ||
+                          qobject_cast<QPlainTextEdit*>(c);
+        // Spin boxes' and combos' inner widgets belong to their box.
+        if (acts && c->isVisibleTo(panel) && !qobject_cast<QAbstractSpinBox*>(c->parentWidget()))
+            out << c;
+    }
+    return out;
+}
+
+// Pixels darker than a mid grey: how much text a widget shows in full strength.
+int darkPixels(const QImage& img) {
+    int n = 0;
+    for (int y = 0; y < img.height(); ++y)
+        for (int x = 0; x < img.width(); ++x) n += qGray(img.pixel(x, y)) < 60;
+    return n;
+}
+
+}  // namespace
+
+TEST_F(WindowTest, MinimumSizeFitsA1024x768ProjectorInBothModes) {
+    for (bool presentation : {false, true}) {
+        w->setPresentationMode(presentation);
+        QCoreApplication::processEvents();
+        QCoreApplication::processEvents();
+        const QSize hint = w->minimumSizeHint();
+        const QSize min = w->minimumSize();
+        std::printf("[ measured ] minimum size hint %s: %d × %d\n",
+                    presentation ? "presentation" : "normal", hint.width(), hint.height());
+        for (QWidget* part : std::initializer_list<QWidget*>{
+                 w->controlsDock(), w->controlsScroll(), w->controls(), w->headsDock(),
+                 w->headGrid(), w->tabs(), w->stepView(), w->statusBar(), w->menuBar()})
+            std::printf("    %-28s min %4d × %-4d\n", part->metaObject()->className(),
+                        part->minimumSizeHint().width(), part->minimumSizeHint().height());
+        EXPECT_LE(hint.width(), 1024) << "presentation " << presentation;
+        EXPECT_LE(hint.height(), 700) << "presentation " << presentation;
+        EXPECT_LE(min.width(), 1024);
+        EXPECT_LE(min.height(), 700);
+    }
+    w->setPresentationMode(false);
+}
+
+TEST_F(WindowTest, EveryControlIsReachableAndUncutAt1024x768) {
+    for (bool presentation : {false, true}) {
+        w->setPresentationMode(presentation);
+        w->showNormal();  // the offscreen screen is smaller than a projector: size it by hand
+        w->resize(1024, 768);
+        QCoreApplication::processEvents();
+        QCoreApplication::processEvents();
+        ASSERT_LE(w->width(), 1024);
+        ASSERT_LE(w->height(), 768);
+        QScrollArea* scroll = w->controlsScroll();
+        ASSERT_TRUE(scroll->isVisible());
+        const QRect inWindow(scroll->mapTo(w.get(), QPoint(0, 0)), scroll->size());
+        EXPECT_TRUE(w->rect().contains(inWindow)) << "the controls dock is inside the window";
+        EXPECT_GT(scroll->viewport()->height(), 100);
+        const QList<QWidget*> controls = actionControls(w->controls());
+        EXPECT_GT(controls.size(), 12);
+        for (QWidget* c : controls) {
+            scroll->ensureWidgetVisible(c, 0, 0);
+            QCoreApplication::processEvents();
+            const QRect r(c->mapTo(scroll->viewport(), QPoint(0, 0)), c->size());
+            EXPECT_TRUE(scroll->viewport()->rect().contains(r))
+                << c->metaObject()->className() << " " << c->objectName().toStdString()
+                << " presentation " << presentation;
+            // Nothing cut short: a box is as wide as its text needs ("…" otherwise).
+            if (auto* combo = qobject_cast<QComboBox*>(c);
+                combo && combo != w->controls()->examplesCombo()) {
+                EXPECT_GE(combo->width(), combo->sizeHint().width())
+                    << combo->currentText().toStdString() << " presentation " << presentation;
+            }
+            if (auto* b = qobject_cast<QAbstractButton*>(c)) {
+                EXPECT_GE(b->width(), b->sizeHint().width()) << b->text().toStdString();
+            }
+        }
+        QComboBox* ex = w->controls()->examplesCombo();
+        EXPECT_GE(ex->width(), ex->fontMetrics().horizontalAdvance(ex->currentText()) + 30);
+        EXPECT_FALSE(ex->currentText().contains(QStringLiteral("…")));
+    }
+    w->setPresentationMode(false);
+}
+
+TEST_F(WindowTest, PresentationModeKeepsDisabledControlsLookingDisabled) {
+    w->setPresentationMode(true);
+    const QPalette p = QApplication::palette();
+    for (QPalette::ColorRole r : {QPalette::ButtonText, QPalette::WindowText, QPalette::Text})
+        EXPECT_NE(p.color(QPalette::Disabled, r), p.color(QPalette::Active, r)) << int(r);
+    // What a person sees: the same button, enabled and disabled.
+    QPushButton on(QStringLiteral("Untrained")), off(QStringLiteral("Untrained"));
+    off.setEnabled(false);
+    for (QPushButton* b : {&on, &off}) b->resize(b->sizeHint());
+    const int strong = darkPixels(on.grab().toImage());
+    const int weak = darkPixels(off.grab().toImage());
+    EXPECT_GT(strong, 20);
+    EXPECT_LT(weak, strong / 4) << "disabled text must be grey, not black";
+    w->setPresentationMode(false);
+}
+
+TEST_F(WindowTest, PresentationModeScalesMenusDocksStatusBarAndTooltips) {
+    const double menu = w->menuBar()->font().pointSizeF();
+    const double dock = w->controlsDock()->font().pointSizeF();
+    const double status = w->statusBar()->font().pointSizeF();
+    const double tip = QToolTip::font().pointSizeF();
+    w->setPresentationMode(true);
+    QCoreApplication::processEvents();
+    EXPECT_GE(w->menuBar()->font().pointSizeF(), menu * 1.3);
+    EXPECT_GE(w->menuBar()->actions().front()->menu()->font().pointSizeF(), menu * 1.3);
+    EXPECT_GE(w->controlsDock()->font().pointSizeF(), dock * 1.3);
+    EXPECT_GE(w->statusBar()->font().pointSizeF(), status * 1.3);
+    EXPECT_GE(QToolTip::font().pointSizeF(), tip * 1.3);
+    EXPECT_GE(w->controls()->dModelSpin()->font().pointSizeF(), dock * 1.3);
+    w->setPresentationMode(false);
+    QCoreApplication::processEvents();
+    EXPECT_DOUBLE_EQ(w->menuBar()->font().pointSizeF(), menu);
+    EXPECT_DOUBLE_EQ(QToolTip::font().pointSizeF(), tip);
+}
+
+TEST_F(WindowTest, ExamplesOpenTheirModelAndTarget) {
+    if (!builtinAvailable("translation") || !builtinAvailable("english"))
+        GTEST_SKIP() << "the shipped models are not built";
+    w->modelActions()->setInteractive(false);
+    QComboBox* ex = w->controls()->examplesCombo();
+    auto pick = [&](const QString& title) {
+        for (int i = 1; i < ex->count(); ++i) {
+            if (ex->itemText(i).startsWith(title)) {
+                emit ex->activated(i);  // as a click in the list does
+                w->modelActions()->waitForIdle();
+                s->waitForIdle();
+                QCoreApplication::processEvents();
+                return true;
+            }
+        }
+        return false;
+    };
+    ASSERT_TRUE(pick(QStringLiteral("The ball is blue")));
+    ASSERT_TRUE(s->model());
+    EXPECT_TRUE(TranslateView::isTranslationModel(*s->model()));
+    EXPECT_EQ(s->targetText(), QStringLiteral("La bola es azul"));
+    EXPECT_EQ(w->controls()->targetEdit()->toPlainText(), QStringLiteral("La bola es azul"));
+    EXPECT_EQ(s->text(), QStringLiteral("The ball is blue"));
+    ASSERT_TRUE(s->trace());
+    EXPECT_EQ(s->tokenLabels(true).back().toLower(), QStringLiteral("azul"))
+        << s->tokenLabels(true).join("|").toStdString();
+    EXPECT_EQ(ex->currentIndex(), 0) << "the box shows its prompt again";
+
+    ASSERT_TRUE(pick(QStringLiteral("The black cat drank the milk")));
+    EXPECT_TRUE(isMaskedWordModel(*s->model())) << "an English example opens the English model";
+    EXPECT_EQ(s->text(), QStringLiteral("The black cat drank the milk"));
+
+    ASSERT_TRUE(pick(QStringLiteral("Чёрный")));
+    EXPECT_EQ(s->model()->config.vocab_size, 0) << "any script: the untrained model";
+    EXPECT_EQ(s->tokenLabels(false).size(), 4) << s->tokenLabels(false).join("|").toStdString();
+}
+
+TEST_F(WindowTest, KindFollowsTheMask) {
+    ControlsPanel* c = w->controls();
+    QComboBox* arch = c->architectureCombo();
+    arch->setCurrentIndex(arch->findData(static_cast<int>(attn::Architecture::Encoder)));
+    QComboBox* mask = c->maskCombo();
+    mask->setCurrentIndex(mask->findData(static_cast<int>(attn::MaskKind::None)));
+    EXPECT_TRUE(c->kindText().contains(QStringLiteral("both ways"))) << c->kindText().toStdString();
+    mask->setCurrentIndex(mask->findData(static_cast<int>(attn::MaskKind::Causal)));
+    EXPECT_FALSE(c->kindText().contains(QStringLiteral("both ways")))
+        << c->kindText().toStdString();
+    EXPECT_TRUE(c->kindText().contains(QStringLiteral("only itself and the past")));
+    EXPECT_TRUE(c->kindNote()->isVisible());
+    EXPECT_EQ(c->kindNote()->text(), c->kindText().section(QStringLiteral(": "), 1));
+}
+
+TEST_F(WindowTest, EveryTabHasItsOwnShortcutShownInItsTooltip) {
+    const QList<QAction*>& actions = w->tabShortcutActions();
+    ASSERT_EQ(actions.size(), w->tabs()->count());
+    QSet<QString> keys;
+    for (int i = 0; i < actions.size(); ++i) {
+        const QKeySequence key = actions[i]->shortcut();
+        ASSERT_FALSE(key.isEmpty()) << i;
+        keys.insert(key.toString());
+        EXPECT_TRUE(w->tabs()->tabToolTip(i).contains(key.toString(QKeySequence::NativeText)))
+            << w->tabs()->tabToolTip(i).toStdString();
+    }
+    EXPECT_EQ(keys.size(), w->tabs()->count()) << "no two tabs share a key";
+    // The keys work: each brings its tab to the front.
+    w->activateWindow();
+    for (int i = w->tabs()->count() - 1; i >= 0; --i) {
+        actions[i]->trigger();
+        EXPECT_EQ(w->tabs()->currentIndex(), i);
+    }
+    QTest::keySequence(w.get(), QKeySequence(Qt::ALT | Qt::Key_3));
+    EXPECT_EQ(w->tabs()->currentIndex(), 2);
+    QTest::keySequence(w.get(), QKeySequence(Qt::CTRL | Qt::Key_PageDown));
+    EXPECT_EQ(w->tabs()->currentIndex(), 3);
+    QTest::keySequence(w.get(), QKeySequence(Qt::CTRL | Qt::Key_PageUp));
+    EXPECT_EQ(w->tabs()->currentIndex(), 2);
+}
+
+TEST_F(WindowTest, OpenModelIsInOneMenuOnly) {
+    int count = 0;
+    std::function<void(QMenu*)> walk = [&](QMenu* m) {
+        for (QAction* a : m->actions()) {
+            if (a->menu()) walk(a->menu());
+            if (a->text().remove(QLatin1Char('&')) == QStringLiteral("Open model…")) ++count;
+        }
+    };
+    for (QAction* a : w->menuBar()->actions())
+        if (a->menu()) walk(a->menu());
+    EXPECT_EQ(count, 1);
+}
+
+TEST_F(WindowTest, StatusBarNamesTheStackAndSaysWhenTheModelIsAltered) {
+    EXPECT_TRUE(w->statusText().contains(QStringLiteral("layer 1")))
+        << w->statusText().toStdString();
+    EXPECT_TRUE(w->alteredText().isEmpty());
+    s->setDisabledHeads({{0, 0}, {0, 1}});
+    s->waitForIdle();
+    QCoreApplication::processEvents();
+    EXPECT_TRUE(w->alteredText().contains(QStringLiteral("2 heads switched off")))
+        << w->alteredText().toStdString();
+    EXPECT_TRUE(w->alteredText().contains(QStringLiteral("altered")));
+    EXPECT_TRUE(w->windowTitle().contains(QStringLiteral("altered")));
+    s->setDisabledHeads({});
+    s->waitForIdle();
+    EXPECT_TRUE(w->alteredText().isEmpty());
+
+    // Two stacks: the status bar says which one.
+    attn::ModelConfig c = s->config();
+    c.architecture = attn::Architecture::EncoderDecoder;
+    w->controls()->setTargetText(QStringLiteral("La bola es azul"));
+    s->setConfig(c);
+    s->waitForIdle();
+    ASSERT_TRUE(s->isSeq2Seq());
+    s->setHead(1, 0, /*decoder=*/true, /*cross=*/true);
+    EXPECT_TRUE(w->statusText().contains(QStringLiteral("decoder layer 2 (cross-attention)")))
+        << w->statusText().toStdString();
+    s->setHead(1, 0, /*decoder=*/false, /*cross=*/false);
+    EXPECT_TRUE(w->statusText().contains(QStringLiteral("encoder layer 2")))
+        << w->statusText().toStdString();
+    EXPECT_FALSE(w->statusText().contains(QStringLiteral("decoder")));
+}
+
+TEST_F(WindowTest, TranslateUsesTheMainSentence) {
+    if (!builtinAvailable("translation")) GTEST_SKIP() << "the shipped models are not built";
+    const int tab = w->tabIndex("Translate");
+    ASSERT_GE(tab, 0);
+    w->tabs()->setCurrentIndex(tab);
+    auto* view = qobject_cast<TranslateView*>(w->tabView(tab));
+    ASSERT_NE(view, nullptr);
+    view->waitForModels();
+    EXPECT_TRUE(view->findChildren<QLineEdit*>().isEmpty()) << "no sentence box of its own";
+    typeSentence(QStringLiteral("the dog is red"));
+    s->runNow();
+    s->waitForIdle();
+    QCoreApplication::processEvents();
+    EXPECT_EQ(view->source(), QStringLiteral("the dog is red"));
+    EXPECT_FALSE(view->translationText().isEmpty());
+    EXPECT_EQ(view->crossView()->colLabels(), (QStringList{"the", "dog", "is", "red"}));
+    EXPECT_EQ(view->fillPanel()->sentence(), QStringLiteral("the dog is red"));
+    EXPECT_EQ(view->fillPanel()->maskedText(), QStringLiteral("the dog is [MASK]"));
+}
+
+TEST_F(WindowTest, PredictFillsTheMaskOnTheMainSentenceForTheEnglishModel) {
+    auto english = attn::openModel("builtin:english");
+    if (!english) GTEST_SKIP() << english.message();
+    w->controls()->setSourceText(QStringLiteral("the cat drank the milk"));
+    s->setModel(std::move(english.value()));
+    s->waitForIdle();
+    const int tab = w->tabIndex("Predict");
+    w->tabs()->setCurrentIndex(tab);
+    auto* view = qobject_cast<PredictionView*>(w->tabView(tab));
+    ASSERT_NE(view, nullptr);
+    QCoreApplication::processEvents();
+    ASSERT_TRUE(view->showsFillMask()) << view->message().toStdString();
+    FillMaskPanel* fill = view->fillPanel();
+    EXPECT_EQ(fill->hideableWords(), (QStringList{"the", "cat", "drank", "the", "milk"}));
+    EXPECT_EQ(fill->hiddenWord(), 4) << "the last word by default";
+    EXPECT_EQ(fill->maskedText(), QStringLiteral("the cat drank the [MASK]"));
+    const QStringList words = fill->words();
+    ASSERT_EQ(words.size(), 5);
+    const QVector<double> p = fill->probabilities();
+    for (int i = 1; i < p.size(); ++i) EXPECT_GE(p[i - 1], p[i]) << "sorted by score";
+    const QStringList drinks = {"milk", "water", "tea", "juice", "coffee"};
+    EXPECT_TRUE(drinks.contains(words.front())) << words.front().toStdString();
+    fill->setHiddenWord(1);
+    EXPECT_EQ(fill->maskedText(), QStringLiteral("the [MASK] drank the milk"));
+    EXPECT_FALSE(fill->words().isEmpty());
+    EXPECT_TRUE(fill->isVisible());
+    // The sentence follows the main box.
+    typeSentence(QStringLiteral("the dog saw the ball"));
+    s->runNow();
+    s->waitForIdle();
+    QCoreApplication::processEvents();
+    EXPECT_EQ(fill->sentence(), QStringLiteral("the dog saw the ball"));
+}
+
+TEST_F(WindowTest, PredictAppendsTheChosenTokenAndRunsAgain) {
+    auto translation = attn::openModel("builtin:translation");
+    if (!translation) GTEST_SKIP() << translation.message();
+    w->controls()->setSourceText(QStringLiteral("the ball is blue"));
+    w->controls()->setTargetText(QStringLiteral("la bola"));
+    s->setModel(std::move(translation.value()));
+    s->waitForIdle();
+    const int tab = w->tabIndex("Predict");
+    w->tabs()->setCurrentIndex(tab);
+    auto* view = qobject_cast<PredictionView*>(w->tabView(tab));
+    ASSERT_NE(view, nullptr);
+    QCoreApplication::processEvents();
+    ASSERT_TRUE(view->hasPrediction()) << view->message().toStdString();
+    EXPECT_FALSE(view->showsFillMask());
+    ASSERT_EQ(view->appendButtons().size(), view->topTokens().size());
+    const QString next = view->predictedToken();
+    EXPECT_EQ(next, QStringLiteral("es"));
+    const int before = static_cast<int>(s->tokenLabels(true).size());
+    QTest::mouseClick(view->appendButtons().front(), Qt::LeftButton);
+    s->waitForIdle();
+    QCoreApplication::processEvents();
+    EXPECT_EQ(s->targetText(), QStringLiteral("la bola ") + next);
+    EXPECT_EQ(w->controls()->targetEdit()->toPlainText(), s->targetText());
+    EXPECT_EQ(static_cast<int>(s->tokenLabels(true).size()), before + 1);
+    EXPECT_EQ(s->tokenLabels(true).back(), next) << "the new token is in the trace";
+    // And on: one token at a time.
+    ASSERT_FALSE(view->appendButtons().isEmpty());
+    QTest::mouseClick(view->appendButtons().front(), Qt::LeftButton);
+    s->waitForIdle();
+    EXPECT_EQ(static_cast<int>(s->tokenLabels(true).size()), before + 2);
+}
+
+TEST_F(WindowTest, LearnIsWatchableByDefault) {
+    const int tab = w->tabIndex("Learn");
+    auto* view = qobject_cast<LearnView*>(w->tabView(tab));
+    ASSERT_NE(view, nullptr);
+    QCheckBox* slow = nullptr;
+    for (QCheckBox* c : view->findChildren<QCheckBox*>())
+        if (c->text() == QStringLiteral("Slow motion")) slow = c;
+    ASSERT_NE(slow, nullptr);
+    EXPECT_TRUE(slow->isChecked());
 }

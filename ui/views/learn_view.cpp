@@ -223,7 +223,12 @@ LearnView::LearnView(Session* session, QWidget* parent) : QWidget(parent), m_ses
     m_batch->setToolTip(tr("Sentences per step"));
 
     m_slow = new QCheckBox(tr("Slow motion"), this);
-    m_slow->setToolTip(tr("About 30 steps a second, so each change of the heads can be followed"));
+    m_slow->setToolTip(
+        tr("About 30 steps a second, so each change of the heads can be followed (3000 steps: "
+           "about 2 minutes). Untick for full speed."));
+    // On by default: at full speed the 3000 steps are over in seconds, before a class has seen
+    // a head change.
+    m_slow->setChecked(true);
 
     m_probe = new QLineEdit(QString::fromUtf8(kDefaultProbe), this);
     m_probe->setToolTip(tr("The sentence whose attention is shown while the model learns"));

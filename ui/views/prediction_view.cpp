@@ -2,11 +2,18 @@
 
 #include <qcustomplot.h>
 
+#include <QComboBox>
+#include <QHBoxLayout>
 #include <QLabel>
+#include <QPushButton>
+#include <QRegularExpression>
 #include <QVBoxLayout>
 #include <algorithm>
 
+#include "attn/corpus.h"
+#include "attn/evaluate.h"
 #include "attn/prediction.h"
+#include "attn/tokenizer.h"
 
 namespace attn::ui {
 
@@ -96,6 +103,148 @@ void ProbabilityBars::rebuild() {
     p->replot(QCustomPlot::rpQueuedReplot);
 }
 
+// --- FillMaskPanel ---------------------------------------------------------------------------
+
+bool isMaskedWordModel(const attn::Model& m) {
+    return m.config.architecture == attn::Architecture::Encoder && m.config.has_lm_head &&
+           m.mask_id >= 0 && dynamic_cast<const attn::VocabTokenizer*>(m.tokenizer.get());
+}
+
+namespace {
+const QString kMask = QStringLiteral("[MASK]");
+}
+
+FillMaskPanel::FillMaskPanel(QWidget* parent) : QWidget(parent) {
+    m_hide = new QComboBox(this);
+    m_hide->setObjectName(QStringLiteral("hiddenWord"));
+    m_hide->setToolTip(tr("The word of your sentence the model must guess"));
+    m_hideRow = new QWidget(this);
+    auto* row = new QHBoxLayout(m_hideRow);
+    row->setContentsMargins(0, 0, 0, 0);
+    row->addWidget(new QLabel(tr("Hide the word"), m_hideRow));
+    row->addWidget(m_hide);
+    row->addStretch(1);
+    m_maskChoice = new QComboBox(this);
+    m_maskChoice->setVisible(false);
+    m_note = new QLabel(this);
+    m_note->setWordWrap(true);
+    m_note->setTextFormat(Qt::PlainText);
+    m_bars = new ProbabilityBars(this);
+    m_bars->setMinimumHeight(150);
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(m_hideRow);
+    layout->addWidget(m_maskChoice);
+    layout->addWidget(m_note);
+    layout->addWidget(m_bars, 1);
+    layout->addStretch(0);
+    connect(m_hide, &QComboBox::currentIndexChanged, this, &FillMaskPanel::fillNow);
+    connect(m_maskChoice, &QComboBox::currentIndexChanged, this, &FillMaskPanel::fillNow);
+    fillNow();
+}
+
+void FillMaskPanel::setModel(std::shared_ptr<const attn::Model> model, const QString& whyNot) {
+    m_model = std::move(model);
+    m_whyNot = whyNot;
+    fillNow();
+}
+
+void FillMaskPanel::setSentence(const QString& text) {
+    if (text == m_sentence && !m_masked.isEmpty()) return;
+    const int old = m_hide->currentIndex();
+    const int oldCount = m_hide->count();
+    m_sentence = text;
+    m_spans.clear();
+    if (!text.contains(kMask)) {
+        static const QRegularExpression word(QStringLiteral("\\w+(?:['’]\\w+)?"));
+        for (auto it = word.globalMatch(text); it.hasNext();) {
+            const QRegularExpressionMatch m = it.next();
+            m_spans << Span{m.capturedStart(), m.capturedLength()};
+        }
+    }
+    {
+        const QSignalBlocker block(m_hide);
+        m_hide->clear();
+        for (const Span& sp : m_spans) m_hide->addItem(text.mid(sp.begin, sp.length));
+        // The same choice while one edits the sentence; the last word for a new one.
+        const int n = static_cast<int>(m_spans.size());
+        m_hide->setCurrentIndex(oldCount == n && old >= 0 && old < n ? old : n - 1);
+    }
+    m_hideRow->setVisible(!m_spans.isEmpty());
+    fillNow();
+}
+
+QStringList FillMaskPanel::hideableWords() const {
+    QStringList out;
+    for (int i = 0; i < m_hide->count(); ++i) out << m_hide->itemText(i);
+    return out;
+}
+
+void FillMaskPanel::setHiddenWord(int index) { m_hide->setCurrentIndex(index); }
+int FillMaskPanel::hiddenWord() const { return m_spans.isEmpty() ? -1 : m_hide->currentIndex(); }
+QStringList FillMaskPanel::words() const { return m_bars->labels(); }
+QVector<double> FillMaskPanel::probabilities() const { return m_bars->probabilities(); }
+QString FillMaskPanel::note() const { return m_note->text(); }
+
+void FillMaskPanel::fillNow() {
+    m_masked.clear();
+    QString hidden;
+    const int at = hiddenWord();
+    if (at >= 0 && at < m_spans.size()) {
+        const Span sp = m_spans[at];
+        hidden = m_sentence.mid(sp.begin, sp.length);
+        m_masked = m_sentence.left(sp.begin) + kMask + m_sentence.mid(sp.begin + sp.length);
+    } else if (m_sentence.contains(kMask)) {
+        m_masked = m_sentence;
+    }
+    auto clear = [&](const QString& why) {
+        m_note->setText(why);
+        m_bars->setItems({}, {});
+        m_bars->setVisible(false);
+        m_maskChoice->setVisible(false);
+    };
+    if (!m_model) return clear(m_whyNot);
+    if (m_masked.isEmpty()) return clear(tr("Type a sentence: the model guesses a hidden word."));
+    attn::Result<attn::FillResult> r = attn::fillMask(*m_model, m_masked.toStdString(), 5);
+    if (!r) return clear(QString::fromStdString(r.message()));
+    const attn::FillResult& fill = r.value();
+    const int masks = static_cast<int>(fill.predictions.size());
+    if (masks == 0) return clear(tr("There is no [MASK] to fill."));
+    {
+        const QSignalBlocker block(m_maskChoice);
+        const int old = m_maskChoice->currentIndex();
+        if (m_maskChoice->count() != masks) {
+            m_maskChoice->clear();
+            for (int i = 0; i < masks; ++i)
+                m_maskChoice->addItem(tr("[MASK] number %1").arg(i + 1));
+        }
+        m_maskChoice->setCurrentIndex(old >= 0 && old < masks ? old : 0);
+        m_maskChoice->setVisible(masks > 1);
+    }
+    const auto& p = fill.predictions[static_cast<std::size_t>(
+        std::clamp(m_maskChoice->currentIndex(), 0, masks - 1))];
+    QStringList words;
+    QVector<double> probs;
+    for (const attn::FillCandidate& c : p.candidates) {  // best first
+        words << QString::fromStdString(c.word);
+        probs << c.probability;
+    }
+    m_bars->setItems(words, probs);
+    m_bars->setVisible(true);
+    QStringList seen;
+    for (const attn::Token& t : fill.tokens)
+        seen << (t.unknown ? QString::fromUtf8(attn::kUnkToken) : QString::fromStdString(t.text));
+    QString note = tr("The model reads: %1").arg(seen.join(QLatin1Char(' ')));
+    if (!hidden.isEmpty()) {
+        const bool right =
+            !words.isEmpty() && words.front().compare(hidden, Qt::CaseInsensitive) == 0;
+        note += QLatin1Char('\n') + (right ? tr("The hidden word was “%1”: its first guess.")
+                                           : tr("The hidden word was “%1”."))
+                                        .arg(hidden);
+    }
+    m_note->setText(note);
+}
+
 // --- PredictionView --------------------------------------------------------------------------
 
 PredictionView::PredictionView(Session* session, QWidget* parent)
@@ -115,13 +264,62 @@ PredictionView::PredictionView(Session* session, QWidget* parent)
         tr("softmax of the last row of the logits: the five most likely next "
            "tokens"));
 
+    m_appendRow = new QWidget(this);
+    m_appendLayout = new QHBoxLayout(m_appendRow);
+    m_appendLayout->setContentsMargins(0, 0, 0, 0);
+    auto* appendLabel = new QLabel(tr("Append:"), m_appendRow);
+    appendLabel->setToolTip(
+        tr("Adds the token to the sentence; the model runs again on the longer text, so every "
+           "view shows the new token's attention. Click again to go on, one token at a time."));
+    m_appendLayout->addWidget(appendLabel);
+    m_appendLayout->addStretch(1);
+    m_fill = new FillMaskPanel(this);
+    m_fill->setObjectName(QStringLiteral("fillMask"));
+
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(m_heading);
     layout->addWidget(m_context);
     layout->addWidget(m_bars, 1);
+    layout->addWidget(m_appendRow);
+    layout->addWidget(m_fill, 1);
     layout->addWidget(m_compare);
 
     refreshNow();
+}
+
+bool PredictionView::showsFillMask() const { return !m_fill->isHidden(); }
+
+QString PredictionView::appendPiece(int i) const { return m_pieces.value(i); }
+
+void PredictionView::rebuildAppendButtons(const attn::Model& model, bool seq2seq) {
+    for (QPushButton* b : m_appendButtons) delete b;
+    m_appendButtons.clear();
+    m_pieces.clear();
+    m_appendToTarget = seq2seq;
+    const auto& tokenizer = seq2seq ? model.target_tokenizer : model.tokenizer;
+    // Word vocabularies write words without their spaces; sub-word pieces carry their own.
+    const bool words = dynamic_cast<const attn::VocabTokenizer*>(tokenizer.get()) != nullptr;
+    const QString text = seq2seq ? m_session->targetText() : m_session->text();
+    for (int i = 0; i < m_tokens.size(); ++i) {
+        const QString& t = m_tokens[i];
+        const bool special =
+            t.isEmpty() || (t.startsWith(QLatin1Char('<')) && t.endsWith(QLatin1Char('>')));
+        QString piece = t;
+        if (words && !text.isEmpty() && !text.endsWith(QLatin1Char(' '))) piece.prepend(' ');
+        auto* b = new QPushButton(tr("+ %1").arg(visibleToken(t.toStdString())), m_appendRow);
+        b->setObjectName(QStringLiteral("append%1").arg(i));
+        b->setEnabled(!special);
+        b->setToolTip(special ? tr("%1 marks the end; there is nothing to append")
+                                    .arg(visibleToken(t.toStdString()))
+                              : tr("Append it to the %1 and run again")
+                                    .arg(seq2seq ? tr("target") : tr("sentence")));
+        m_appendLayout->insertWidget(m_appendLayout->count() - 1, b);
+        m_appendButtons << b;
+        m_pieces << piece;
+        connect(b, &QPushButton::clicked, this,
+                [this, piece] { emit appendRequested(piece, m_appendToTarget); });
+    }
+    m_appendRow->setVisible(!m_appendButtons.isEmpty());
 }
 
 QString PredictionView::message() const { return m_context->text(); }
@@ -135,10 +333,26 @@ void PredictionView::refresh(int) {
         m_compare->clear();
         m_bars->setItems({}, {});
         m_bars->setVisible(false);
+        m_appendRow->setVisible(false);
+        m_fill->setVisible(false);
         emit predictionChanged(QString(), 0.0);
     };
     if (!trace || !trace->model) return none(tr("No trace yet."));
     const attn::Model& model = *trace->model;
+    if (isMaskedWordModel(model)) {
+        // An encoder guesses hidden words: hide one word of the main sentence and ask.
+        none(
+            tr("This model reads the sentence both ways and guesses a hidden word. Choose the "
+               "word to hide; the bars are its guesses, best first."));
+        m_heading->setText(tr("Fill the mask"));
+        m_fill->setVisible(true);
+        if (m_fill->model() != trace->model) m_fill->setModel(trace->model);
+        m_fill->setSentence(m_session->text());
+        if (!m_session->disabledHeads().empty())
+            m_compare->setText(tr("The guesses are those of the model with every head on."));
+        return;
+    }
+    m_heading->setText(tr("Next token"));
     const bool seq2seq = model.config.architecture == attn::Architecture::EncoderDecoder;
     if (trace->logits.rows() == 0 || !model.config.has_lm_head) {
         return none(
@@ -165,6 +379,8 @@ void PredictionView::refresh(int) {
     for (const QString& t : m_tokens) shown << visibleToken(t.toStdString());
     m_bars->setItems(shown, m_probs);
     m_bars->setVisible(true);
+    m_fill->setVisible(false);
+    rebuildAppendButtons(model, seq2seq);
 
     // "… the last few tokens → next", cut from the input text itself so sub-word tokens read
     // as the words they came from.

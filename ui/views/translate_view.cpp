@@ -50,20 +50,22 @@ bool TranslateView::isTranslationModel(const attn::Model& m) {
            m.target_tokenizer && hasWordVocabulary(m) && m.bos_id >= 0 && m.eos_id >= 0;
 }
 
-bool TranslateView::isMaskedWordModel(const attn::Model& m) {
-    return m.config.architecture == attn::Architecture::Encoder && m.config.has_lm_head &&
-           m.mask_id >= 0 && hasWordVocabulary(m);
-}
+bool TranslateView::isMaskedWordModel(const attn::Model& m) { return ui::isMaskedWordModel(m); }
 
 TranslateView::TranslateView(Session* session, QWidget* parent)
-    : SessionView(session, SessionChange::Model, parent) {
-    // --- translation ---
-    m_source = new QLineEdit(QString::fromUtf8(kDefaultSource), this);
-    m_source->setPlaceholderText(tr("An English sentence, e.g. the dog saw the red car"));
-    m_source->setClearButtonEnabled(true);
+    : SessionView(session, SessionChange::Model | SessionChange::Trace | SessionChange::Appearance,
+                  parent),
+      m_localSource(QString::fromUtf8(kDefaultSource)) {
+    // --- translation: of the main sentence (the box on the left), not a box of its own ---
+    m_source = new QLabel(this);
+    m_source->setObjectName(QStringLiteral("translateSource"));
+    m_source->setWordWrap(true);
+    m_source->setTextFormat(Qt::PlainText);
+    m_source->setToolTip(tr("The sentence of the Sentence box on the left"));
     m_output = new QLabel(this);
+    m_outputPointSize = m_output->font().pointSizeF() * 1.35;
     QFont big = m_output->font();
-    big.setPointSizeF(big.pointSizeF() * 1.35);
+    big.setPointSizeF(m_outputPointSize);
     big.setBold(true);
     m_output->setFont(big);
     m_output->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -80,6 +82,7 @@ TranslateView::TranslateView(Session* session, QWidget* parent)
 
     auto* transBox = new QGroupBox(tr("Translate English → Spanish"), this);
     auto* form = new QFormLayout;
+    form->setRowWrapPolicy(QFormLayout::WrapLongRows);
     form->addRow(tr("English:"), m_source);
     form->addRow(tr("Spanish:"), m_output);
     m_crossControls = new QWidget(transBox);
@@ -96,24 +99,12 @@ TranslateView::TranslateView(Session* session, QWidget* parent)
     transLayout->addWidget(m_cross, 1);
     transLayout->addStretch(0);  // takes the room while the heatmap is hidden
 
-    // --- fill the [MASK] ---
-    m_maskText = new QLineEdit(QString::fromUtf8(kDefaultMask), this);
-    m_maskText->setClearButtonEnabled(true);
-    m_maskText->setToolTip(tr("Write [MASK] where the model should guess a word"));
-    m_maskChoice = new QComboBox(this);
-    m_maskChoice->setVisible(false);
-    m_maskNote = new QLabel(this);
-    m_maskNote->setWordWrap(true);
-    m_bars = new ProbabilityBars(this);
-    m_bars->setMinimumHeight(150);
-
+    // --- fill the [MASK]: a word of the same sentence ---
+    m_fillPanel = new FillMaskPanel(this);
+    m_fillPanel->setSentence(session ? session->text() : QString::fromUtf8(kDefaultMask));
     auto* maskBox = new QGroupBox(tr("Fill the [MASK]"), this);
     auto* maskLayout = new QVBoxLayout(maskBox);
-    maskLayout->addWidget(m_maskText);
-    maskLayout->addWidget(m_maskChoice);
-    maskLayout->addWidget(m_maskNote);
-    maskLayout->addWidget(m_bars, 1);
-    maskLayout->addStretch(0);
+    maskLayout->addWidget(m_fillPanel, 1);
 
     auto* split = new QSplitter(Qt::Horizontal, this);
     split->addWidget(transBox);
@@ -125,23 +116,28 @@ TranslateView::TranslateView(Session* session, QWidget* parent)
     root->setContentsMargins(4, 4, 4, 4);
     root->addWidget(split);
 
-    m_translateTimer.setSingleShot(true);
-    m_translateTimer.setInterval(120);
-    m_fillTimer.setSingleShot(true);
-    m_fillTimer.setInterval(120);
-    connect(&m_translateTimer, &QTimer::timeout, this, &TranslateView::translateNow);
-    connect(&m_fillTimer, &QTimer::timeout, this, &TranslateView::fillNow);
-    connect(m_source, &QLineEdit::textChanged, this, [this] { m_translateTimer.start(); });
-    connect(m_maskText, &QLineEdit::textChanged, this, [this] { m_fillTimer.start(); });
     connect(m_layer, &QComboBox::currentIndexChanged, this, &TranslateView::showCross);
     connect(m_head, &QComboBox::currentIndexChanged, this, &TranslateView::showCross);
-    connect(m_maskChoice, &QComboBox::currentIndexChanged, this, &TranslateView::fillNow);
     loadShipped(QStringLiteral("translation"));
     loadShipped(QStringLiteral("english"));
     refreshNow();
 }
 
-void TranslateView::refresh(int) { onSessionModel(); }
+void TranslateView::refresh(int parts) {
+    if (parts & SessionChange::Appearance) {
+        const double scale = m_session ? m_session->fontScale() : 1.0;
+        m_cross->setFontScale(scale);
+        QFont big = m_output->font();
+        big.setPointSizeF(m_outputPointSize * scale);
+        m_output->setFont(big);
+    }
+    if (parts & (SessionChange::Model | SessionChange::Trace)) {
+        onSessionModel();
+        // The main sentence changed: translate it and offer its words to hide.
+        if (!m_translation || source() != m_translatedSource) translateNow();
+        if (m_session) m_fillPanel->setSentence(m_session->text());
+    }
+}
 
 TranslateView::~TranslateView() {
     for (auto* w : m_loads) {
@@ -203,17 +199,17 @@ void TranslateView::onSessionModel() {
         pick(m_userTranslator, m_shippedTranslator, &TranslateView::isTranslationModel);
     auto english = pick(m_userEnglish, m_shippedEnglish, &TranslateView::isMaskedWordModel);
     const bool newTranslator = translator != m_translator || !m_translation;
-    const bool newEnglish = english != m_english || !m_fill;
+    const bool newEnglish = english != m_english || m_fillPanel->model() != english;
     m_translator = std::move(translator);
     m_english = std::move(english);
     if (newTranslator) translateNow();
     if (newEnglish) fillNow();
 }
 
-QString TranslateView::source() const { return m_source->text(); }
+QString TranslateView::source() const { return m_session ? m_session->text() : m_localSource; }
 
 void TranslateView::setSource(const QString& english) {
-    m_source->setText(english);
+    m_localSource = english;
     translateNow();
 }
 
@@ -222,8 +218,9 @@ QString TranslateView::translationText() const {
 }
 
 void TranslateView::translateNow() {
-    m_translateTimer.stop();
     m_translation.reset();
+    m_translatedSource = source();
+    m_source->setText(m_translatedSource);
     if (!m_translator) {
         m_output->setText(QStringLiteral("—"));
         m_note->setText(
@@ -236,7 +233,7 @@ void TranslateView::translateNow() {
         emit translationChanged(QString());
         return;
     }
-    const std::string text = m_source->text().toStdString();
+    const std::string text = m_translatedSource.toStdString();
     attn::Result<attn::Translation> r = attn::translate(*m_translator, text);
     if (!r) {
         m_output->setText(QStringLiteral("—"));
@@ -329,61 +326,19 @@ void TranslateView::showCross() {
 
 // --- fill the [MASK] -------------------------------------------------------------------------
 
-void TranslateView::setMaskText(const QString& text) {
-    m_maskText->setText(text);
-    fillNow();
-}
-
-QStringList TranslateView::maskWords() const { return m_bars->labels(); }
-QVector<double> TranslateView::maskProbabilities() const { return m_bars->probabilities(); }
+void TranslateView::setMaskText(const QString& text) { m_fillPanel->setSentence(text); }
+QStringList TranslateView::maskWords() const { return m_fillPanel->words(); }
+QVector<double> TranslateView::maskProbabilities() const { return m_fillPanel->probabilities(); }
+ProbabilityBars* TranslateView::maskBars() const { return m_fillPanel->bars(); }
 
 void TranslateView::fillNow() {
-    m_fillTimer.stop();
-    m_fill.reset();
-    auto clear = [&](const QString& why) {
-        m_maskNote->setText(why);
-        m_bars->setItems({}, {});
-        m_bars->setVisible(false);
-        m_maskChoice->setVisible(false);
-    };
-    if (!m_english) {
-        clear(!m_loads.isEmpty()
-                  ? tr("Loading the English model…")
-                  : tr("The English model is not available: %1").arg(m_englishError));
-        return;
-    }
-    attn::Result<attn::FillResult> r =
-        attn::fillMask(*m_english, m_maskText->text().toStdString(), 5);
-    if (!r) {
-        clear(QString::fromStdString(r.message()));
-        return;
-    }
-    m_fill = std::move(r.value());
-    const int masks = static_cast<int>(m_fill->predictions.size());
-    {
-        QSignalBlocker block(m_maskChoice);
-        const int old = m_maskChoice->currentIndex();
-        if (m_maskChoice->count() != masks) {
-            m_maskChoice->clear();
-            for (int i = 0; i < masks; ++i)
-                m_maskChoice->addItem(tr("[MASK] number %1").arg(i + 1));
-        }
-        m_maskChoice->setCurrentIndex(old >= 0 && old < masks ? old : 0);
-        m_maskChoice->setVisible(masks > 1);
-    }
-    const auto& p =
-        m_fill->predictions[static_cast<std::size_t>(std::max(0, m_maskChoice->currentIndex()))];
-    QStringList words;
-    QVector<double> probs;
-    for (const attn::FillCandidate& c : p.candidates) {
-        words << QString::fromStdString(c.word);
-        probs << c.probability;
-    }
-    m_bars->setItems(words, probs);
-    m_bars->setVisible(true);
-    QStringList seen;
-    for (const attn::Token& t : m_fill->tokens) seen << tokenLabel(t);
-    m_maskNote->setText(tr("The model reads: %1").arg(seen.join(QLatin1Char(' '))));
+    if (m_english)
+        m_fillPanel->setModel(m_english);
+    else
+        m_fillPanel->setModel(
+            nullptr, !m_loads.isEmpty()
+                         ? tr("Loading the English model…")
+                         : tr("The English model is not available: %1").arg(m_englishError));
 }
 
 }  // namespace attn::ui

@@ -1,7 +1,8 @@
 #pragma once
-// Translation mode: type English, read the greedy Spanish translation of our encoder–decoder,
-// and see which English word each Spanish word looked at (cross-attention). Beside it, a small
-// "fill the [MASK]" panel for the English masked-word model.
+// Translation mode: the main sentence (the Sentence box), read as English, its greedy Spanish
+// translation by our encoder–decoder, and which English word each Spanish word looked at
+// (cross-attention). Beside it, "fill the [MASK]" on a word of the same sentence with the
+// English masked-word model.
 //
 // The models: the Session's model when it is of the right kind (e.g. after "use this model" in
 // Watch it learn), otherwise the shipped ones (builtin:translation, builtin:english), loaded in
@@ -22,6 +23,7 @@ class QLineEdit;
 
 namespace attn::ui {
 
+class FillMaskPanel;
 class HeatmapView;
 class ProbabilityBars;
 class Session;
@@ -32,7 +34,9 @@ public:
     explicit TranslateView(Session* session, QWidget* parent = nullptr);
     ~TranslateView() override;
 
-    void setSource(const QString& english);  ///< translates at once
+    /// Without a session (tools, tests): the sentence to translate, at once. With one, the view
+    /// translates the session's text (the main sentence) and this text is not used.
+    void setSource(const QString& english);
     QString source() const;
     /// The Spanish words joined by spaces, or empty.
     QString translationText() const;
@@ -42,10 +46,13 @@ public:
     void setCrossHead(int layer, int head);
     HeatmapView* crossView() const { return m_cross; }
 
-    void setMaskText(const QString& text);  ///< fills at once
+    /// The sentence of the fill panel (the session's text replaces it on its next change);
+    /// a sentence without "[MASK]" hides one of its words.
+    void setMaskText(const QString& text);
     QStringList maskWords() const;
     QVector<double> maskProbabilities() const;
-    ProbabilityBars* maskBars() const { return m_bars; }
+    ProbabilityBars* maskBars() const;
+    FillMaskPanel* fillPanel() const { return m_fillPanel; }
 
     /// Models to use instead of the session's or the shipped ones (nullptr = back to those).
     void setTranslationModel(std::shared_ptr<const attn::Model> model);
@@ -79,20 +86,18 @@ private:
     QString m_translatorError, m_englishError;
     QList<QFutureWatcher<LoadResult>*> m_loads;
     std::optional<attn::Translation> m_translation;
-    std::optional<attn::FillResult> m_fill;
+    QString m_localSource;       // the text without a session
+    QString m_translatedSource;  // what m_translation is the translation of
+    double m_outputPointSize = 0;
 
-    QLineEdit* m_source = nullptr;
+    QLabel* m_source = nullptr;
     QLabel* m_output = nullptr;
     QLabel* m_note = nullptr;
     QComboBox* m_layer = nullptr;
     QComboBox* m_head = nullptr;
     QWidget* m_crossControls = nullptr;  // "Cross-attention of" + layer + head
     HeatmapView* m_cross = nullptr;
-    QLineEdit* m_maskText = nullptr;
-    QComboBox* m_maskChoice = nullptr;
-    QLabel* m_maskNote = nullptr;
-    ProbabilityBars* m_bars = nullptr;
-    QTimer m_translateTimer, m_fillTimer;
+    FillMaskPanel* m_fillPanel = nullptr;
 };
 
 }  // namespace attn::ui

@@ -1,5 +1,6 @@
 #include "window/controls_panel.h"
 
+#include <QAbstractItemView>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFile>
@@ -18,6 +19,7 @@
 #include <QSlider>
 #include <QSpinBox>
 #include <QStandardItemModel>
+#include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <algorithm>
@@ -60,25 +62,34 @@ QList<ExampleSentence> exampleSentences() {
             const QJsonObject o = v.toObject();
             ExampleSentence e{o.value(QStringLiteral("title")).toString(),
                               o.value(QStringLiteral("source")).toString(),
-                              o.value(QStringLiteral("target")).toString()};
+                              o.value(QStringLiteral("target")).toString(),
+                              o.value(QStringLiteral("model")).toString()};
             if (e.title.isEmpty()) e.title = e.source;
             if (!e.source.isEmpty()) out << e;
         }
     }
     if (out.isEmpty()) {
+        const QString english = QStringLiteral("builtin:english");
         out << ExampleSentence{QStringLiteral("The black cat drank the milk"),
                                QStringLiteral("The black cat drank the milk"),
-                               {}}
+                               {},
+                               english}
             << ExampleSentence{QStringLiteral("The ball is blue → La bola es azul"),
                                QStringLiteral("The ball is blue"),
-                               QStringLiteral("La bola es azul")}
+                               QStringLiteral("La bola es azul"),
+                               QStringLiteral("builtin:translation")}
             << ExampleSentence{QStringLiteral("Bark is very cute and he is a dog"),
                                QStringLiteral("Bark is very cute and he is a dog"),
-                               {}}
+                               {},
+                               english}
             << ExampleSentence{QStringLiteral("Чёрный кот пил молоко"),
                                QStringLiteral("Чёрный кот пил молоко"),
-                               {}}
-            << ExampleSentence{QStringLiteral("黑猫喝牛奶"), QStringLiteral("黑猫喝牛奶"), {}};
+                               {},
+                               QStringLiteral("untrained")}
+            << ExampleSentence{QStringLiteral("黑猫喝牛奶"),
+                               QStringLiteral("黑猫喝牛奶"),
+                               {},
+                               QStringLiteral("untrained")};
     }
     return out;
 }
@@ -96,10 +107,15 @@ ControlsPanel::ControlsPanel(Session* session, QWidget* parent)
     iv->setSpacing(4);
     m_examples = new QComboBox(input);
     m_examples->setObjectName(QStringLiteral("examples"));
-    m_examples->addItem(tr("Examples…"));
-    for (const ExampleSentence& e : exampleSentences()) {
+    // The prompt row ends without "…": an ellipsis would read as text cut short.
+    m_examples->addItem(tr("Pick an example"));
+    m_exampleList = exampleSentences();
+    for (const ExampleSentence& e : m_exampleList) {
         m_examples->addItem(e.title);
-        m_examples->setItemData(m_examples->count() - 1, QStringList{e.source, e.target});
+        m_examples->setItemData(
+            m_examples->count() - 1,
+            e.model.isEmpty() ? tr("Keeps the model in use") : tr("Opens %1").arg(e.model),
+            Qt::ToolTipRole);
     }
     iv->addWidget(m_examples);
     m_source = makeTextBox(tr("Type a sentence…"), input);
@@ -125,13 +141,16 @@ ControlsPanel::ControlsPanel(Session* session, QWidget* parent)
     grid->addWidget(m_modelLabel, 0, 0, 1, 3);
     grid->addWidget(m_backToUntrained, 0, 3);
     m_arch = new QComboBox(m_structure);
-    m_arch->addItem(tr("Encoder (sees both ways)"), static_cast<int>(attn::Architecture::Encoder));
-    m_arch->addItem(tr("Decoder (sees only the past)"),
-                    static_cast<int>(attn::Architecture::Decoder));
-    m_arch->addItem(tr("Encoder–decoder (source → target)"),
-                    static_cast<int>(attn::Architecture::EncoderDecoder));
+    // Short names; what each sees (which depends on the mask too) is the note under the box.
+    m_arch->addItem(tr("Encoder"), static_cast<int>(attn::Architecture::Encoder));
+    m_arch->addItem(tr("Decoder"), static_cast<int>(attn::Architecture::Decoder));
+    m_arch->addItem(tr("Encoder–decoder"), static_cast<int>(attn::Architecture::EncoderDecoder));
     grid->addWidget(new QLabel(tr("Kind"), m_structure), 1, 0);
     grid->addWidget(m_arch, 1, 1, 1, 3);
+    m_kindNote = new QLabel(m_structure);
+    m_kindNote->setObjectName(QStringLiteral("kindNote"));
+    m_kindNote->setWordWrap(true);
+    grid->addWidget(m_kindNote, 4, 0, 1, 4);
     m_dModel = new QSpinBox(m_structure);
     m_dModel->setRange(2, 512);
     m_dModel->setToolTip(tr("Numbers per token vector (d_model)"));
@@ -166,6 +185,9 @@ ControlsPanel::ControlsPanel(Session* session, QWidget* parent)
     auto* att = new QGroupBox(tr("Attention"), this);
     auto* af = new QFormLayout(att);
     af->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    // A narrow panel (a 1024-wide projector, large fonts) puts the label above its box rather
+    // than cutting the box's text short.
+    af->setRowWrapPolicy(QFormLayout::WrapLongRows);
     af->setVerticalSpacing(4);
     m_projection = new QComboBox(att);
     m_projection->addItem(tr("Q = K = V = X (no weights)"),
@@ -238,14 +260,15 @@ ControlsPanel::ControlsPanel(Session* session, QWidget* parent)
     m_cancel->hide();
     v->addStretch(1);
 
-    // Long item texts must not widen the panel: combos show what fits and elide the rest.
-    for (QComboBox* c : {m_examples, m_arch, m_projection, m_score, m_mask, m_pe}) {
-        c->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
-        c->setMinimumContentsLength(14);
-    }
-    for (QSpinBox* sp : {m_dModel, m_heads, m_layers, m_seed}) sp->setMinimumWidth(56);
+    // The choices are short enough to show whole (no "…"); the example titles are long, so
+    // their box shows the prompt and its list opens as wide as the titles.
+    for (QComboBox* c : {m_arch, m_projection, m_score, m_mask, m_pe})
+        c->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    m_examples->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_examples->setMinimumContentsLength(12);
 
     syncFromSession();
+    applyFontScale();
 
     // --- wiring ---
     connect(m_source, &QPlainTextEdit::textChanged, this,
@@ -253,9 +276,7 @@ ControlsPanel::ControlsPanel(Session* session, QWidget* parent)
     connect(m_target, &QPlainTextEdit::textChanged, this,
             [this] { m_session->setTargetText(m_target->toPlainText()); });
     connect(m_examples, &QComboBox::activated, this, [this](int i) {
-        if (i <= 0) return;
-        const QStringList d = m_examples->itemData(i).toStringList();
-        if (d.size() == 2) loadExample({m_examples->itemText(i), d[0], d[1]});
+        if (const auto e = exampleAt(i)) loadExample(*e);
         const QSignalBlocker block(m_examples);
         m_examples->setCurrentIndex(0);
     });
@@ -284,6 +305,10 @@ ControlsPanel::ControlsPanel(Session* session, QWidget* parent)
                         e->setFont(f);
                         e->setFixedHeight(QFontMetrics(f).lineSpacing() * 3 + 14);
                     }
+                    applyFontScale();
+                    // The application font reaches the boxes with posted events: measure
+                    // again once they have arrived.
+                    QTimer::singleShot(0, this, &ControlsPanel::applyFontScale);
                 }
                 if (change.has(SessionChange::Trace)) updateInfo();
             });
@@ -306,15 +331,69 @@ void ControlsPanel::setTargetText(const QString& text) {
     if (m_target->toPlainText() != text) m_target->setPlainText(text);
 }
 
+std::optional<ExampleSentence> ControlsPanel::exampleAt(int row) const {
+    if (row <= 0 || row > m_exampleList.size()) return std::nullopt;
+    return m_exampleList[row - 1];
+}
+
+void ControlsPanel::applyFontScale() {
+    // Sizes measured from the font at construction follow the application font.
+    m_tempLabel->setMinimumWidth(
+        QFontMetrics(m_tempLabel->font()).horizontalAdvance(QStringLiteral("0 (hard)")) + 4);
+    m_info->setMinimumHeight(2 * m_info->fontMetrics().lineSpacing() + 2);
+    // A box never narrower than its longest choice: no choice is cut to "…".
+    for (QComboBox* c : {m_arch, m_projection, m_score, m_mask, m_pe}) {
+        c->setMinimumWidth(0);
+        c->setMinimumWidth(c->sizeHint().width());
+    }
+    if (auto* view = m_examples->view()) {
+        int widest = 0;
+        for (int i = 0; i < m_examples->count(); ++i)
+            widest =
+                std::max(widest, view->fontMetrics().horizontalAdvance(m_examples->itemText(i)));
+        view->setMinimumWidth(widest + 32);
+    }
+    updateGeometry();
+}
+
+QString ControlsPanel::kindText() const {
+    return m_arch->currentText() + QStringLiteral(": ") + m_kindNote->text();
+}
+
+void ControlsPanel::updateKindNote() {
+    const auto arch = static_cast<attn::Architecture>(m_arch->currentData().toInt());
+    const bool causal = m_mask->currentData().toInt() == static_cast<int>(attn::MaskKind::Causal);
+    QString note;
+    switch (arch) {
+        case attn::Architecture::Encoder:
+            note = causal ? tr("the causal mask lets each token see only itself and the past")
+                          : tr("each token sees every token, both ways");
+            break;
+        case attn::Architecture::Decoder:
+            note = tr("each token sees only itself and the past");
+            break;
+        case attn::Architecture::EncoderDecoder:
+            note = causal ? tr("the source sees only the past (causal mask); the target sees "
+                               "its past and the whole source")
+                          : tr("the source sees both ways; the target sees its past and the "
+                               "whole source");
+            break;
+    }
+    m_kindNote->setText(note);
+}
+
 void ControlsPanel::loadExample(const ExampleSentence& e) {
     const bool wantSeq2Seq = !e.target.isEmpty();
+    setTargetText(e.target);
+    setSourceText(e.source);
+    // The window opens the example's model (at once for "untrained", else in the background;
+    // the session re-runs these boxes when it arrives).
+    if (!e.model.isEmpty()) emit modelRequested(e.model);
     if (wantSeq2Seq != m_session->isSeq2Seq() && isUntrained(m_session->model().get())) {
         const int idx = m_arch->findData(static_cast<int>(
             wantSeq2Seq ? attn::Architecture::EncoderDecoder : attn::Architecture::Encoder));
         m_arch->setCurrentIndex(idx);  // re-runs through structureChanged
     }
-    setTargetText(e.target);
-    setSourceText(e.source);
     m_session->runNow();
 }
 
@@ -345,6 +424,7 @@ void ControlsPanel::updateLabels() {
                                               : QString::number(m_temp->value() / 100.0, 'f', 2));
     m_scale->setEnabled(m_score->currentData().toInt() ==
                         static_cast<int>(attn::ScoreFunction::ScaledDot));
+    updateKindNote();
 }
 
 void ControlsPanel::structureChanged() {

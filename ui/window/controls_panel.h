@@ -6,6 +6,7 @@
 #include <QList>
 #include <QString>
 #include <QWidget>
+#include <optional>
 
 #include "attn/model.h"
 
@@ -27,6 +28,9 @@ struct ExampleSentence {
     QString title;  ///< shown in the menu
     QString source;
     QString target;  ///< non-empty: an encoder–decoder (translation) example
+    /// The model the example is meant for ("builtin:english", "builtin:translation",
+    /// "untrained"); empty = keep the model in use.
+    QString model;
 };
 
 /// The built-in examples (resources/examples/examples.json; a fallback list if it is missing).
@@ -41,8 +45,11 @@ public:
     attn::ModelConfig configFromControls() const;
     /// The attention knobs the controls describe (run options: they never change the model).
     attn::AttentionKnobs knobsFromControls() const;
-    /// Puts an example into the boxes (switching to encoder–decoder for a translation).
+    /// Puts an example into the boxes and asks for its model (modelRequested); an untrained
+    /// model switches to encoder–decoder for a translation.
     void loadExample(const ExampleSentence& example);
+    /// The example of a row of examplesCombo() (row 0 is the prompt: nullopt).
+    std::optional<ExampleSentence> exampleAt(int row) const;
     void setSourceText(const QString& text);
     void setTargetText(const QString& text);
 
@@ -61,6 +68,14 @@ public:
     QComboBox* maskCombo() const { return m_mask; }
     QLabel* statusLabel() const { return m_status; }
     QComboBox* architectureCombo() const { return m_arch; }
+    /// What the model's kind means with the mask in use ("sees only the past" for an encoder
+    /// with a causal mask); shown under the Kind box.
+    QString kindText() const;
+    QLabel* kindNote() const { return m_kindNote; }
+
+signals:
+    /// An example wants another model (a spec ModelActions::load or "untrained" takes).
+    void modelRequested(const QString& spec);
 
 public slots:
     /// Re-reads the session's config into the controls (after a model is loaded).
@@ -73,6 +88,8 @@ private:
     void updateVisibility();
     void showStatus(const QString& error);
     void updateInfo();
+    void updateKindNote();
+    void applyFontScale();
 
     Session* m_session;
     bool m_syncing = false;
@@ -87,6 +104,8 @@ private:
     QPushButton* m_backToUntrained = nullptr;
     QGroupBox* m_structure = nullptr;
     QComboBox* m_arch = nullptr;
+    QLabel* m_kindNote = nullptr;
+    QList<ExampleSentence> m_exampleList;
     QSpinBox* m_dModel = nullptr;
     QSpinBox* m_heads = nullptr;
     QSpinBox* m_layers = nullptr;

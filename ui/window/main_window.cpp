@@ -10,6 +10,7 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QScreen>
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QSettings>
@@ -17,6 +18,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTimer>
+#include <QToolTip>
 #include <QVBoxLayout>
 
 #include "common/colormaps.h"
@@ -102,6 +104,43 @@ attn::ModelConfig readConfig(QSettings& s, attn::AttentionKnobs* knobs) {
     return c;
 }
 
+// High contrast for projectors: pure black on white, a strong selection colour, and disabled
+// controls that still look disabled (grey text on a lighter face).
+QPalette presentationPalette(QPalette p) {
+    p.setColor(QPalette::Window, Qt::white);
+    p.setColor(QPalette::WindowText, Qt::black);
+    p.setColor(QPalette::Base, Qt::white);
+    p.setColor(QPalette::AlternateBase, QColor(0xee, 0xee, 0xee));
+    p.setColor(QPalette::Text, Qt::black);
+    p.setColor(QPalette::Button, QColor(0xe6, 0xe6, 0xe6));
+    p.setColor(QPalette::ButtonText, Qt::black);
+    p.setColor(QPalette::Highlight, QColor(0x00, 0x33, 0xaa));
+    p.setColor(QPalette::HighlightedText, Qt::white);
+    p.setColor(QPalette::PlaceholderText, QColor(0x33, 0x33, 0x33));
+    p.setColor(QPalette::Mid, QColor(0x44, 0x44, 0x44));
+    p.setColor(QPalette::ToolTipBase, QColor(0xff, 0xff, 0xe8));
+    p.setColor(QPalette::ToolTipText, Qt::black);
+    const QColor greyText(0x8c, 0x8c, 0x8c);
+    for (QPalette::ColorRole r :
+         {QPalette::WindowText, QPalette::Text, QPalette::ButtonText, QPalette::PlaceholderText})
+        p.setColor(QPalette::Disabled, r, greyText);
+    p.setColor(QPalette::Disabled, QPalette::Button, QColor(0xf3, 0xf3, 0xf3));
+    p.setColor(QPalette::Disabled, QPalette::Base, QColor(0xf3, 0xf3, 0xf3));
+    p.setColor(QPalette::Disabled, QPalette::Highlight, QColor(0x99, 0x99, 0x99));
+    p.setColor(QPalette::Disabled, QPalette::Mid, QColor(0xbb, 0xbb, 0xbb));
+    return p;
+}
+
+// The key of the n-th tab (0-based): the number row 1…9, 0, -, =, then Ctrl+Alt+1… .
+QKeySequence tabShortcut(int n) {
+    static const Qt::Key row[] = {Qt::Key_1, Qt::Key_2, Qt::Key_3,     Qt::Key_4,
+                                  Qt::Key_5, Qt::Key_6, Qt::Key_7,     Qt::Key_8,
+                                  Qt::Key_9, Qt::Key_0, Qt::Key_Minus, Qt::Key_Equal};
+    constexpr int kRow = static_cast<int>(std::size(row));
+    if (n < kRow) return QKeySequence(Qt::ALT | row[n]);
+    return QKeySequence(Qt::CTRL | Qt::ALT | row[(n - kRow) % kRow]);
+}
+
 LabelledMatrix fromHeatmap(const HeatmapView* h) {
     LabelledMatrix m;
     if (!h) return m;
@@ -132,8 +171,9 @@ MainWindow::MainWindow(QWidget* parent, bool persistent)
     // The panel never scrolls sideways, so the dock is at least as wide as the controls need.
     scroll->setMinimumWidth(m_controls->minimumSizeHint().width() +
                             scroll->verticalScrollBar()->sizeHint().width());
-    // Tall enough for every control at the default size; the head grid takes what is left.
-    scroll->setMinimumHeight(std::min(m_controls->sizeHint().height(), 700));
+    // The panel scrolls: a low screen (a 1024×768 projector) shares the height between the
+    // controls and the head grid instead of pushing the status bar off the screen.
+    scroll->setMinimumHeight(120);
     m_controlsDock = new QDockWidget(tr("Input and controls"), this);
     m_controlsDock->setObjectName(QStringLiteral("controlsDock"));
     m_controlsDock->setWidget(scroll);
@@ -161,26 +201,28 @@ MainWindow::MainWindow(QWidget* parent, bool persistent)
         m_modelSpec = spec;
         statusBar()->showMessage(tr("Loaded %1.").arg(ModelActions::displayName(spec)), 4000);
     });
+    connect(m_modelActions, &ModelActions::loadingChanged, this, [this](bool loading) {
+        if (loading) statusBar()->showMessage(tr("Opening the model…"));
+    });
+    connect(m_controls, &ControlsPanel::modelRequested, this, &MainWindow::openExampleModel);
     buildMenus();
 
+    // Permanent widgets (a temporary message does not hide them); each may shrink below its
+    // text so that a long token never widens the window past a projector's 1024 pixels.
+    m_statusAltered = new QLabel(this);
+    m_statusAltered->setObjectName(QStringLiteral("alteredBanner"));
+    m_statusAltered->setStyleSheet(
+        QStringLiteral("QLabel { color: #7a1200; background: #ffe2c6; border: 1px solid #e0a070; "
+                       "border-radius: 3px; padding: 1px 6px; font-weight: bold; }"));
+    m_statusAltered->setMinimumWidth(1);
+    m_statusAltered->hide();
+    statusBar()->addPermanentWidget(m_statusAltered);
     m_statusStep = new QLabel(this);
+    m_statusStep->setObjectName(QStringLiteral("statusStep"));
     m_statusStep->setTextFormat(Qt::PlainText);  // tokens such as "<s>" are not markup
+    m_statusStep->setMinimumWidth(1);
     statusBar()->addPermanentWidget(m_statusStep);
-    auto updateStatus = [this] {
-        const Step* s = m_session->currentStep();
-        const Session::Focus& f = m_session->focus();
-        if (!s) {
-            m_statusStep->clear();
-            return;
-        }
-        const QStringList q = m_session->queryLabels();
-        m_statusStep->setText(tr("step %1 · layer %2 · head %3 · query “%4”")
-                                  .arg(f.step + 1)
-                                  .arg(f.layer + 1)
-                                  .arg(f.head + 1)
-                                  .arg(f.query < q.size() ? q[f.query] : QString()));
-    };
-    connect(m_session, &Session::changed, this, [updateStatus](const SessionChange& change) {
+    connect(m_session, &Session::changed, this, [this](const SessionChange& change) {
         if (change.has(SessionChange::Trace | SessionChange::Focus)) updateStatus();
     });
     connect(m_session, &Session::errorOccurred, this, [this](const QString& m) {
@@ -194,16 +236,69 @@ MainWindow::MainWindow(QWidget* parent, bool persistent)
     restoreSettings();
 }
 
+void MainWindow::updateStatus() {
+    const int off = static_cast<int>(m_session->disabledHeads().size());
+    m_statusAltered->setText(off == 1
+                                 ? tr("1 head switched off — the model is altered")
+                                 : tr("%1 heads switched off — the model is altered").arg(off));
+    m_statusAltered->setVisible(off > 0);
+    setWindowTitle(off > 0 ? tr("Attention Lab — altered model") : tr("Attention Lab"));
+
+    const Step* s = m_session->currentStep();
+    const TracePtr t = m_session->trace();
+    if (!s || !t) {
+        m_statusStep->clear();
+        return;
+    }
+    const Session::Focus& f = m_session->focus();
+    const QStringList q = m_session->queryLabels();
+    m_statusStep->setText(tr("step %1 of %2 · %3 · head %4 · query “%5”")
+                              .arg(f.step + 1)
+                              .arg(t->steps.size())
+                              .arg(layerName(f.layer, f.decoder, f.cross))
+                              .arg(f.head + 1)
+                              .arg(f.query < q.size() ? q[f.query] : QString()));
+}
+
+QString MainWindow::layerName(int layer, bool decoder, bool cross) const {
+    // Encoder and decoder layers are numbered apart: say which stack (and which attention).
+    if (!m_session->isSeq2Seq()) return tr("layer %1").arg(layer + 1);
+    if (!decoder) return tr("encoder layer %1").arg(layer + 1);
+    return cross ? tr("decoder layer %1 (cross-attention)").arg(layer + 1)
+                 : tr("decoder layer %1 (self-attention)").arg(layer + 1);
+}
+
+QString MainWindow::statusText() const { return m_statusStep->text(); }
+QString MainWindow::alteredText() const {
+    return m_statusAltered->isVisibleTo(const_cast<MainWindow*>(this)) ? m_statusAltered->text()
+                                                                       : QString();
+}
+
+void MainWindow::openExampleModel(const QString& spec) {
+    const bool untrained = usingUntrainedModel();
+    if (spec == QLatin1String("untrained")) {
+        if (!untrained) m_modelActions->useUntrained();
+        return;
+    }
+    if (!untrained && spec == m_modelSpec) return;  // already open
+    m_modelActions->load(spec);
+}
+
 MainWindow::~MainWindow() = default;
 
 void MainWindow::buildTabs() {
     m_tabs = new QTabWidget(this);
     m_tabs->setObjectName(QStringLiteral("viewTabs"));
     m_tabs->setDocumentMode(true);
+    // Twelve tabs must not widen the window: the bar scrolls instead (arrows at its end).
+    m_tabs->setUsesScrollButtons(true);
+    m_tabs->setElideMode(Qt::ElideNone);
     auto add = [this](const QString& title, std::function<QWidget*()> make, const QString& tip) {
-        auto* host = new QWidget(m_tabs);
-        auto* l = new QVBoxLayout(host);
-        l->setContentsMargins(0, 0, 0, 0);
+        // Each view sits in a scroll area: a view that needs more than a 1024×768 projector
+        // leaves scroll bars instead of pushing the window (and the status bar) off the screen.
+        auto* host = new QScrollArea(m_tabs);
+        host->setWidgetResizable(true);
+        host->setFrameShape(QFrame::NoFrame);
         const int i = m_tabs->addTab(host, title);
         m_tabs->setTabToolTip(i, tip);
         m_factories << std::move(make);
@@ -237,11 +332,24 @@ void MainWindow::buildTabs() {
         tr("Rollout"), [this] { return new RolloutView(m_session); },
         tr("How much each token draws from each input token through the layers"));
     add(
-        tr("Predict"), [this] { return new PredictionView(m_session); },
-        tr("What the model would write next"));
+        tr("Predict"),
+        [this] {
+            auto* v = new PredictionView(m_session);
+            // The chosen token joins the sentence in the box, so every view shows its attention.
+            connect(v, &PredictionView::appendRequested, this,
+                    [this](const QString& piece, bool target) {
+                        if (target)
+                            m_controls->setTargetText(m_session->targetText() + piece);
+                        else
+                            m_controls->setSourceText(m_session->text() + piece);
+                        m_session->runNow();
+                    });
+            return v;
+        },
+        tr("What the model would write next, or the hidden word it would fill in"));
     add(
         tr("Translate"), [this] { return new TranslateView(m_session); },
-        tr("English → Spanish with our encoder–decoder, and fill the [MASK]"));
+        tr("The sentence in English → Spanish with our encoder–decoder, and its hidden words"));
     add(
         tr("Learn"), [this] { return new LearnView(m_session); },
         tr("Watch a small model learn, live"));
@@ -255,7 +363,7 @@ void MainWindow::ensureTabView(int index) {
     if (index < 0 || index >= m_views.size() || m_views[index]) return;
     QWidget* v = m_factories[index]();
     m_views[index] = v;
-    m_tabs->widget(index)->layout()->addWidget(v);
+    static_cast<QScrollArea*>(m_tabs->widget(index))->setWidget(v);
     v->show();
 }
 
@@ -284,9 +392,7 @@ QWidget* MainWindow::currentExportTarget() {
 void MainWindow::buildMenus() {
     // --- File ---
     QMenu* file = menuBar()->addMenu(tr("&File"));
-    QAction* open = file->addAction(tr("&Open model…"), this, &MainWindow::openModel);
-    open->setShortcut(QKeySequence::Open);
-    file->addSeparator();
+    // Opening a model lives in the Model menu only.
     QAction* exp = file->addAction(tr("&Export…"), this, &MainWindow::exportView);
     exp->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
     QAction* expAll = file->addAction(tr("Export &all heads…"), this, &MainWindow::exportAllHeads);
@@ -312,6 +418,9 @@ void MainWindow::buildMenus() {
     m_presentationAction = view->addAction(tr("&Presentation mode"));
     m_presentationAction->setCheckable(true);
     m_presentationAction->setShortcut(QKeySequence(Qt::Key_F11));
+    // F11 works wherever the keyboard focus is, a floating dock included.
+    m_presentationAction->setShortcutContext(Qt::ApplicationShortcut);
+    addAction(m_presentationAction);
     m_presentationAction->setToolTip(tr("Full screen, large fonts, high contrast"));
     connect(m_presentationAction, &QAction::toggled, this, &MainWindow::setPresentationMode);
     QMenu* maps = view->addMenu(tr("&Colour map"));
@@ -338,10 +447,24 @@ void MainWindow::buildMenus() {
     view->addAction(m_controlsDock->toggleViewAction());
     view->addAction(m_headsDock->toggleViewAction());
     QMenu* tabsMenu = view->addMenu(tr("&Go to view"));
+    QAction* nextTab = tabsMenu->addAction(tr("&Next view"), this, [this] {
+        m_tabs->setCurrentIndex((m_tabs->currentIndex() + 1) % m_tabs->count());
+    });
+    nextTab->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_PageDown), QKeySequence::NextChild});
+    QAction* prevTab = tabsMenu->addAction(tr("&Previous view"), this, [this] {
+        m_tabs->setCurrentIndex((m_tabs->currentIndex() + m_tabs->count() - 1) % m_tabs->count());
+    });
+    prevTab->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_PageUp), QKeySequence::PreviousChild});
+    tabsMenu->addSeparator();
+    // Every tab has its own key, said in its tooltip.
     for (int i = 0; i < m_tabs->count(); ++i) {
         QAction* a = tabsMenu->addAction(m_tabs->tabText(i), this,
                                          [this, i] { m_tabs->setCurrentIndex(i); });
-        if (i < 9) a->setShortcut(QKeySequence(Qt::ALT | static_cast<Qt::Key>(Qt::Key_1 + i)));
+        const QKeySequence key = tabShortcut(i);
+        a->setShortcut(key);
+        m_tabShortcuts << a;
+        m_tabs->setTabToolTip(
+            i, tr("%1 (%2)").arg(m_tabs->tabToolTip(i), key.toString(QKeySequence::NativeText)));
     }
 
     // --- Step ---
@@ -450,7 +573,10 @@ void MainWindow::showShortcuts() {
            "<tr><td><b>Space</b></td><td>play / pause the steps</td></tr>"
            "<tr><td><b>Home / End</b></td><td>first / last step</td></tr>"
            "<tr><td><b>H</b></td><td>next head</td></tr>"
-           "<tr><td><b>Alt+1 … Alt+7</b></td><td>switch view</td></tr>"
+           "<tr><td><b>Alt+1 … Alt+0, Alt+-, Alt+=</b></td><td>view 1 … 12 (each tab's "
+           "tooltip says its key)</td></tr>"
+           "<tr><td><b>Ctrl+PgDown / Ctrl+PgUp</b></td><td>next / previous view</td></tr>"
+           "<tr><td><b>Ctrl+O</b></td><td>open a model</td></tr>"
            "<tr><td><b>F11</b></td><td>presentation mode</td></tr>"
            "<tr><td><b>Ctrl+C</b></td><td>copy the view as an image</td></tr>"
            "<tr><td><b>Ctrl+Shift+C</b></td><td>copy the matrix as CSV</td></tr>"
@@ -465,28 +591,30 @@ void MainWindow::setPresentationMode(bool on) {
         m_normalFont = QApplication::font();
         m_normalPalette = QApplication::palette();
         m_wasMaximized = isMaximized();
+        m_normalToolTipFont = QToolTip::font();
+        m_normalToolTipPalette = QToolTip::palette();
         QFont f = m_normalFont;
         f.setPointSizeF(m_normalFont.pointSizeF() * 1.35);
+        // The application font reaches every widget without a font of its own (dock titles,
+        // menus, the status bar, the controls); tooltips keep their own, so set theirs.
         QApplication::setFont(f);
-        // High contrast for projectors: pure black on white, strong selection colour.
-        QPalette p = m_normalPalette;
-        p.setColor(QPalette::Window, Qt::white);
-        p.setColor(QPalette::WindowText, Qt::black);
-        p.setColor(QPalette::Base, Qt::white);
-        p.setColor(QPalette::AlternateBase, QColor(0xee, 0xee, 0xee));
-        p.setColor(QPalette::Text, Qt::black);
-        p.setColor(QPalette::Button, QColor(0xe6, 0xe6, 0xe6));
-        p.setColor(QPalette::ButtonText, Qt::black);
-        p.setColor(QPalette::Highlight, QColor(0x00, 0x33, 0xaa));
-        p.setColor(QPalette::HighlightedText, Qt::white);
-        p.setColor(QPalette::PlaceholderText, QColor(0x33, 0x33, 0x33));
-        p.setColor(QPalette::Mid, QColor(0x44, 0x44, 0x44));
+        QToolTip::setFont(f);
+        const QPalette p = presentationPalette(m_normalPalette);
         QApplication::setPalette(p);
+        QToolTip::setPalette(p);
         m_session->setFontScale(1.5);
         showFullScreen();
+        // Without a window manager nobody honours "full screen": take the screen ourselves.
+        QTimer::singleShot(200, this, [this] {
+            const QScreen* sc = screen();
+            if (m_presentation && isFullScreen() && sc && geometry() != sc->geometry())
+                setGeometry(sc->geometry());
+        });
     } else {
         QApplication::setFont(m_normalFont);
+        QToolTip::setFont(m_normalToolTipFont);
         QApplication::setPalette(m_normalPalette);
+        QToolTip::setPalette(m_normalToolTipPalette);
         m_session->setFontScale(1.0);
         if (m_wasMaximized)
             showMaximized();

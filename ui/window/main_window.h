@@ -43,6 +43,18 @@ public:
     /// Index of the tab whose title starts with title, or -1.
     int tabIndex(const QString& title) const;
     bool presentationMode() const { return m_presentation; }
+    ModelActions* modelActions() const { return m_modelActions; }
+    QDockWidget* controlsDock() const { return m_controlsDock; }
+    QDockWidget* headsDock() const { return m_headsDock; }
+    QScrollArea* controlsScroll() const { return m_controlsScroll; }
+    /// The Go to view actions, one per tab, in tab order (each with its shortcut).
+    const QList<QAction*>& tabShortcutActions() const { return m_tabShortcuts; }
+    /// The status bar's step text ("step 3 of 26 · decoder layer 2 (cross-attention) · …") and
+    /// the altered-model banner (empty when every head is on).
+    QString statusText() const;
+    QString alteredText() const;
+    /// "layer 2", or with two stacks "encoder layer 2" / "decoder layer 2 (cross-attention)".
+    QString layerName(int layer, bool decoder, bool cross) const;
 
     /// Command-line start: shows text (and target, for encoder–decoder models), opens the model
     /// spec ("untrained", "builtin:…" or a path; empty = as last time) and brings the tab whose
@@ -62,6 +74,9 @@ public slots:
     void showAbout();
     void showShortcuts();
     void saveSettings();
+    /// Opens the model an example is meant for ("untrained", "builtin:…", a path) unless it is
+    /// already open.
+    void openExampleModel(const QString& spec);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -73,6 +88,7 @@ private:
     void ensureTabView(int index);
     void showFirstWeights();
     bool usingUntrainedModel() const;
+    void updateStatus();
 
     Session* m_session = nullptr;
     ControlsPanel* m_controls = nullptr;
@@ -83,6 +99,8 @@ private:
     QScrollArea* m_controlsScroll = nullptr;
     QDockWidget* m_headsDock = nullptr;
     QLabel* m_statusStep = nullptr;
+    QLabel* m_statusAltered = nullptr;
+    QList<QAction*> m_tabShortcuts;
     QActionGroup* m_colorMaps = nullptr;
     QAction* m_presentationAction = nullptr;
     ModelActions* m_modelActions = nullptr;
@@ -95,6 +113,8 @@ private:
     QByteArray m_normalState;
     QFont m_normalFont;
     QPalette m_normalPalette;
+    QFont m_normalToolTipFont;
+    QPalette m_normalToolTipPalette;
 };
 
 }  // namespace attn::ui

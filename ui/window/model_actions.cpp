@@ -67,7 +67,7 @@ ModelActions::ModelActions(Session* session, QWidget* window)
 
     m_menu->addSeparator();
     QAction* open = m_menu->addAction(tr("&Open model…"));
-    open->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    open->setShortcut(QKeySequence::Open);
     open->setToolTip(
         tr("A llama2.c .bin checkpoint, or config.json of a Hugging Face GPT-2 / "
            "BERT folder"));
