@@ -551,6 +551,12 @@ TEST_F(WindowTest, MinimumSizeFitsA1024x768ProjectorInBothModes) {
 }
 
 TEST_F(WindowTest, EveryControlIsReachableAndUncutAt1024x768) {
+    // A loaded model shows more controls (its "Untrained" button): the panel must widen.
+    if (auto english = attn::openModel("builtin:english")) {
+        s->setModel(std::move(english.value()));
+        s->waitForIdle();
+        QCoreApplication::processEvents();
+    }
     for (bool presentation : {false, true}) {
         w->setPresentationMode(presentation);
         w->showNormal();  // the offscreen screen is smaller than a projector: size it by hand
@@ -582,6 +588,10 @@ TEST_F(WindowTest, EveryControlIsReachableAndUncutAt1024x768) {
             if (auto* b = qobject_cast<QAbstractButton*>(c)) {
                 EXPECT_GE(b->width(), b->sizeHint().width()) << b->text().toStdString();
             }
+            // Nothing sticks out past the panel's right edge (it never scrolls sideways).
+            EXPECT_LE(c->mapTo(w->controls(), QPoint(c->width(), 0)).x(),
+                      scroll->viewport()->width())
+                << c->metaObject()->className() << " presentation " << presentation;
         }
         QComboBox* ex = w->controls()->examplesCombo();
         EXPECT_GE(ex->width(), ex->fontMetrics().horizontalAdvance(ex->currentText()) + 30);
@@ -765,6 +775,13 @@ TEST_F(WindowTest, TranslateUsesTheMainSentence) {
     EXPECT_EQ(view->crossView()->colLabels(), (QStringList{"the", "dog", "is", "red"}));
     EXPECT_EQ(view->fillPanel()->sentence(), QStringLiteral("the dog is red"));
     EXPECT_EQ(view->fillPanel()->maskedText(), QStringLiteral("the dog is [MASK]"));
+    // Its heatmap grows with presentation mode.
+    QCustomPlot* plot = view->crossView()->plot();
+    const double normal = plot->yAxis->labelFont().pointSizeF();
+    w->setPresentationMode(true);
+    QCoreApplication::processEvents();
+    EXPECT_GT(plot->yAxis->labelFont().pointSizeF(), normal * 1.3);
+    w->setPresentationMode(false);
 }
 
 TEST_F(WindowTest, PredictFillsTheMaskOnTheMainSentenceForTheEnglishModel) {
@@ -818,6 +835,11 @@ TEST_F(WindowTest, PredictAppendsTheChosenTokenAndRunsAgain) {
     ASSERT_EQ(view->appendButtons().size(), view->topTokens().size());
     const QString next = view->predictedToken();
     EXPECT_EQ(next, QStringLiteral("es"));
+    for (int i = 0; i < view->topTokens().size(); ++i) {
+        const QString t = view->topTokens()[i];
+        const bool marker = t.startsWith('[') || t.startsWith('<');
+        EXPECT_EQ(view->appendButtons()[i]->isEnabled(), !marker) << t.toStdString();
+    }
     const int before = static_cast<int>(s->tokenLabels(true).size());
     QTest::mouseClick(view->appendButtons().front(), Qt::LeftButton);
     s->waitForIdle();

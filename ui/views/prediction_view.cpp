@@ -3,6 +3,7 @@
 #include <qcustomplot.h>
 
 #include <QComboBox>
+#include <QEvent>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPushButton>
@@ -41,6 +42,12 @@ void ProbabilityBars::setItems(const QStringList& labels, const QVector<double>&
     m_labels = labels;
     m_probs = probabilities;
     rebuild();
+}
+
+void ProbabilityBars::changeEvent(QEvent* event) {
+    QWidget::changeEvent(event);
+    // Presentation mode: the labels and percentages are drawn with this widget's font.
+    if (event->type() == QEvent::FontChange) rebuild();
 }
 
 void ProbabilityBars::setTitle(const QString& title) {
@@ -302,14 +309,16 @@ void PredictionView::rebuildAppendButtons(const attn::Model& model, bool seq2seq
     const QString text = seq2seq ? m_session->targetText() : m_session->text();
     for (int i = 0; i < m_tokens.size(); ++i) {
         const QString& t = m_tokens[i];
-        const bool special =
-            t.isEmpty() || (t.startsWith(QLatin1Char('<')) && t.endsWith(QLatin1Char('>')));
+        // <eos>, </s>, [UNK], [PAD]: markers, not text to write.
+        const bool special = t.isEmpty() ||
+                             (t.startsWith(QLatin1Char('<')) && t.endsWith(QLatin1Char('>'))) ||
+                             (t.startsWith(QLatin1Char('[')) && t.endsWith(QLatin1Char(']')));
         QString piece = t;
         if (words && !text.isEmpty() && !text.endsWith(QLatin1Char(' '))) piece.prepend(' ');
         auto* b = new QPushButton(tr("+ %1").arg(visibleToken(t.toStdString())), m_appendRow);
         b->setObjectName(QStringLiteral("append%1").arg(i));
         b->setEnabled(!special);
-        b->setToolTip(special ? tr("%1 marks the end; there is nothing to append")
+        b->setToolTip(special ? tr("%1 is a marker, not a word: there is nothing to append")
                                     .arg(visibleToken(t.toStdString()))
                               : tr("Append it to the %1 and run again")
                                     .arg(seq2seq ? tr("target") : tr("sentence")));

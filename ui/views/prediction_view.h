@@ -38,6 +38,9 @@ public:
     QCustomPlot* plot() const { return m_plot; }
     QSize sizeHint() const override { return {300, 170}; }
 
+protected:
+    void changeEvent(QEvent* event) override;
+
 private:
     void rebuild();
     QCustomPlot* m_plot = nullptr;

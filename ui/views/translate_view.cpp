@@ -130,6 +130,7 @@ void TranslateView::refresh(int parts) {
         QFont big = m_output->font();
         big.setPointSizeF(m_outputPointSize * scale);
         m_output->setFont(big);
+        QTimer::singleShot(0, this, &TranslateView::fitChoices);  // once the new fonts arrive
     }
     if (parts & (SessionChange::Model | SessionChange::Trace)) {
         onSessionModel();
@@ -272,6 +273,15 @@ void TranslateView::refreshCrossChoices() {
     // The last layer is where the alignment shows most clearly.
     m_layer->setCurrentIndex(oldLayer >= 0 && oldLayer < layers ? oldLayer : layers - 1);
     m_head->setCurrentIndex(oldHead >= 0 && oldHead <= heads ? oldHead : 0);
+    fitChoices();
+}
+
+void TranslateView::fitChoices() {
+    // Never narrower than the longest choice: "decoder laye…" says nothing.
+    for (QComboBox* c : {m_layer, m_head}) {
+        c->setMinimumWidth(0);
+        c->setMinimumWidth(c->sizeHint().width());
+    }
 }
 
 void TranslateView::setCrossHead(int layer, int head) {
@@ -306,13 +316,13 @@ void TranslateView::showCross() {
     for (const std::string& w : m_translation->outputs) rows << QString::fromStdString(w);
     for (const attn::Token& t : m_translation->source_tokens) cols << tokenLabel(t);
     m_cross->setMatrix(A, rows, cols);
-    m_cross->setTitle(head >= 0 ? tr("Decoder layer %1, head %2\nthe English word each Spanish "
-                                     "word looked at")
-                                      .arg(layer + 1)
-                                      .arg(head + 1)
-                                : tr("Decoder layer %1, mean of heads\nthe English word each "
-                                     "Spanish word looked at")
-                                      .arg(layer + 1));
+    // Short lines: the title must fit above a narrow figure (a 1024-wide projector).
+    m_cross->setTitle(
+        head >= 0
+            ? tr("Decoder layer %1, head %2\nwhere each Spanish word looked")
+                  .arg(layer + 1)
+                  .arg(head + 1)
+            : tr("Decoder layer %1, mean of heads\nwhere each Spanish word looked").arg(layer + 1));
     QStringList reading;  // what the decoder had read when it wrote row r
     for (const std::string& w : m_translation->decoder_inputs) reading << QString::fromStdString(w);
     m_cross->setCellTooltipProvider([rows, cols, reading, A](int r, int c) {

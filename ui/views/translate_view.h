@@ -78,6 +78,7 @@ private:
     void fillNow();
     void showCross();
     void refreshCrossChoices();
+    void fitChoices();
 
     std::shared_ptr<const attn::Model> m_translator;  // in use
     std::shared_ptr<const attn::Model> m_english;     // in use

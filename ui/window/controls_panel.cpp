@@ -150,7 +150,7 @@ ControlsPanel::ControlsPanel(Session* session, QWidget* parent)
     m_kindNote = new QLabel(m_structure);
     m_kindNote->setObjectName(QStringLiteral("kindNote"));
     m_kindNote->setWordWrap(true);
-    grid->addWidget(m_kindNote, 4, 0, 1, 4);
+    grid->addWidget(m_kindNote, 2, 0, 1, 4);
     m_dModel = new QSpinBox(m_structure);
     m_dModel->setRange(2, 512);
     m_dModel->setToolTip(tr("Numbers per token vector (d_model)"));
@@ -165,18 +165,20 @@ ControlsPanel::ControlsPanel(Session* session, QWidget* parent)
     auto* reroll = new QToolButton(m_structure);
     reroll->setText(tr("New"));
     reroll->setToolTip(tr("Another random model (new seed)"));
-    grid->addWidget(new QLabel(tr("d_model"), m_structure), 2, 0);
-    grid->addWidget(m_dModel, 2, 1);
-    grid->addWidget(new QLabel(tr("heads"), m_structure), 2, 2, Qt::AlignRight);
-    grid->addWidget(m_heads, 2, 3);
-    grid->addWidget(new QLabel(tr("layers"), m_structure), 3, 0);
-    grid->addWidget(m_layers, 3, 1);
-    grid->addWidget(new QLabel(tr("seed"), m_structure), 3, 2, Qt::AlignRight);
+    // The seed and its button get a row of their own: the panel stays narrow enough for a
+    // 1024-wide projector with presentation fonts.
+    grid->addWidget(new QLabel(tr("d_model"), m_structure), 3, 0);
+    grid->addWidget(m_dModel, 3, 1);
+    grid->addWidget(new QLabel(tr("heads"), m_structure), 3, 2, Qt::AlignRight);
+    grid->addWidget(m_heads, 3, 3);
+    grid->addWidget(new QLabel(tr("layers"), m_structure), 4, 0);
+    grid->addWidget(m_layers, 4, 1);
+    grid->addWidget(new QLabel(tr("seed"), m_structure), 5, 0);
     auto* seedRow = new QHBoxLayout;
     seedRow->setSpacing(2);
     seedRow->addWidget(m_seed, 1);
     seedRow->addWidget(reroll);
-    grid->addLayout(seedRow, 3, 3);
+    grid->addLayout(seedRow, 5, 1, 1, 3);
     grid->setColumnStretch(1, 1);
     grid->setColumnStretch(3, 1);
     v->addWidget(m_structure);

@@ -224,6 +224,9 @@ MainWindow::MainWindow(QWidget* parent, bool persistent)
     statusBar()->addPermanentWidget(m_statusStep);
     connect(m_session, &Session::changed, this, [this](const SessionChange& change) {
         if (change.has(SessionChange::Trace | SessionChange::Focus)) updateStatus();
+        // After the controls have re-laid themselves out for the new model.
+        if (change.has(SessionChange::Model))
+            QTimer::singleShot(0, this, [this] { fitControlsWidth(false); });
     });
     connect(m_session, &Session::errorOccurred, this, [this](const QString& m) {
         if (m.isEmpty())
@@ -624,11 +627,17 @@ void MainWindow::setPresentationMode(bool on) {
     const QSignalBlocker block(m_presentationAction);
     m_presentationAction->setChecked(on);
     // Fonts changed size: let the left panel be as wide as its controls now need.
-    QTimer::singleShot(0, this, [this] {
-        m_controlsScroll->setMinimumWidth(
-            m_controls->minimumSizeHint().width() +
-            m_controlsScroll->verticalScrollBar()->sizeHint().width());
-    });
+    QTimer::singleShot(0, this, [this] { fitControlsWidth(/*shrink=*/true); });
+}
+
+void MainWindow::fitControlsWidth(bool shrink) {
+    // The panel never scrolls sideways, so the dock is at least as wide as the controls need
+    // (they need more when a loaded model shows its "Untrained" button, or with larger fonts).
+    const int w = m_controls->minimumSizeHint().width() +
+                  m_controlsScroll->verticalScrollBar()->sizeHint().width();
+    m_controlsScroll->setMinimumWidth(w);
+    // …and, after a change of fonts, no wider: the centre keeps the rest for the pictures.
+    if (shrink) resizeDocks({m_controlsDock}, {w}, Qt::Horizontal);
 }
 
 void MainWindow::showFirstWeights() {

@@ -89,6 +89,7 @@ private:
     void showFirstWeights();
     bool usingUntrainedModel() const;
     void updateStatus();
+    void fitControlsWidth(bool shrink);
 
     Session* m_session = nullptr;
     ControlsPanel* m_controls = nullptr;
