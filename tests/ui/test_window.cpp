@@ -781,6 +781,14 @@ TEST_F(WindowTest, TranslateUsesTheMainSentence) {
     w->setPresentationMode(true);
     QCoreApplication::processEvents();
     EXPECT_GT(plot->yAxis->labelFont().pointSizeF(), normal * 1.3);
+    // At 1024×768 the two panels stack rather than run off the right edge.
+    w->showNormal();
+    w->resize(1024, 768);
+    QCoreApplication::processEvents();
+    QCoreApplication::processEvents();
+    auto* host = qobject_cast<QScrollArea*>(w->tabs()->widget(tab));
+    ASSERT_NE(host, nullptr);
+    EXPECT_LE(view->width(), host->viewport()->width());
     w->setPresentationMode(false);
 }
 

@@ -107,6 +107,7 @@ TranslateView::TranslateView(Session* session, QWidget* parent)
     maskLayout->addWidget(m_fillPanel, 1);
 
     auto* split = new QSplitter(Qt::Horizontal, this);
+    m_split = split;
     split->addWidget(transBox);
     split->addWidget(maskBox);
     split->setStretchFactor(0, 3);
@@ -121,6 +122,18 @@ TranslateView::TranslateView(Session* session, QWidget* parent)
     loadShipped(QStringLiteral("translation"));
     loadShipped(QStringLiteral("english"));
     refreshNow();
+}
+
+void TranslateView::resizeEvent(QResizeEvent* event) {
+    SessionView::resizeEvent(event);
+    // Side by side when both panels fit the room the tab gives (the scroll area around the
+    // view); else one above the other, so that a 1024-wide projector scrolls only downwards.
+    const int room = parentWidget() ? parentWidget()->width() : width();
+    int sideBySide = m_split->handleWidth() + 8;
+    for (int i = 0; i < m_split->count(); ++i)
+        sideBySide += m_split->widget(i)->minimumSizeHint().width();
+    const Qt::Orientation o = room >= sideBySide ? Qt::Horizontal : Qt::Vertical;
+    if (m_split->orientation() != o) m_split->setOrientation(o);
 }
 
 void TranslateView::refresh(int parts) {

@@ -20,6 +20,7 @@
 class QComboBox;
 class QLabel;
 class QLineEdit;
+class QSplitter;
 
 namespace attn::ui {
 
@@ -69,6 +70,9 @@ public:
 signals:
     void translationChanged(const QString& spanish);
 
+protected:
+    void resizeEvent(QResizeEvent* event) override;
+
 private:
     using LoadResult = attn::Result<std::shared_ptr<const attn::Model>>;
     void loadShipped(const QString& name);
@@ -99,6 +103,7 @@ private:
     QWidget* m_crossControls = nullptr;  // "Cross-attention of" + layer + head
     HeatmapView* m_cross = nullptr;
     FillMaskPanel* m_fillPanel = nullptr;
+    QSplitter* m_split = nullptr;
 };
 
 }  // namespace attn::ui
