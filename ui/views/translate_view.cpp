@@ -11,6 +11,7 @@
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 #include <algorithm>
+#include <cmath>
 
 #include "attn/analysis.h"
 #include "attn/corpus.h"
@@ -133,7 +134,15 @@ void TranslateView::resizeEvent(QResizeEvent* event) {
     for (int i = 0; i < m_split->count(); ++i)
         sideBySide += m_split->widget(i)->minimumSizeHint().width();
     const Qt::Orientation o = room >= sideBySide ? Qt::Horizontal : Qt::Vertical;
-    if (m_split->orientation() != o) m_split->setOrientation(o);
+    if (m_split->orientation() == o) return;
+    m_split->setOrientation(o);
+    // Stacked, the cross-attention keeps the height it needs to label every word: the tab
+    // scrolls downwards instead of squeezing the figure.
+    const double scale = m_session ? m_session->fontScale() : 1.0;
+    m_split->widget(0)->setMinimumHeight(
+        o == Qt::Vertical ? static_cast<int>(std::lround(480 * scale)) : 0);
+    m_split->widget(1)->setMinimumHeight(
+        o == Qt::Vertical ? static_cast<int>(std::lround(260 * scale)) : 0);
 }
 
 void TranslateView::refresh(int parts) {
