@@ -537,11 +537,6 @@ TEST_F(WindowTest, MinimumSizeFitsA1024x768ProjectorInBothModes) {
         const QSize min = w->minimumSize();
         std::printf("[ measured ] minimum size hint %s: %d × %d\n",
                     presentation ? "presentation" : "normal", hint.width(), hint.height());
-        for (QWidget* part : std::initializer_list<QWidget*>{
-                 w->controlsDock(), w->controlsScroll(), w->controls(), w->headsDock(),
-                 w->headGrid(), w->tabs(), w->stepView(), w->statusBar(), w->menuBar()})
-            std::printf("    %-28s min %4d × %-4d\n", part->metaObject()->className(),
-                        part->minimumSizeHint().width(), part->minimumSizeHint().height());
         EXPECT_LE(hint.width(), 1024) << "presentation " << presentation;
         EXPECT_LE(hint.height(), 700) << "presentation " << presentation;
         EXPECT_LE(min.width(), 1024);
