@@ -11,10 +11,12 @@
 #include <QScrollBar>
 #include <QVBoxLayout>
 #include <algorithm>
+#include <cmath>
 
 #include "attn/analysis.h"
 #include "common/colormaps.h"
 #include "session/session.h"
+#include "views/heads_common.h"
 
 namespace attn::ui {
 
@@ -51,11 +53,14 @@ void HeadThumb::setEdge(int px) {
     update();
 }
 
-QSize HeadThumb::sizeHint() const { return {m_edge + 6, m_edge + 6 + fontMetrics().height() + 2}; }
+// The picture and a 3 px margin for the focus frame; the habit is written inside the picture,
+// so that a row costs no more than its pictures (no caption line under each).
+QSize HeadThumb::sizeHint() const { return {m_edge + 6, m_edge + 6}; }
 
 void HeadThumb::paintEvent(QPaintEvent*) {
     QPainter p(this);
     const QRect img(3, 3, m_edge, m_edge);
+    const QColor offColour(0xb0, 0x10, 0x10);
     if (m_image.isNull()) {
         p.fillRect(img, palette().color(QPalette::AlternateBase));
     } else {
@@ -63,25 +68,36 @@ void HeadThumb::paintEvent(QPaintEvent*) {
         p.drawImage(img, m_image);
     }
     if (m_disabled) {
-        p.fillRect(img, QColor(255, 255, 255, 170));
-        p.setPen(QPen(QColor(0x90, 0x20, 0x20), 2));
+        // Switched off: veiled, crossed and framed in red, "off" written across it.
+        p.fillRect(img, QColor(255, 255, 255, 185));
+        p.setRenderHint(QPainter::Antialiasing, true);
+        p.setPen(QPen(offColour, std::max(2.0, m_edge / 24.0)));
         p.drawLine(img.topLeft(), img.bottomRight());
         p.drawLine(img.topRight(), img.bottomLeft());
+        p.setRenderHint(QPainter::Antialiasing, false);
     }
     if (m_focused) {
         p.setPen(QPen(kFocus, 3));
         p.drawRect(QRectF(img).adjusted(-1.5, -1.5, 1.5, 1.5));
+    } else if (m_disabled) {
+        p.setPen(QPen(offColour, 2));
+        p.drawRect(QRectF(img).adjusted(-1, -1, 1, 1));
     } else {
         p.setPen(QPen(palette().color(QPalette::Mid), 1));
         p.drawRect(img.adjusted(0, 0, -1, -1));
     }
+    const QString text = m_disabled ? tr("off") : m_caption;
+    if (text.isEmpty() || m_edge < 28) return;
     QFont f = font();
-    f.setBold(m_focused);
+    f.setBold(true);
+    f.setPixelSize(std::clamp(m_edge / 4, 9, fontInfo().pixelSize() + 2));
     p.setFont(f);
-    p.setPen(m_focused ? kFocus.darker(130) : palette().color(QPalette::Text));
-    const QRect cap(0, img.bottom() + 3, width(), height() - img.bottom() - 3);
-    p.drawText(cap, Qt::AlignHCenter | Qt::AlignTop,
-               fontMetrics().elidedText(m_caption, Qt::ElideRight, width()));
+    const QFontMetrics fm(f);
+    const QRect band(img.left(), img.bottom() - fm.height(), img.width(), fm.height() + 1);
+    if (!m_disabled) p.fillRect(band, QColor(255, 255, 255, 200));  // readable on any colour
+    p.setPen(m_disabled ? offColour : m_focused ? kFocus.darker(130) : QColor(Qt::black));
+    p.drawText(m_disabled ? img : band, Qt::AlignCenter,
+               fm.elidedText(text, Qt::ElideRight, img.width() - 2));
 }
 
 void HeadThumb::mousePressEvent(QMouseEvent* event) {
@@ -119,8 +135,11 @@ HeadGrid::HeadGrid(Session* session, QWidget* parent)
     m_info->setText(tr("Click a head to look at it; right-click to switch it off."));
     v->addWidget(m_info);
     m_scroll = new QScrollArea(this);
-    m_scroll->setWidgetResizable(true);
-    m_scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAsNeeded);
+    // The grid is sized to the viewport by layoutThumbs: never sideways, down only when the
+    // pictures would go below a legible size; centred in what it leaves over.
+    m_scroll->setWidgetResizable(false);
+    m_scroll->setAlignment(Qt::AlignHCenter | Qt::AlignTop);
+    m_scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_scroll->setFrameShape(QFrame::NoFrame);
     m_gridHost = new QWidget(m_scroll);
     m_grid = new QGridLayout(m_gridHost);
@@ -128,8 +147,9 @@ HeadGrid::HeadGrid(Session* session, QWidget* parent)
     m_grid->setHorizontalSpacing(2);
     m_grid->setVerticalSpacing(4);
     m_scroll->setWidget(m_gridHost);
-    // The viewport is resized after this widget's resizeEvent: size the pictures from it.
-    m_scroll->viewport()->installEventFilter(this);
+    // Sized from the scroll area's own size (no frame): the viewport shrinks when the scroll
+    // bar appears, which would feed back.
+    m_scroll->installEventFilter(this);
     v->addWidget(m_scroll, 1);
 
     connect(m_stack, &QComboBox::activated, this, [this](int i) {
@@ -163,25 +183,45 @@ void HeadGrid::resizeEvent(QResizeEvent* event) {
 }
 
 bool HeadGrid::eventFilter(QObject* watched, QEvent* event) {
-    if (watched == m_scroll->viewport() && event->type() == QEvent::Resize) layoutThumbs();
+    if (watched == m_scroll && event->type() == QEvent::Resize) layoutThumbs();
     return QWidget::eventFilter(watched, event);
 }
 
-void HeadGrid::layoutThumbs() {
-    if (m_heads <= 0) return;
-    // As large as the width allows, between a legible minimum and a sensible maximum.
-    // Row labels ("L12") on the left, head labels on top, a caption under each picture.
+int HeadGrid::minimumEdge() const {
+    return static_cast<int>(std::lround(18 * std::max(1.0, m_session->fontScale())));
+}
+
+QSize HeadGrid::sizeHint() const {
+    // What the grid needs for pictures of 48 px (64 px or more in presentation mode).
+    const int edge = static_cast<int>(std::lround(44 * std::max(1.0, m_session->fontScale())));
     const int header = fontMetrics().horizontalAdvance(QStringLiteral("L00")) + 8;
-    const int availW =
-        m_scroll->viewport()->width() - header - m_grid->horizontalSpacing() * (m_heads + 1);
-    const int perRow = fontMetrics().height() + 6 + m_grid->verticalSpacing();
-    const int availH =
-        m_scroll->viewport()->height() - fontMetrics().height() - 4 - perRow * m_layers;
-    int edge = availW / m_heads - 6;
-    // Fit the height too, down to a legible minimum; below that the grid scrolls down.
-    if (m_layers > 0) edge = std::min(edge, std::max(40, availH / m_layers - 6));
-    edge = std::clamp(edge, 40, 150);
+    const int heads = std::max(m_heads, 1), layers = std::max(m_layers, 1);
+    return {header + heads * (edge + 6 + m_grid->horizontalSpacing()) + 16,
+            m_info->sizeHint().height() + fontMetrics().height() + 16 +
+                layers * (edge + 6 + m_grid->verticalSpacing())};
+}
+
+void HeadGrid::layoutThumbs() {
+    if (m_heads <= 0 || m_layers <= 0) return;
+    // As large as both the width and the height allow, so that every head shows at once.
+    // Row labels ("L12") on the left, head labels on top.
+    const int header = fontMetrics().horizontalAdvance(QStringLiteral("L00")) + 4;
+    const int hs = m_grid->horizontalSpacing(), vs = m_grid->verticalSpacing();
+    const int W = m_scroll->width(), H = m_scroll->height();
+    auto edgeFor = [&](int w) { return (w - header - hs * m_heads) / m_heads - 6; };
+    const int edgeW = edgeFor(W);
+    const int edgeH = (H - fontMetrics().height() - vs * (m_layers + 1)) / m_layers - 6;
+    int edge = std::min(edgeW, edgeH);
+    if (edge < minimumEdge()) {
+        // Too many layers for the height: scroll down, with the width the scroll bar leaves.
+        edge = edgeFor(W - m_scroll->verticalScrollBar()->sizeHint().width());
+    }
+    edge = std::clamp(edge, std::min(minimumEdge(), std::max(edgeW, 8)), 240);
+    m_edge = edge;
+    m_grid->setColumnMinimumWidth(0, header);
     for (HeadThumb* t : m_thumbs) t->setEdge(edge);
+    m_grid->activate();
+    m_gridHost->resize(m_grid->sizeHint());
 }
 
 void HeadGrid::rebuild() {
@@ -210,6 +250,7 @@ void HeadGrid::rebuild() {
             auto* l = new QLabel(tr("H%1").arg(h + 1), m_gridHost);
             l->setAlignment(Qt::AlignCenter);
             m_grid->addWidget(l, 0, h + 1);
+            l->show();  // now, not later: the grid's size is measured from its children
             m_headers << l;
         }
         for (int l = 0; l < layers; ++l) {
@@ -217,6 +258,7 @@ void HeadGrid::rebuild() {
             lab->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
             lab->setToolTip(tr("Layer %1").arg(l + 1));
             m_grid->addWidget(lab, l + 1, 0);
+            lab->show();
             m_headers << lab;
             for (int h = 0; h < heads; ++h) {
                 auto* t = new HeadThumb(l, h, m_gridHost);
@@ -226,14 +268,19 @@ void HeadGrid::rebuild() {
                     m_session->setHead(layer, head, s > 0, s == 2);
                 });
                 connect(t, &HeadThumb::toggleRequested, this, &HeadGrid::toggleHead);
-                m_grid->addWidget(t, l + 1, h + 1, Qt::AlignCenter);
+                m_grid->addWidget(t, l + 1, h + 1);
+                t->show();
                 m_thumbs << t;
             }
         }
-        m_grid->setRowStretch(layers + 1, 1);
-        m_grid->setColumnStretch(heads + 1, 1);
         layoutThumbs();
     }
+    const QString altered = alteredNotice(*m_session);
+    m_info->setText(altered.isEmpty()
+                        ? tr("Click a head to look at it; right-click to switch it off.")
+                        : altered);
+    // Fonts may have changed size (presentation mode): the labels and pictures follow.
+    layoutThumbs();
     refreshImages();
     refreshFocus();
 }

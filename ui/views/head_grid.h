@@ -1,7 +1,8 @@
 #pragma once
-// Every layer × head as a small picture of its attention weights. Click one to focus it; the
-// focused head is outlined; right-click switches a head off (its output is zeroed) to see what
-// it contributed.
+// Every layer × head as a small picture of its attention weights, sized so that the whole grid
+// fits the dock (it scrolls down only below a legible size, never sideways). Click one to focus
+// it; the focused head is outlined; right-click switches a head off (its output is zeroed) to
+// see what it contributed; a switched-off head is crossed out in red.
 
 #include <QImage>
 #include <QList>
@@ -69,6 +70,12 @@ public:
     int stackIndex() const;
     /// RunOptions::disabled_heads' block number of a layer of the stack on show.
     int blockOf(int layer) const;
+    /// Side of every picture, in pixels, as last laid out.
+    int thumbEdge() const { return m_edge; }
+    /// Below this side the grid scrolls down instead of shrinking further.
+    int minimumEdge() const;
+    QScrollArea* scrollArea() const { return m_scroll; }
+    QSize sizeHint() const override;
 
 protected:
     void resizeEvent(QResizeEvent* event) override;
@@ -90,6 +97,7 @@ private:
     QList<HeadThumb*> m_thumbs;
     QList<QLabel*> m_headers;
     int m_layers = 0, m_heads = 0;
+    int m_edge = 0;
 };
 
 }  // namespace attn::ui

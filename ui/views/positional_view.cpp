@@ -14,6 +14,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "session/session.h"
+#include "views/heads_common.h"
 #include "widgets/analysis_view_util.h"
 #include "widgets/heatmap_view.h"
 
@@ -51,7 +53,8 @@ QString sci(double v) {
 }  // namespace
 
 PositionalView::PositionalView(Session* session, QWidget* parent)
-    : SessionView(session, SessionChange::Trace | SessionChange::Model, parent) {
+    : SessionView(session, SessionChange::Trace | SessionChange::Model | SessionChange::Appearance,
+                  parent) {
     auto* layout = new QVBoxLayout(this);
     auto* top = new QHBoxLayout;
     m_modelLabel = new QLabel(this);
@@ -91,6 +94,7 @@ PositionalView::PositionalView(Session* session, QWidget* parent)
         m_waves = new QCustomPlot(fig);
         m_waves->setMinimumSize(300, 220);
         viewutil::stylePlot(m_waves);
+        followFontScale(m_waves, m_session);
         m_waves->xAxis->setLabel(tr("position t"));
         m_waves->yAxis->setLabel(tr("value"));
         viewutil::legendAbove(m_waves);
@@ -194,7 +198,11 @@ PositionalView::PositionalView(Session* session, QWidget* parent)
     refreshNow();
 }
 
-void PositionalView::refresh(int) { rebuild(); }
+void PositionalView::refresh(int) {
+    for (HeatmapView* map : {m_tableMap, m_simMap, m_mkMap, m_vecMap})
+        if (map) map->setFontScale(m_session->fontScale());
+    rebuild();
+}
 
 int PositionalView::dimCount() const {
     return m_kind == PositionalKind::Rope ? m_dHead / 2 : m_dModel;

@@ -11,6 +11,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "session/session.h"
+#include "views/heads_common.h"
 #include "widgets/analysis_view_util.h"
 
 namespace attn::ui {
@@ -46,7 +48,8 @@ QCPBars* addBars(QCPAxis* key, QCPAxis* value, const QString& name, const QColor
 }  // namespace
 
 QkInsideView::QkInsideView(Session* session, QWidget* parent)
-    : SessionView(session, SessionChange::Trace | SessionChange::Focus, parent) {
+    : SessionView(session, SessionChange::Trace | SessionChange::Focus | SessionChange::Appearance,
+                  parent) {
     auto* layout = new QVBoxLayout(this);
     auto* controls = new QHBoxLayout;
     m_headLabel = new QLabel(this);
@@ -64,6 +67,7 @@ QkInsideView::QkInsideView(Session* session, QWidget* parent)
     m_plot = new QCustomPlot(m_content);
     m_plot->setMinimumHeight(220);
     viewutil::stylePlot(m_plot);
+    followFontScale(m_plot, m_session);
     // Row 0: the legend in one line above the bars; row 1: the bars and, to the right, the sum.
     m_sumRect = new QCPAxisRect(m_plot);
     m_sumRect->setMinimumSize(170, 0);

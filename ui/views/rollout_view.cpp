@@ -23,7 +23,9 @@ QStringList labelsOf(const std::vector<attn::Token>& tokens) {
 }  // namespace
 
 RolloutView::RolloutView(Session* session, QWidget* parent)
-    : SessionView(session, SessionChange::Trace | SessionChange::Derived, parent) {
+    : SessionView(session,
+                  SessionChange::Trace | SessionChange::Derived | SessionChange::Appearance,
+                  parent) {
     m_slider = new QSlider(Qt::Horizontal, this);
     m_slider->setRange(1, 1);
     m_slider->setPageStep(1);
@@ -64,6 +66,12 @@ void RolloutView::setLayer(int layer) {
 }
 
 void RolloutView::refresh(int) {
+    // Presentation mode: the heatmap's labels and numbers grow with the rest of the window.
+    if (m_session) {
+        m_heatmap->setFontScale(m_session->fontScale());
+        m_heatmap->setColorMap(m_session->colorMap());
+        m_heatmap->setShowNumbers(m_session->showNumbers());
+    }
     attn::TracePtr trace = m_session ? m_session->trace() : nullptr;
     const bool seq2seq = trace && !trace->decoder_layers.empty();
     m_stack->setVisible(seq2seq);

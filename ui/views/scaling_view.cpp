@@ -7,9 +7,11 @@
 #include <QSignalBlocker>
 #include <QSpinBox>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <cmath>
 
 #include "session/session.h"
+#include "views/heads_common.h"
 #include "widgets/analysis_view_util.h"
 
 namespace attn::ui {
@@ -49,7 +51,8 @@ QCPGraph* addLine(QCustomPlot* plot, QCPAxisRect* rect, const QVector<double>& x
 
 ScalingView::ScalingView(Session* session, QWidget* parent)
     // The study is the view's own; the session only marks the model's d_k.
-    : SessionView(session, SessionChange::Trace | SessionChange::Model, parent) {
+    : SessionView(session, SessionChange::Trace | SessionChange::Model | SessionChange::Appearance,
+                  parent) {
     auto* layout = new QVBoxLayout(this);
     auto* controls = new QHBoxLayout;
     controls->addWidget(new QLabel(tr("Random q, k ~ N(0, 1) · keys per softmax:"), this));
@@ -73,6 +76,7 @@ ScalingView::ScalingView(Session* session, QWidget* parent)
     m_plot = new QCustomPlot(m_content);
     m_plot->setMinimumSize(420, 260);
     viewutil::stylePlot(m_plot);
+    followFontScale(m_plot, m_session);
     contentLayout->addWidget(m_plot, 1);
     m_note = viewutil::makeNote(m_content);
     contentLayout->addWidget(m_note);
@@ -169,9 +173,33 @@ void ScalingView::redraw() {
     g->setName(tr("unscaled q·k"));
     g = addLine(m_plot, m_stdRect, d, stdS, kScaled, Qt::SolidLine, true);
     g->setName(tr("scaled q·k / √d_k"));
-    // On top: the measured spread lies on √d_k.
-    g = addLine(m_plot, m_stdRect, d, root, QColor(40, 40, 40), Qt::DashLine, false);
-    g->setName(tr("√d_k"));
+    // The measured spread lies on √d_k, so the reference line would hide under that curve: it
+    // is drawn on a layer above every curve, thick and dashed, and labelled at its end.
+    g = addLine(m_plot, m_stdRect, d, root, QColor(20, 20, 20), Qt::DashLine, false);
+    g->setName(tr("√d_k (dashed, on top)"));
+    {
+        QPen pen = g->pen();
+        pen.setWidthF(2.5);
+        pen.setDashPattern({3.0, 2.0});
+        g->setPen(pen);
+        if (!m_plot->layer(QStringLiteral("reference")))
+            m_plot->addLayer(QStringLiteral("reference"), m_plot->layer(QStringLiteral("main")),
+                             QCustomPlot::limAbove);
+        g->setLayer(QStringLiteral("reference"));
+        auto* label = new QCPItemText(m_plot);
+        label->setLayer(QStringLiteral("reference"));
+        label->setClipAxisRect(m_stdRect);
+        label->position->setAxes(m_stdRect->axis(QCPAxis::atBottom),
+                                 m_stdRect->axis(QCPAxis::atLeft));
+        label->position->setCoords(d.back() / 1.5, root.back());
+        label->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
+        label->setColor(QColor(20, 20, 20));
+        label->setBrush(QColor(255, 255, 255, 210));
+        QFont f = label->font();
+        f.setBold(true);
+        label->setFont(f);
+        label->setText(tr("√d_k"));
+    }
     // Sharpness.
     g = addLine(m_plot, m_entropyRect, d, hMax, kReference.lighter(130), Qt::DotLine, false);
     g->setName(tr("uniform weights (ln T_k, 1/T_k)"));
@@ -181,6 +209,14 @@ void ScalingView::redraw() {
         ->removeFromLegend();
     addLine(m_plot, m_maxRect, d, mU, kUnscaled, Qt::SolidLine, true)->removeFromLegend();
     addLine(m_plot, m_maxRect, d, mS, kScaled, Qt::SolidLine, true)->removeFromLegend();
+
+    // Thicker curves on a projector.
+    const double widen = std::max(1.0, m_session->fontScale());
+    for (int i = 0; i < m_plot->graphCount(); ++i) {
+        QPen pen = m_plot->graph(i)->pen();
+        pen.setWidthF(pen.widthF() * widen);
+        m_plot->graph(i)->setPen(pen);
+    }
 
     double stdTop = 0;
     for (double v : stdU) stdTop = std::max(stdTop, v);

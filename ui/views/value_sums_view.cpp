@@ -10,6 +10,8 @@
 #include <algorithm>
 
 #include "attn/value_terms.h"
+#include "session/session.h"
+#include "views/heads_common.h"
 #include "widgets/analysis_view_util.h"
 #include "widgets/heatmap_view.h"
 
@@ -18,7 +20,8 @@ namespace attn::ui {
 using viewutil::formatNumber;
 
 ValueSumsView::ValueSumsView(Session* session, QWidget* parent)
-    : SessionView(session, SessionChange::Trace | SessionChange::Focus, parent) {
+    : SessionView(session, SessionChange::Trace | SessionChange::Focus | SessionChange::Appearance,
+                  parent) {
     auto* layout = new QVBoxLayout(this);
     auto* controls = new QHBoxLayout;
     m_headLabel = new QLabel(this);
@@ -34,6 +37,7 @@ ValueSumsView::ValueSumsView(Session* session, QWidget* parent)
     m_bars = new QCustomPlot(m_content);
     m_bars->setMinimumSize(260, 220);
     viewutil::stylePlot(m_bars);
+    followFontScale(m_bars, m_session);
     row->addWidget(m_bars, 2);
     m_heatmap = new HeatmapView(m_content);
     m_heatmap->setColorMap(ColorMapKind::Diverging);
@@ -59,6 +63,7 @@ ValueSumsView::ValueSumsView(Session* session, QWidget* parent)
 }
 
 void ValueSumsView::refresh(int) {
+    m_heatmap->setFontScale(m_session->fontScale());
     const Session::Focus& focus = m_session->focus();
     const QStringList queries = m_session->queryLabels();
     const QStringList keys = m_session->keyLabels();

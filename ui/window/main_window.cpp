@@ -26,6 +26,7 @@
 #include "views/compare_view.h"
 #include "views/head_grid.h"
 #include "views/lines_view.h"
+#include "views/model_view.h"
 #include "views/step_view.h"
 #include "widgets/heatmap_view.h"
 #include "window/controls_panel.h"
@@ -314,6 +315,8 @@ void MainWindow::buildTabs() {
     add(
         tr("Lines"), [this] { return new LinesView(m_session); },
         tr("The focused head as lines from queries to keys"));
+    add(
+        tr("Model view"), [this] { return new ModelView(m_session); }, tr("All heads at once"));
     add(
         tr("Compare"), [this] { return new CompareView(m_session); }, tr("Two heads side by side"));
     add(
