@@ -18,9 +18,14 @@
 
 #include "attn/open_model.h"
 #include "session/session.h"
+#include "views/compare_view.h"
 #include "views/head_grid.h"
+#include "views/head_summary_view.h"
 #include "views/lines_view.h"
 #include "views/model_view.h"
+#include "views/qk_inside_view.h"
+#include "views/rollout_view.h"
+#include "views/value_sums_view.h"
 
 namespace attn::ui {
 namespace {
@@ -201,6 +206,34 @@ TEST(ModelViewTest, SaysTheModelIsAlteredWhenAHeadIsOff) {
     EXPECT_TRUE(info->text().contains(QStringLiteral("L2 H3"))) << info->text().toStdString();
 }
 
+// Some label of the view says "Model altered".
+bool saysAltered(const QWidget& w) {
+    for (const QLabel* l : w.findChildren<QLabel*>())
+        if (l->isVisibleTo(&w) && l->text().contains(QStringLiteral("Model altered"))) return true;
+    return false;
+}
+
+TEST(ModelViewTest, EveryViewOfHeadsSaysTheModelIsAltered) {
+    Session s;
+    openUntrained(s, 2, 4);
+    CompareView compare(&s);
+    RolloutView rollout(&s);
+    HeadSummaryView table(&s);
+    QkInsideView qk(&s);
+    ValueSumsView values(&s);
+    const std::vector<std::pair<QWidget*, const char*>> views = {{&compare, "Compare"},
+                                                                 {&rollout, "Rollout"},
+                                                                 {&table, "Head table"},
+                                                                 {&qk, "q·k"},
+                                                                 {&values, "Values"}};
+    for (auto [w, name] : views) showAt(*w, {900, 600});
+    for (auto [w, name] : views) EXPECT_FALSE(saysAltered(*w)) << name;
+    s.setDisabledHeads({{0, 1}});
+    s.waitForIdle();
+    QCoreApplication::processEvents();
+    for (auto [w, name] : views) EXPECT_TRUE(saysAltered(*w)) << name;
+}
+
 // --- the heads dock --------------------------------------------------------------------------
 
 // Every thumbnail inside the viewport, one stride apart, no scroll bar.
@@ -240,6 +273,16 @@ TEST(HeadGridTest, FiveByEightFitsANarrowDockAndGrowsWithIt) {
     QCoreApplication::processEvents();
     expectDockFits(g, 5, 8, "700 × 520, presentation");
     EXPECT_GE(g.thumbEdge(), 64) << "a projector needs large thumbnails";
+}
+
+TEST(HeadGridTest, TwoByFourFitsALowDock) {
+    Session s;
+    openUntrained(s, 2, 4);
+    HeadGrid g(&s);
+    showAt(g, {330, 150}, "head_grid_2x4_low");
+    expectDockFits(g, 2, 4, "330 × 150");
+    showAt(g, {330, 110}, "head_grid_2x4_lower");
+    expectDockFits(g, 2, 4, "330 × 110");
 }
 
 TEST(HeadGridTest, Stories260KFitsTheDock) {

@@ -7,6 +7,7 @@
 
 #include "session/session.h"
 #include "views/cell_explain.h"
+#include "views/heads_common.h"
 #include "widgets/heatmap_view.h"
 
 namespace attn::ui {
@@ -85,9 +86,10 @@ void CompareView::redraw() {
     const TracePtr trace = m_session->trace();
     const Session::Focus& f = m_session->focus();
     const bool weights = m_what->currentData().toString() == QStringLiteral("weights");
-    m_note->setText(f.cross     ? tr("Decoder cross-attention heads")
-                    : f.decoder ? tr("Decoder self-attention heads")
-                                : QString());
+    m_note->setText(withAlteredNotice(f.cross     ? tr("Decoder cross-attention heads")
+                                      : f.decoder ? tr("Decoder self-attention heads")
+                                                  : QString(),
+                                      *m_session));
     for (int s = 0; s < 2; ++s) {
         HeatmapView* map = m_maps[s];
         map->setFontScale(m_session->fontScale());

@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "session/session.h"
+#include "views/heads_common.h"
 
 namespace attn::ui {
 
@@ -452,8 +453,7 @@ void HeadSummaryView::refresh(int parts) {
                        .arg(layers)
                        .arg(heads)
                        .arg(seq2seq ? tr(" of the encoder") : QString());
-    if (off > 0) text += QLatin1Char(' ') + tr("%n head(s) off.", nullptr, off);
-    m_caption->setText(text);
+    m_caption->setText(off > 0 ? withAlteredNotice(text, *m_session) : text);
 }
 
 }  // namespace attn::ui

@@ -55,6 +55,8 @@ QString alteredNotice(const Session& session) {
 
 #include <qcustomplot.h>
 
+#include <QLabel>
+
 namespace attn::ui {
 
 namespace {
@@ -72,6 +74,19 @@ void scaleElement(QCPLayoutElement* e, double s) {
 }
 
 }  // namespace
+
+QString withAlteredNotice(const QString& text, const Session& session) {
+    const QString notice = alteredNotice(session);
+    return notice.isEmpty() ? text : text + QStringLiteral(" &nbsp; ") + notice;
+}
+
+void scaleHeading(QLabel* heading, double fontScale) {
+    if (!heading) return;
+    QFont f = heading->font();
+    f.setBold(true);
+    f.setPointSizeF(10.5 * fontScale);
+    heading->setFont(f);
+}
 
 void followFontScale(QCustomPlot* plot, const Session* session) {
     QObject::connect(plot, &QCustomPlot::beforeReplot, plot, [plot, session] {

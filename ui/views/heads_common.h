@@ -17,10 +17,13 @@ QColor headColor(int head);
 /// Empty when every head is on; otherwise a short rich-text warning naming how many heads (and
 /// which, up to a few) are switched off.
 QString alteredNotice(const Session& session);
+/// text, followed by alteredNotice when heads are off (then as rich text).
+QString withAlteredNotice(const QString& text, const Session& session);
 
 }  // namespace attn::ui
 
 class QCustomPlot;
+class QLabel;
 
 namespace attn::ui {
 
@@ -29,5 +32,8 @@ namespace attn::ui {
 /// reach it otherwise. Applied before every replot; views listen to SessionChange::Appearance
 /// and replot.
 void followFontScale(QCustomPlot* plot, const Session* session);
+
+/// A view's bold heading at the session's font scale (its font was fixed when it was made).
+void scaleHeading(QLabel* heading, double fontScale);
 
 }  // namespace attn::ui

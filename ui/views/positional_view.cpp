@@ -6,6 +6,7 @@
 #include <QLabel>
 #include <QListWidget>
 #include <QMap>
+#include <QScrollBar>
 #include <QSignalBlocker>
 #include <QSpinBox>
 #include <QTabWidget>
@@ -82,7 +83,7 @@ PositionalView::PositionalView(Session* session, QWidget* parent)
         auto* pick = new QVBoxLayout;
         pick->addWidget(new QLabel(tr("Dimensions:"), m_pages[index(Page::Waves)]));
         m_dimList = new QListWidget(m_pages[index(Page::Waves)]);
-        m_dimList->setMaximumWidth(240);
+        // Wide enough for "dim 38 (sin, ω = 0.004)" at the font in use (see refresh).
         m_dimList->setMinimumWidth(200);
         m_dimList->setToolTip(tr("Tick the dimensions whose waves are drawn"));
         pick->addWidget(m_dimList, 1);
@@ -199,6 +200,14 @@ PositionalView::PositionalView(Session* session, QWidget* parent)
 }
 
 void PositionalView::refresh(int) {
+    for (QLabel* h : {m_wavesHeading, m_tableHeading, m_simHeading, m_offsetHeading})
+        scaleHeading(h, m_session->fontScale());
+    if (m_dimList) {
+        const int w = m_dimList->fontMetrics().horizontalAdvance(
+                          QStringLiteral("☐ dim 888 (sin, ω = 0.0000)")) +
+                      m_dimList->verticalScrollBar()->sizeHint().width() + 16;
+        m_dimList->setFixedWidth(std::max(200, w));
+    }
     for (HeatmapView* map : {m_tableMap, m_simMap, m_mkMap, m_vecMap})
         if (map) map->setFontScale(m_session->fontScale());
     rebuild();

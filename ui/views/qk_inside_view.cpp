@@ -89,6 +89,7 @@ QkInsideView::QkInsideView(Session* session, QWidget* parent)
 }
 
 void QkInsideView::refresh(int) {
+    scaleHeading(m_heading, m_session->fontScale());
     m_b = {};
     const Session::Focus& focus = m_session->focus();
     const QStringList queries = m_session->queryLabels();
@@ -123,10 +124,11 @@ void QkInsideView::refresh(int) {
     const QString kTok = kj < keys.size() ? keys[kj] : QString::number(kj);
     QString block =
         focus.cross ? tr("cross-attention") : (focus.decoder ? tr("decoder") : QString());
-    m_headLabel->setText(
+    m_headLabel->setText(withAlteredNotice(
         block.isEmpty()
             ? tr("Layer %1 · head %2").arg(focus.layer + 1).arg(focus.head + 1)
-            : tr("Layer %1 · head %2 · %3").arg(focus.layer + 1).arg(focus.head + 1).arg(block));
+            : tr("Layer %1 · head %2 · %3").arg(focus.layer + 1).arg(focus.head + 1).arg(block),
+        *m_session));
     m_heading->setText(tr("Query · key inside: why does “%1” attend to “%2”? (layer %3, head %4)")
                            .arg(qTok, kTok)
                            .arg(focus.layer + 1)

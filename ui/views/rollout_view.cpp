@@ -7,6 +7,8 @@
 #include <QVBoxLayout>
 #include <algorithm>
 
+#include "session/session.h"
+#include "views/heads_common.h"
 #include "widgets/heatmap_view.h"
 
 namespace attn::ui {
@@ -128,11 +130,13 @@ void RolloutView::showLayer(int layer) {
     // From 0, so a pale cell means "little", not "the least of similar values".
     m_heatmap->setRange(0.0, R.size() ? std::max(1e-6, double(R.maxCoeff())) : 1.0);
     m_heatmap->setMatrix(R, labels, labels);
-    m_caption->setText(tr("Each layer's attention, averaged over heads and mixed half-and-half "
-                          "with the residual path (0.5·A + 0.5·I), multiplied through the layers: "
-                          "row = a token after layer %1, column = how much of it comes from each "
-                          "input token.")
-                           .arg(layer + 1));
+    const QString caption =
+        tr("Each layer's attention, averaged over heads and mixed half-and-half "
+           "with the residual path (0.5·A + 0.5·I), multiplied through the layers: "
+           "row = a token after layer %1, column = how much of it comes from each "
+           "input token.")
+            .arg(layer + 1);
+    m_caption->setText(m_session ? withAlteredNotice(caption, *m_session) : caption);
 }
 
 }  // namespace attn::ui

@@ -114,6 +114,7 @@ ScalingView::ScalingView(Session* session, QWidget* parent)
 }
 
 void ScalingView::refresh(int) {
+    scaleHeading(m_heading, m_session->fontScale());
     // The first refresh runs the study (which draws it); later ones only move the d_k marker.
     if (m_study.points.empty() && m_error.isEmpty())
         runStudy();

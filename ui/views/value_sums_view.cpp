@@ -63,6 +63,7 @@ ValueSumsView::ValueSumsView(Session* session, QWidget* parent)
 }
 
 void ValueSumsView::refresh(int) {
+    scaleHeading(m_heading, m_session->fontScale());
     m_heatmap->setFontScale(m_session->fontScale());
     const Session::Focus& focus = m_session->focus();
     const QStringList queries = m_session->queryLabels();
@@ -101,7 +102,8 @@ void ValueSumsView::refresh(int) {
     const QString qTok = qi < queries.size() ? queries[qi] : QString::number(qi);
     QStringList keyLabels;
     for (int j = 0; j < T_k; ++j) keyLabels << (j < keys.size() ? keys[j] : QString::number(j));
-    m_headLabel->setText(tr("Layer %1 · head %2").arg(focus.layer + 1).arg(focus.head + 1));
+    m_headLabel->setText(withAlteredNotice(
+        tr("Layer %1 · head %2").arg(focus.layer + 1).arg(focus.head + 1), *m_session));
     m_heading->setText(
         tr("Weighted value sums: z for “%1” = Σ<sub>j</sub> α<sub>j</sub>·v<sub>j</sub> "
            "(layer %2, head %3)")
