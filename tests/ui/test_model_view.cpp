@@ -91,13 +91,15 @@ void expectEvenGrid(const ModelCanvas& c, int layers, int heads, const char* whe
     ASSERT_EQ(c.layers(), layers) << where;
     ASSERT_EQ(c.heads(), heads) << where;
     EXPECT_GE(c.cellEdge(), c.minimumEdge()) << where;
+    EXPECT_GE(c.cellWidth(), c.cellEdge()) << where;
+    EXPECT_LE(c.cellWidth(), c.cellEdge() * 8 / 5) << where;
     const QRect first = c.cellRect(0, 0);
     const int dx = heads > 1 ? c.cellRect(0, 1).left() - first.left() : 0;
     const int dy = layers > 1 ? c.cellRect(1, 0).top() - first.top() : 0;
     for (int l = 0; l < layers; ++l)
         for (int h = 0; h < heads; ++h) {
             const QRect r = c.cellRect(l, h);
-            EXPECT_EQ(r.size(), QSize(c.cellEdge(), c.cellEdge())) << where;
+            EXPECT_EQ(r.size(), QSize(c.cellWidth(), c.cellEdge())) << where;
             EXPECT_EQ(r.left(), first.left() + h * dx) << where << " L" << l + 1 << " H" << h + 1;
             EXPECT_EQ(r.top(), first.top() + l * dy) << where << " L" << l + 1 << " H" << h + 1;
             EXPECT_TRUE(c.rect().contains(r)) << where << " L" << l + 1 << " H" << h + 1;
@@ -105,7 +107,7 @@ void expectEvenGrid(const ModelCanvas& c, int layers, int heads, const char* whe
         }
     // Neighbours are close: the gap is well under a cell (what "no gaps" means to the eye).
     if (heads > 1) {
-        EXPECT_LT(dx - c.cellEdge(), c.cellEdge() / 3) << where;
+        EXPECT_LT(dx - c.cellWidth(), c.cellEdge() / 3) << where;
     }
     if (layers > 1) {
         EXPECT_LT(dy - c.cellEdge(), c.cellEdge() / 2) << where;
@@ -114,7 +116,8 @@ void expectEvenGrid(const ModelCanvas& c, int layers, int heads, const char* whe
     EXPECT_EQ(c.cellLabel(layers - 1, heads - 1), QStringLiteral("L%1 H%2").arg(layers).arg(heads));
 }
 
-// The grid fills the pane: in at least one direction it spans most of the visible area.
+// The grid fills the pane: it spans most of the visible area in one direction and covers more
+// than half of it.
 void expectFills(const ModelView& v, const char* where) {
     const ModelCanvas& c = *v.canvas();
     const QRect grid = c.cellRect(0, 0).united(c.cellRect(c.layers() - 1, c.heads() - 1));
@@ -123,6 +126,7 @@ void expectFills(const ModelView& v, const char* where) {
     const double fh = double(std::min(grid.height(), pane.height())) / pane.height();
     EXPECT_GT(std::max(fw, fh), 0.8)
         << where << ": the grid uses " << fw << " of the width and " << fh << " of the height";
+    EXPECT_GT(fw * fh, 0.5) << where << ": more than half of the pane is empty";
     EXPECT_FALSE(v.scrollArea()->horizontalScrollBar()->isVisible()) << where;
 }
 
@@ -162,6 +166,7 @@ TEST(ModelViewTest, TwelveByTwelveUntrainedScrollsRatherThanShrinks) {
     // Lines: each thumbnail in its head's colour, and still every head.
     v.setStyle(ModelCanvas::Style::Lines);
     EXPECT_EQ(v.canvas()->style(), ModelCanvas::Style::Lines);
+    showAt(v, {1800, 1000}, "model_view_12x12_lines");
     const QImage img = v.canvas()->grab().toImage();
     const QRect r = v.canvas()->cellRect(0, 1);
     QSet<QRgb> colours;
@@ -327,6 +332,7 @@ TEST(LinesHeadsTest, AllHeadsDrawsOneColourPerHead) {
     const int one = v.canvas()->drawnLines();
 
     v.allHeadsButton()->click();
+    showAt(v, {900, 600}, "lines_all_heads_on");
     v.canvas()->repaint();
     EXPECT_EQ(v.shownHeads(), (QList<int>{0, 1, 2, 3}));
     ASSERT_EQ(v.canvas()->headCount(), 4);

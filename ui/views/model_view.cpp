@@ -76,7 +76,7 @@ int ModelCanvas::minimumEdge() const {
 QSize ModelCanvas::layoutFor(const QSize& viewport) {
     m_gap = static_cast<int>(std::lround(8 * m_fontScale));
     if (m_layers <= 0 || m_heads <= 0) {
-        m_edge = 0;
+        m_edge = m_cellW = 0;
         return viewport;
     }
     const int lh = labelHeight();
@@ -91,18 +91,20 @@ QSize ModelCanvas::layoutFor(const QSize& viewport) {
     QSize fitted = viewport;
     if (std::min(ew, eh) >= minE) {
         m_edge = std::min(ew, eh);
+        m_cellW = std::clamp(ew, m_edge, m_edge * 8 / 5);
     } else if (eh < minE) {
         // Too many layers for the height: scroll down, fill the width the scroll bar leaves,
         // and stay at most twice the minimum so that a few rows remain on screen.
         const int ew2 = edgeFor(viewport.width() - sb, viewport.height()).first;
         m_edge = std::clamp(ew2, minE, 2 * minE);
+        m_cellW = std::clamp(ew2, m_edge, m_edge * 8 / 5);
         fitted.setWidth(viewport.width() - sb);
     } else {
         // Too many heads for the width (a narrow pane): scroll sideways.
-        m_edge = minE;
+        m_edge = m_cellW = minE;
         fitted.setHeight(viewport.height() - sb);
     }
-    const int totalW = m_gap + m_heads * (m_edge + m_gap);
+    const int totalW = m_gap + m_heads * (m_cellW + m_gap);
     const int totalH = m_gap + m_layers * (lh + m_edge + m_gap);
     fitted = fitted.expandedTo(QSize(totalW, totalH));
     // Centred: the grid sits in the middle of whatever the pane leaves over.
@@ -115,13 +117,13 @@ QSize ModelCanvas::layoutFor(const QSize& viewport) {
 
 QRect ModelCanvas::labelRect(int layer, int head) const {
     const int lh = labelHeight();
-    return {m_origin.x() + head * (m_edge + m_gap), m_origin.y() + layer * (lh + m_edge + m_gap),
-            m_edge, lh};
+    return {m_origin.x() + head * (m_cellW + m_gap), m_origin.y() + layer * (lh + m_edge + m_gap),
+            m_cellW, lh};
 }
 
 QRect ModelCanvas::cellRect(int layer, int head) const {
     const QRect l = labelRect(layer, head);
-    return {l.left(), l.bottom() + 1, m_edge, m_edge};
+    return {l.left(), l.bottom() + 1, m_cellW, m_edge};
 }
 
 QString ModelCanvas::cellLabel(int layer, int head) const {
@@ -172,7 +174,14 @@ void ModelCanvas::paintEvent(QPaintEvent* event) {
         p.drawText(rect(), Qt::AlignCenter, tr("No attention to show yet."));
         return;
     }
-    p.setFont(font());
+    // Labels as large as the font scale asks, smaller when "L12 H12" would not fit a cell.
+    QFont labelFont = font();
+    const QString longest = cellLabel(m_layers - 1, m_heads - 1) + tr(" off");
+    while (labelFont.pointSizeF() > 6.0 &&
+           QFontMetrics(labelFont).horizontalAdvance(longest) > m_cellW - 2)
+        labelFont.setPointSizeF(labelFont.pointSizeF() - 0.5);
+    p.setFont(labelFont);
+    const QFontMetrics labelMetrics(labelFont);
     for (int l = 0; l < m_layers; ++l) {
         for (int h = 0; h < m_heads; ++h) {
             const QRect r = cellRect(l, h), lab = labelRect(l, h);
@@ -213,7 +222,7 @@ void ModelCanvas::paintEvent(QPaintEvent* event) {
                                 : palette().color(QPalette::Text));
             const QString text = cellLabel(l, h) + (c.disabled ? tr(" off") : QString());
             p.drawText(lab, Qt::AlignHCenter | Qt::AlignVCenter,
-                       fontMetrics().elidedText(text, Qt::ElideRight, lab.width()));
+                       labelMetrics.elidedText(text, Qt::ElideRight, lab.width()));
         }
     }
 }

@@ -43,8 +43,11 @@ public:
     int layers() const { return m_layers; }
     int heads() const { return m_heads; }
     Style style() const { return m_style; }
-    /// Side of one square thumbnail, in pixels.
+    /// Height of one thumbnail, in pixels (its short side).
     int cellEdge() const { return m_edge; }
+    /// Width of one thumbnail: as wide as tall, or up to 1.6 times wider when the pane is wide
+    /// and the layers take the height (so that a 12 × 12 grid still fills a wide screen).
+    int cellWidth() const { return m_cellW; }
     /// The smallest side a thumbnail is allowed to have before the grid scrolls.
     int minimumEdge() const;
     /// A thumbnail's picture (without its "L1 H1" label), in canvas coordinates.
@@ -74,7 +77,7 @@ private:
     int m_focusLayer = -1, m_focusHead = -1;
     Style m_style = Style::Heatmap;
     double m_fontScale = 1.0;
-    int m_edge = 0, m_gap = 8;
+    int m_edge = 0, m_cellW = 0, m_gap = 8;
     QPoint m_origin;  // top left of cell (0, 0)'s label
 };
 
