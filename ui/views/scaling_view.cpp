@@ -24,10 +24,12 @@ const QColor kUnscaled = viewutil::seriesColor(5);  // vermilion
 const QColor kScaled = viewutil::seriesColor(0);    // blue
 const QColor kReference(120, 120, 120);
 
-void setupLogX(QCPAxis* x, const std::vector<ScalingPoint>& points) {
+void setupLogX(QCPAxis* x, const std::vector<ScalingPoint>& points, double fontScale) {
     x->setScaleType(QCPAxis::stLogarithmic);
     QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
-    for (int d = 2; d <= 4096; d *= 4) ticker->addTick(d, QString::number(d));
+    // Fewer ticks with presentation-sized numbers, so that "128" and "512" never touch.
+    const int step = fontScale > 1.2 ? 8 : 4;
+    for (int d = 2; d <= 4096; d *= step) ticker->addTick(d, QString::number(d));
     x->setTicker(ticker);
     x->setSubTicks(false);
     const double lo = points.empty() ? 2 : points.front().d_k;
@@ -88,8 +90,9 @@ ScalingView::ScalingView(Session* session, QWidget* parent)
     m_plot->plotLayout()->addElement(0, 0, grid);
     QFont titleFont = font();
     titleFont.setBold(true);
-    const QString titles[3] = {tr("Spread: std of scores"), tr("Sharpness: softmax entropy"),
-                               tr("Largest weight per row")};
+    // Two lines each: three titles side by side must fit a narrow pane at presentation size.
+    const QString titles[3] = {tr("Spread:\nstd of scores"), tr("Sharpness:\nsoftmax entropy"),
+                               tr("Largest weight\nper row")};
     for (int c = 0; c < 3; ++c)
         grid->addElement(0, c, new QCPTextElement(m_plot, titles[c], titleFont));
     m_stdRect = new QCPAxisRect(m_plot);
@@ -104,6 +107,7 @@ ScalingView::ScalingView(Session* session, QWidget* parent)
     m_plot->plotLayout()->setRowStretchFactors({1.0, 0.01});
     legend->setLayer(QStringLiteral("legend"));
     legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    legend->setWrap(2);  // two by two: four entries in one line are cut in a narrow pane
     legend->setBorderPen(Qt::NoPen);
     legend->setFont(font());
     m_plot->legend = legend;
@@ -223,7 +227,7 @@ void ScalingView::redraw() {
     for (double v : stdU) stdTop = std::max(stdTop, v);
     for (double v : root) stdTop = std::max(stdTop, v);
     for (QCPAxisRect* r : {m_stdRect, m_entropyRect, m_maxRect})
-        setupLogX(r->axis(QCPAxis::atBottom), pts);
+        setupLogX(r->axis(QCPAxis::atBottom), pts, m_session->fontScale());
     m_stdRect->axis(QCPAxis::atLeft)->setRange(0, stdTop * 1.08);
     m_stdRect->axis(QCPAxis::atLeft)->setLabel(tr("std"));
     m_entropyRect->axis(QCPAxis::atLeft)->setRange(0, m_study.max_entropy * 1.08);
@@ -249,10 +253,12 @@ void ScalingView::redraw() {
         label->setClipAxisRect(m_stdRect);
         label->position->setAxes(m_stdRect->axis(QCPAxis::atBottom),
                                  m_stdRect->axis(QCPAxis::atLeft));
-        label->position->setCoords(modelDk * 1.15, stdTop);
+        // Below the labelled end of the √d_k line, which sits at the top.
+        label->position->setCoords(modelDk * 1.15, stdTop * 0.6);
         label->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
         label->setTextAlignment(Qt::AlignLeft);
         label->setColor(QColor(0, 120, 90));
+        label->setBrush(QColor(255, 255, 255, 210));  // readable where it crosses a curve
         label->setText(tr("this model\nd_k = %1").arg(modelDk));
     }
     m_plot->replot();
