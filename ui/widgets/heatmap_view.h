@@ -40,9 +40,11 @@ public:
     /// Fixed colour range (e.g. 0..1 for weights); unset = the data's min/max.
     void setRange(double lo, double hi);
     void clearRange();
-    void setShowNumbers(bool on);         ///< numbers in cells when they fit (default on)
-    void setFontScale(double scale);      ///< presentation mode
-    void setHighlight(int row, int col);  ///< outline one cell (-1 = none)
+    void setShowNumbers(bool on);                 ///< numbers in cells when they fit (default on)
+    void setFontScale(double scale);              ///< presentation mode
+    void setHighlight(int row, int col);          ///< outline one cell (-1 = none)
+    int highlightRow() const { return m_hlRow; }  ///< exports hide the outline and restore it
+    int highlightCol() const { return m_hlCol; }
     void setCellTooltipProvider(std::function<QString(int row, int col)> provider);
     /// Keep cells square for (T, T) matrices and within 3:1 otherwise (default on); off fills
     /// the widget.
