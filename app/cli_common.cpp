@@ -68,6 +68,19 @@ Result<int> intOption(const Args& a, const std::string& k, int def, int lo, int 
     return v;
 }
 
+Result<int> oneBasedOption(const Args& a, const std::string& k, const std::string& noun, int def1,
+                           int hi1) {
+    auto v = intOption(a, k, def1);
+    if (!v) return v.error();
+    if (*v < 1)
+        return makeError("--" + k + " " + std::to_string(*v) + ": " + noun +
+                         " count from 1, as in the window (the first is --" + k + " 1).");
+    if (*v > hi1)
+        return makeError("--" + k + " " + std::to_string(*v) + " is too large (at most " +
+                         std::to_string(hi1) + ").");
+    return *v - 1;
+}
+
 namespace {
 Result<int> toInt(const Args& a, const std::string& k, int def) { return intOption(a, k, def); }
 }  // namespace

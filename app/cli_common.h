@@ -37,6 +37,12 @@ Result<int> intOption(const Args& args, const std::string& k, int def,
                       int lo = std::numeric_limits<int>::min(),
                       int hi = std::numeric_limits<int>::max());
 
+/// --k as a 1-based number, as the window shows it ("Layer 1", "Head 2"), returned 0-based for
+/// the trace (def1 is 1-based too). 0 is refused with "layers count from 1" (noun: "layers",
+/// "heads"); so is anything above hi1.
+Result<int> oneBasedOption(const Args& args, const std::string& k, const std::string& noun,
+                           int def1 = 1, int hi1 = 100000);
+
 /// The options every command that builds a model takes.
 const std::vector<std::string>& modelOptionNames();
 

@@ -20,9 +20,11 @@ using namespace attn::ui;
 
 namespace {
 
-const std::vector<std::string> kExportValueOptions = {
-    "text", "view", "layer", "head", "format", "out", "width", "height", "dpi", "source", "target"};
-const std::vector<std::string> kExportFlagOptions = {"help", "no-scale", "decoder", "cross"};
+const std::vector<std::string> kExportValueOptions = {"text",   "view",   "layer",  "head",
+                                                      "format", "out",    "width",  "height",
+                                                      "dpi",    "source", "target", "title"};
+const std::vector<std::string> kExportFlagOptions = {"help",  "no-scale",     "decoder",
+                                                     "cross", "presentation", "crop"};
 
 Result<int> toInt(const Args& a, const std::string& k, int def, int lo, int hi) {
     return intOption(a, k, def, lo, hi);
@@ -80,12 +82,16 @@ Writes one view of the sentence's attention to a file, without opening a window.
         values   ‖α_ij·v_j‖ of one head            pe      the positional encoding used
         heads    a grid of every head of the layer; with --out a folder (existing, or ending
                  in /) one file per head: L{layer}_H{head}_weights.{format}
-  --layer L     layer (default 0); with --view heads and a folder also 'all'
-  --head H      head (default 0)
+  --layer L     layer, counted from 1 as in the window (default 1); with --view heads and a
+                folder also 'all'
+  --head H      head, counted from 1 as in the window (default 1)
   --format png|svg|pdf|csv|json   (default: from the --out suffix)
   --width W --height H --dpi D    image size in pixels and resolution (default 1600×1000 at
                 192 DPI: text twice its screen size). CSV and JSON ignore them.
   --decoder --cross               the decoder stack / its cross-attention (encoder–decoder)
+  --title TEXT    a title drawn above the figure
+  --crop          cut the picture down to the figure (smaller than --width × --height)
+  --presentation  presentation-sized text (1.5 times as large relative to the figure)
 
 Model options: --model untrained|builtin:english|PATH --d-model D --heads H --layers N
   --kv-heads K --seed S --mask none|causal|padding --pe sinusoidal|learned|rope|none
@@ -151,9 +157,10 @@ int runExportCommand(int argc, char** argv) {
     const bool allLayers = a.get("layer") == "all";
     if (allLayers && !toFolder)
         return fail("--layer all needs --view heads and a folder for --out.", 2);
-    auto layer = allLayers ? Result<int>(0) : toInt(a, "layer", 0, 0, 1000);
+    // --layer and --head count from 1, as the window, the titles and the file names do.
+    auto layer = allLayers ? Result<int>(0) : oneBasedOption(a, "layer", "layers");
     if (!layer) return fail(layer.message(), 2);
-    auto head = toInt(a, "head", 0, 0, 1000);
+    auto head = oneBasedOption(a, "head", "heads");
     if (!head) return fail(head.message(), 2);
     ImageOptions image;
     auto width = toInt(a, "width", image.width, 16, 20000);
@@ -165,6 +172,9 @@ int runExportCommand(int argc, char** argv) {
     image.width = *width;
     image.height = *height;
     image.dpi = *dpi;
+    image.caption = QString::fromStdString(a.get("title"));
+    image.crop = a.flag("crop");
+    image.fontScale = a.flag("presentation") ? 1.5 : 1.0;
     if (isImageFormat(format)) {
         if (Status s = validate(image); !s) return fail(s.message(), 2);
     }
@@ -216,7 +226,7 @@ int runExportCommand(int argc, char** argv) {
             result = files ? Status(Ok{}) : Status(files.error());
         } else {
             auto grid = makeHeadGrid(t, *layer, QStringLiteral("weights"), decoder, cross);
-            image.title = QStringLiteral("Layer %1 heads").arg(*layer);
+            image.title = QStringLiteral("Layer %1 heads").arg(*layer + 1);
             result = exportWidget(grid.get(), out, format, image);
             written << out;
         }

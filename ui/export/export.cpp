@@ -13,6 +13,8 @@
 #include <QLayout>
 #include <QPageSize>
 #include <QPdfWriter>
+#include <QPointer>
+#include <QRegularExpression>
 #include <QResizeEvent>
 #include <QSaveFile>
 #include <QShortcut>
@@ -76,9 +78,10 @@ int screenDpi(const QWidget* w) {
 }
 
 // The logical (screen-pixel) size the widget is laid out at so that it fills width × height
-// pixels at the asked DPI.
+// pixels at the asked DPI. A font scale lays it out on a smaller canvas, so that once drawn
+// scaled up to the pixel size its text is that much larger relative to the figure.
 QSize logicalSize(const ImageOptions& o, int screen) {
-    const double f = static_cast<double>(screen) / o.dpi;
+    const double f = static_cast<double>(screen) / (o.dpi * o.fontScale);
     return {std::max(1, static_cast<int>(std::lround(o.width * f))),
             std::max(1, static_cast<int>(std::lround(o.height * f)))};
 }
@@ -206,10 +209,149 @@ QSize inset(QSize logical, int pad) {
     return (logical - QSize(2 * pad, 2 * pad)).expandedTo(QSize(1, 1));
 }
 
-// Renders w, laid out at `logical` less a frame of `pad`, into an image of `pixels`.
-QImage renderTree(QWidget* w, QSize logical, QSize pixels, double dpi, int pad) {
+// The window's focus marks are for the person at the screen, not for a slide: while a figure
+// is drawn, every heatmap's outlined cell and the step counter ("Step 8 / 26") are left out,
+// and put back afterwards. Works on any tree, whatever a view chooses as its export target.
+class FocusMarksHidden {
+public:
+    explicit FocusMarksHidden(QWidget* root) {
+        QList<HeatmapView*> maps = root->findChildren<HeatmapView*>();
+        if (auto* self = qobject_cast<HeatmapView*>(root)) maps.prepend(self);
+        for (HeatmapView* h : maps) {
+            if (h->highlightRow() < 0 && h->highlightCol() < 0) continue;
+            m_marks.push_back({h, h->highlightRow(), h->highlightCol()});
+            h->setHighlight(-1, -1);
+        }
+        for (QWidget* c : root->findChildren<QWidget*>(QStringLiteral("stepCounter"))) {
+            if (c->isHidden()) continue;
+            c->hide();
+            m_hidden.push_back(c);
+        }
+        if (!m_hidden.empty()) settle(root);  // the header row closes the counter's gap
+    }
+    ~FocusMarksHidden() {
+        for (const Mark& m : m_marks)
+            if (m.view) m.view->setHighlight(m.row, m.col);
+        for (const QPointer<QWidget>& w : m_hidden)
+            if (w) w->show();
+    }
+    FocusMarksHidden(const FocusMarksHidden&) = delete;
+    FocusMarksHidden& operator=(const FocusMarksHidden&) = delete;
+
+private:
+    struct Mark {
+        QPointer<HeatmapView> view;
+        int row, col;
+    };
+    std::vector<Mark> m_marks;
+    std::vector<QPointer<QWidget>> m_hidden;
+};
+
+QFont captionFont(const QWidget* w) {
+    QFont f = w->font();
+    f.setBold(true);
+    f.setPointSizeF(f.pointSizeF() * 1.25);
+    return f;
+}
+
+// Where things go in an exported picture, in the laid-out tree's logical pixels: the caption on
+// top, then the part of the tree that is drawn (all of it, or its content when cropping),
+// centred under a caption wider than itself.
+struct Frame {
+    QRect content;      // in the tree's coordinates
+    QRectF caption;     // in the picture's coordinates
+    QPointF contentAt;  // where content's top left goes
+    QSizeF size;        // the whole picture
+};
+
+// The bounding box of what the tree draws (anything not near white), in its coordinates;
+// empty when it draws nothing.
+QRect drawnRect(QWidget* w) {
+    QImage probe(w->size().expandedTo(QSize(1, 1)), QImage::Format_RGB32);
+    setDpi(probe, screenDpi(w));
+    probe.fill(Qt::white);
+    {
+        QCPPainter p(&probe);
+        paintTree(p, w, w, QPoint(0, 0));
+    }
+    int left = probe.width(), right = -1, top = probe.height(), bottom = -1;
+    for (int y = 0; y < probe.height(); ++y) {
+        const auto* line = reinterpret_cast<const QRgb*>(probe.constScanLine(y));
+        for (int x = 0; x < probe.width(); ++x) {
+            const QRgb c = line[x];
+            if (qRed(c) >= 245 && qGreen(c) >= 245 && qBlue(c) >= 245) continue;
+            left = std::min(left, x);
+            right = std::max(right, x);
+            top = std::min(top, y);
+            bottom = std::max(bottom, y);
+        }
+    }
+    if (right < 0) return {};
+    return QRect(QPoint(left, top), QPoint(right, bottom));
+}
+
+Frame makeFrame(QWidget* w, const ImageOptions& o, int pad) {
+    Frame f;
+    const QRect full(QPoint(-pad, -pad), w->size() + QSize(2 * pad, 2 * pad));
+    f.content = full;
+    if (o.crop) {
+        const QRect drawn = drawnRect(w);
+        if (!drawn.isEmpty()) f.content = drawn.adjusted(-pad, -pad, pad, pad).intersected(full);
+    }
+    double width = f.content.width();
+    double captionHeight = 0;
+    if (!o.caption.isEmpty()) {
+        const QFontMetricsF fm(captionFont(w));
+        // A caption may widen a narrow crop up to the full width before it wraps.
+        const double natural = fm.horizontalAdvance(o.caption) + 2 * pad + 2;
+        width = std::max(width, std::min(natural, static_cast<double>(full.width())));
+        const QRectF text = fm.boundingRect(QRectF(0, 0, width - 2 * pad, 1e6),
+                                            Qt::TextWordWrap | Qt::AlignHCenter, o.caption);
+        f.caption = QRectF(pad, pad, width - 2 * pad, std::ceil(text.height()));
+        captionHeight = pad + f.caption.height();
+    }
+    f.contentAt = QPointF((width - f.content.width()) / 2.0, captionHeight);
+    f.size = QSizeF(width, captionHeight + f.content.height());
+    return f;
+}
+
+void paintFrame(QCPPainter& p, QWidget* w, const Frame& f, const ImageOptions& o) {
+    p.fillRect(QRectF(QPointF(0, 0), f.size), Qt::white);
+    if (!o.caption.isEmpty()) {
+        p.save();
+        p.setFont(captionFont(w));
+        p.setPen(QColor(0x20, 0x20, 0x20));
+        p.drawText(f.caption, Qt::TextWordWrap | Qt::AlignHCenter | Qt::AlignTop, o.caption);
+        p.restore();
+    }
+    p.save();
+    p.translate(f.contentAt - QPointF(f.content.topLeft()));
+    p.setClipRect(f.content, Qt::IntersectClip);
+    paintTree(p, w, w, QPoint(0, 0));
+    p.restore();
+}
+
+// The scale from the laid-out tree to the asked pixels. A widget may refuse to shrink below its
+// minimum size: then it is fitted into what was asked.
+QSizeF pixelScale(const QWidget* w, QSize pixels, int pad) {
+    return {static_cast<double>(pixels.width()) / (w->width() + 2 * pad),
+            static_cast<double>(pixels.height()) / (w->height() + 2 * pad)};
+}
+
+QSize scaledSize(const QSizeF& size, const QSizeF& scale) {
+    return {std::max(1, static_cast<int>(std::lround(size.width() * scale.width()))),
+            std::max(1, static_cast<int>(std::lround(size.height() * scale.height())))};
+}
+
+// Renders w, laid out at `logical` less a frame of `pad`, into an image of at most `pixels`
+// (exactly, unless cropping).
+QImage renderTree(QWidget* w, QSize logical, QSize pixels, double dpi, int pad,
+                  const ImageOptions& o) {
     LayoutAtSize at(w, inset(logical, pad));
-    QImage image(pixels, QImage::Format_ARGB32_Premultiplied);
+    FocusMarksHidden marks(w);
+    const Frame frame = makeFrame(w, o, pad);
+    const QSizeF scale = pixelScale(w, pixels, pad);
+    QImage image(scaledSize(frame.size, scale), QImage::Format_ARGB32_Premultiplied);
     // Text converts points to pixels at the device's DPI; keep the screen's so text keeps its size
     // relative to the layout, and let the painter's scale do the enlarging.
     setDpi(image, screenDpi(w));
@@ -218,13 +360,10 @@ QImage renderTree(QWidget* w, QSize logical, QSize pixels, double dpi, int pad) 
         QCPPainter p(&image);
         p.setRenderHints(QPainter::Antialiasing | QPainter::TextAntialiasing |
                          QPainter::SmoothPixmapTransform);
-        // A widget may refuse to shrink below its minimum size: fit what it became.
-        const double sx = static_cast<double>(pixels.width()) / (w->width() + 2 * pad);
-        const double sy = static_cast<double>(pixels.height()) / (w->height() + 2 * pad);
-        if (sx > 1.01 || sy > 1.01) p.setMode(QCPPainter::pmNonCosmetic);  // lines scale too
-        p.scale(sx, sy);
-        p.translate(pad, pad);
-        paintTree(p, w, w, QPoint(0, 0));
+        if (scale.width() > 1.01 || scale.height() > 1.01)
+            p.setMode(QCPPainter::pmNonCosmetic);  // lines scale too
+        p.scale(scale.width(), scale.height());
+        paintFrame(p, w, frame, o);
     }
     setDpi(image, dpi);  // what the file says
     return image;
@@ -260,15 +399,20 @@ Status writeSvg(QWidget* w, const QString& path, const ImageOptions& o) {
     if (Status s = openSaveFile(file, path); !s) return s;
     {
         LayoutAtSize at(w, inset(logical, kPad));
+        FocusMarksHidden marks(w);
+        const Frame frame = makeFrame(w, o, kPad);
+        // The same picture as the PNG: its pixel size, stated at the asked DPI (width / dpi
+        // inches), drawn in the tree's logical pixels at the screen's DPI so text keeps its size.
+        const QSize pixels = scaledSize(frame.size, pixelScale(w, QSize(o.width, o.height), kPad));
         QSvgGenerator svg;
         svg.setOutputDevice(&file);
-        // Drawn in logical pixels at the screen's DPI (so text keeps its size); the stated size
-        // in mm is then width / dpi inches, as for the PDF.
         svg.setResolution(screen);
-        svg.setSize(logical);
-        svg.setViewBox(QRect(QPoint(0, 0), w->size() + QSize(2 * kPad, 2 * kPad)));
+        svg.setSize(QSize(static_cast<int>(std::lround(pixels.width() * screen / double(o.dpi))),
+                          static_cast<int>(std::lround(pixels.height() * screen / double(o.dpi)))));
+        svg.setViewBox(QRectF(QPointF(0, 0), frame.size));
         svg.setTitle(o.title.isEmpty() ? QStringLiteral("Attention Lab") : o.title);
-        svg.setDescription(QStringLiteral("Exported from Attention Lab"));
+        svg.setDescription(o.caption.isEmpty() ? QStringLiteral("Exported from Attention Lab")
+                                               : o.caption);
         QCPPainter p;
         if (!p.begin(&svg)) {
             file.cancelWriting();
@@ -276,9 +420,7 @@ Status writeSvg(QWidget* w, const QString& path, const ImageOptions& o) {
         }
         p.setMode(QCPPainter::pmVectorized);
         p.setRenderHints(QPainter::Antialiasing | QPainter::TextAntialiasing);
-        p.fillRect(QRect(QPoint(0, 0), w->size() + QSize(2 * kPad, 2 * kPad)), Qt::white);
-        p.translate(kPad, kPad);
-        paintTree(p, w, w, QPoint(0, 0));
+        paintFrame(p, w, frame, o);
         p.end();
     }
     return commit(file, path);
@@ -292,11 +434,14 @@ Status writePdf(QWidget* w, const QString& path, const ImageOptions& o) {
     if (Status s = openSaveFile(file, path); !s) return s;
     {
         LayoutAtSize at(w, inset(logical, kPad));
+        FocusMarksHidden marks(w);
+        const Frame frame = makeFrame(w, o, kPad);
+        const QSize pixels = scaledSize(frame.size, pixelScale(w, QSize(o.width, o.height), kPad));
         QPdfWriter pdf(&file);
         pdf.setCreator(QStringLiteral("Attention Lab"));
         pdf.setTitle(o.title.isEmpty() ? QStringLiteral("Attention Lab") : o.title);
         pdf.setResolution(screen);
-        const QSizeF points(o.width * 72.0 / o.dpi, o.height * 72.0 / o.dpi);
+        const QSizeF points(pixels.width() * 72.0 / o.dpi, pixels.height() * 72.0 / o.dpi);
         pdf.setPageSize(QPageSize(points, QPageSize::Point, QString(), QPageSize::ExactMatch));
         pdf.setPageMargins(QMarginsF(0, 0, 0, 0));
         QCPPainter p;
@@ -306,10 +451,9 @@ Status writePdf(QWidget* w, const QString& path, const ImageOptions& o) {
         }
         p.setMode(QCPPainter::pmVectorized);
         p.setRenderHints(QPainter::Antialiasing | QPainter::TextAntialiasing);
-        p.scale(static_cast<double>(pdf.width()) / (w->width() + 2 * kPad),
-                static_cast<double>(pdf.height()) / (w->height() + 2 * kPad));
-        p.translate(kPad, kPad);
-        paintTree(p, w, w, QPoint(0, 0));
+        p.scale(static_cast<double>(pdf.width()) / frame.size.width(),
+                static_cast<double>(pdf.height()) / frame.size.height());
+        paintFrame(p, w, frame, o);
         p.end();
     }
     return commit(file, path);
@@ -395,6 +539,9 @@ Status validate(const ImageOptions& o) {
                          " pixels is too large (150 megapixels at most).");
     if (o.dpi < 24 || o.dpi > 2400)
         return makeError("DPI " + std::to_string(o.dpi) + " is out of range: use 24 to 2400.");
+    if (!(o.fontScale >= 0.5 && o.fontScale <= 4.0))
+        return makeError("Font scale " + std::to_string(o.fontScale).substr(0, 4) +
+                         " is out of range: use 0.5 to 4 (1.5 = presentation).");
     const QSize logical = logicalSize(o, 96);
     if (logical.width() < 120 || logical.height() < 80)
         return makeError("At " + std::to_string(o.dpi) + " DPI an image of " +
@@ -404,13 +551,103 @@ Status validate(const ImageOptions& o) {
     return Ok{};
 }
 
+// --- captions and file names --------------------------------------------------------------------
+
+QString modelShortName(const QString& modelName) {
+    const QString lower = modelName.trimmed().toLower();
+    if (lower.isEmpty()) return QStringLiteral("model");
+    // The two teaching models share their first word; the translation one is known by its task.
+    if (lower.contains(QLatin1String("translation"))) return QStringLiteral("translation");
+    QString word = lower.section(QLatin1Char(' '), 0, 0);
+    word.replace(QRegularExpression(QStringLiteral("[^a-z0-9_.-]+")), QStringLiteral("_"));
+    return word.isEmpty() ? QStringLiteral("model") : word;
+}
+
+QString stepSlug(StepKind kind) {
+    switch (kind) {
+        case StepKind::Tokens:
+            return QStringLiteral("tokens");
+        case StepKind::Embedding:
+            return QStringLiteral("embeddings");
+        case StepKind::Positional:
+            return QStringLiteral("positions");
+        case StepKind::LayerInput:
+            return QStringLiteral("input");
+        case StepKind::Projections:
+            return QStringLiteral("qkv");
+        case StepKind::Scores:
+            return QStringLiteral("scores");
+        case StepKind::Scaled:
+            return QStringLiteral("scaled");
+        case StepKind::Masked:
+            return QStringLiteral("mask");
+        case StepKind::Weights:
+            return QStringLiteral("softmax");
+        case StepKind::WeightedSum:
+            return QStringLiteral("weighted_sum");
+        case StepKind::Concat:
+            return QStringLiteral("concat");
+        case StepKind::OutputProjection:
+            return QStringLiteral("output_projection");
+        case StepKind::AddNorm:
+            return QStringLiteral("add_norm");
+        case StepKind::FeedForward:
+            return QStringLiteral("feed_forward");
+        case StepKind::LayerOutput:
+            return QStringLiteral("layer_output");
+        case StepKind::Logits:
+            return QStringLiteral("logits");
+    }
+    return QStringLiteral("step");
+}
+
+QString captionText(const FigureCaption& c) {
+    QStringList parts;
+    if (!c.model.isEmpty()) parts << c.model;
+    if (!c.sentence.trimmed().isEmpty())
+        parts << QStringLiteral("“%1”").arg(c.sentence.simplified());
+    if (c.layer >= 0)
+        parts << (c.decoder ? QObject::tr("Decoder layer %1") : QObject::tr("Layer %1"))
+                         .arg(c.layer + 1) +
+                     (c.cross ? QObject::tr(" (cross-attention)") : QString());
+    if (c.head >= 0) parts << QObject::tr("Head %1").arg(c.head + 1);
+    if (!c.step.isEmpty()) parts << c.step;
+    return parts.join(QStringLiteral(" · "));
+}
+
+QString defaultFileName(const FigureCaption& c, ExportFormat format) {
+    QStringList parts;
+    parts << (c.model.isEmpty() ? QStringLiteral("attention-lab") : c.model);
+    if (c.layer >= 0)
+        parts << (c.decoder ? (c.cross ? QStringLiteral("X") : QStringLiteral("D"))
+                            : QStringLiteral("L")) +
+                     QString::number(c.layer + 1);
+    if (c.head >= 0) parts << QStringLiteral("H%1").arg(c.head + 1);
+    if (!c.slug.isEmpty()) parts << c.slug;
+    QString base = parts.join(QLatin1Char('_'));
+    base.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9_.-]+")), QStringLiteral("_"));
+    base.replace(QRegularExpression(QStringLiteral("_+")), QStringLiteral("_"));
+    return base + QLatin1Char('.') + toString(format);
+}
+
+QString writtenSummary(const QStringList& paths) {
+    if (paths.isEmpty()) return QObject::tr("Nothing was written.");
+    const QFileInfo first(paths.front());
+    const QString folder = QDir::toNativeSeparators(first.absolutePath());
+    if (paths.size() == 1) return QObject::tr("Wrote %1 to %2").arg(first.fileName(), folder);
+    return QObject::tr("Wrote %1 files (%2 …) to %3")
+        .arg(paths.size())
+        .arg(first.fileName(), folder);
+}
+
 // --- images --------------------------------------------------------------------------------------
 
 Result<QImage> renderImage(QWidget* widget, const ImageOptions& options) {
     if (!widget) return makeError("There is no view to export.");
     if (Status s = validate(options); !s) return s.error();
     const QSize logical = logicalSize(options, screenDpi(widget));
-    return renderTree(widget, logical, QSize(options.width, options.height), options.dpi, kPad);
+    return renderTree(widget, logical, QSize(options.width, options.height), options.dpi, kPad,
+                      options);
 }
 
 Status exportWidget(QWidget* widget, const QString& path, ExportFormat format,
@@ -512,18 +749,19 @@ Result<LabelledMatrix> headMatrix(const Trace& trace, int layer, int head, const
     const auto& stack = decoder ? trace.decoder_layers : trace.layers;
     if (stack.empty())
         return makeError(decoder ? "This model has no decoder." : "The trace has no layers.");
+    // Messages count from 1, as the window does.
     if (layer < 0 || layer >= static_cast<int>(stack.size()))
-        return makeError("Layer " + std::to_string(layer) + " does not exist: the model has " +
-                         std::to_string(stack.size()) + " (0 to " +
-                         std::to_string(stack.size() - 1) + ").");
+        return makeError("Layer " + std::to_string(layer + 1) + " does not exist: the model has " +
+                         std::to_string(stack.size()) + " (1 to " + std::to_string(stack.size()) +
+                         ").");
     const LayerTrace& lt = stack[static_cast<std::size_t>(layer)];
     if (cross && !lt.cross_attention) return makeError("This layer has no cross-attention.");
     const AttentionTrace& at = cross ? *lt.cross_attention : lt.self_attention;
     const int heads = static_cast<int>(at.heads.size());
     if (head < 0 || head >= heads)
-        return makeError("Head " + std::to_string(head) + " does not exist: layer " +
-                         std::to_string(layer) + " has " + std::to_string(heads) + " (0 to " +
-                         std::to_string(heads - 1) + ").");
+        return makeError("Head " + std::to_string(head + 1) + " does not exist: layer " +
+                         std::to_string(layer + 1) + " has " + std::to_string(heads) + " (1 to " +
+                         std::to_string(heads) + ").");
     const HeadTrace& stored = at.heads[static_cast<std::size_t>(head)];
 
     LabelledMatrix m;
@@ -541,7 +779,7 @@ Result<LabelledMatrix> headMatrix(const Trace& trace, int layer, int head, const
                    : what == QLatin1String("scaled") ? detail.scaled
                                                      : detail.masked;
     }
-    // The title counts from 1, as the window does (file names and --layer count from 0).
+    // The title counts from 1, as the window, the file names and --layer / --head do.
     const QString block =
         decoder ? (cross ? QStringLiteral(" · cross-attention") : QStringLiteral(" · decoder"))
                 : QString();
@@ -582,7 +820,7 @@ std::unique_ptr<QWidget> makeHeadGrid(const Trace& trace, int layer, const QStri
             cross ? (lt.cross_attention ? &*lt.cross_attention : nullptr) : &lt.self_attention;
         heads = at ? static_cast<int>(at->heads.size()) : 0;
     }
-    auto* title = new QLabel(QObject::tr("Layer %1 — %2 of every head").arg(layer).arg(what));
+    auto* title = new QLabel(QObject::tr("Layer %1 — %2 of every head").arg(layer + 1).arg(what));
     QFont f = title->font();
     f.setBold(true);
     f.setPointSizeF(f.pointSizeF() * 1.2);
@@ -594,7 +832,7 @@ std::unique_ptr<QWidget> makeHeadGrid(const Trace& trace, int layer, const QStri
     for (int h = 0; h < heads; ++h) {
         auto m = headMatrix(trace, layer, h, what, decoder, cross);
         if (!m) continue;
-        m->name = QObject::tr("Head %1").arg(h);
+        m->name = QObject::tr("Head %1").arg(h + 1);
         auto view = makeHeatmap(*m, what);
         cells->addWidget(view.release(), h / columns, h % columns);
     }
@@ -613,8 +851,8 @@ Result<QStringList> exportAllHeads(const Trace& trace, const QString& folder,
     const auto& stack = o.decoder ? trace.decoder_layers : trace.layers;
     const int layers = static_cast<int>(stack.size());
     if (o.layer >= layers || o.layer < -1)
-        return makeError("Layer " + std::to_string(o.layer) + " does not exist: the model has " +
-                         std::to_string(layers) + ".");
+        return makeError("Layer " + std::to_string(o.layer + 1) +
+                         " does not exist: the model has " + std::to_string(layers) + ".");
     const QFileInfo info(folder);
     if (info.exists() && !info.isDir())
         return makeError(str(quoted(folder) + " is a file, not a folder."));
@@ -654,8 +892,10 @@ Result<QStringList> exportAllHeads(const Trace& trace, const QString& folder,
         for (int h = 0; h < heads; ++h) {
             auto m = headMatrix(trace, l, h, o.what, o.decoder, o.cross);
             if (!m) return m.error();
-            const QString path = dir.filePath(
-                QStringLiteral("L%1_H%2_%3.%4").arg(l).arg(h).arg(o.what, toString(o.format)));
+            const QString path = dir.filePath(QStringLiteral("L%1_H%2_%3.%4")
+                                                  .arg(l + 1)
+                                                  .arg(h + 1)
+                                                  .arg(o.what, toString(o.format)));
             Status s = Ok{};
             if (isImageFormat(o.format)) {
                 if (!view) {
@@ -707,7 +947,8 @@ Status copyToClipboard(QWidget* widget) {
     const QSize logical = widget->size().expandedTo(QSize(16, 16));
     const QSize pixels(static_cast<int>(std::lround(logical.width() * ratio)),
                        static_cast<int>(std::lround(logical.height() * ratio)));
-    QImage image = renderTree(widget, logical, pixels, screenDpi(widget) * ratio, 0);
+    QImage image =
+        renderTree(widget, logical, pixels, screenDpi(widget) * ratio, 0, ImageOptions{});
     clipboard->setImage(image);
     return Ok{};
 }

@@ -44,7 +44,42 @@ struct ImageOptions {
     int height = 1000;
     int dpi = 192;  ///< 96 = laid out at the pixel size; 192 = twice the text size
     QString title;  ///< SVG / PDF document title
+    /// Drawn above the figure (word-wrapped), e.g. captionText(); empty = no caption.
+    QString caption;
+    /// Cut the picture down to what is drawn (plus a small white frame): the view is laid out at
+    /// width × height and the empty rest (a pane's unused lower half) is left out, so the file
+    /// is at most width × height. Off: exactly width × height.
+    bool crop = false;
+    /// Text size relative to the figure: 1.5 = presentation mode (the view is laid out on a
+    /// smaller canvas and drawn scaled up, so text, lines and labels are 1.5 times as large).
+    double fontScale = 1.0;
 };
+
+/// What a figure shows, for its caption and its file name. Layer and head count from 0 as the
+/// trace stores them; the caption and file name count from 1, as the window does.
+struct FigureCaption {
+    QString model;     ///< short name: "english", "untrained", "stories260k" (modelShortName)
+    QString sentence;  ///< the input text
+    int layer = -1;    ///< -1 = not about one layer
+    int head = -1;     ///< -1 = not about one head
+    bool decoder = false;
+    bool cross = false;
+    QString step;  ///< what is shown, as a person reads it: "Softmax → weights"
+    QString slug;  ///< the same for a file name: "softmax" (stepSlug)
+};
+
+/// A model's name as a file name word: "English masked-word model" → "english", "English to
+/// Spanish translation model" → "translation", "stories260K" → "stories260k".
+QString modelShortName(const QString& modelName);
+/// The file name word of a pipeline step: Weights → "softmax", Scores → "scores", …
+QString stepSlug(StepKind kind);
+/// "english · “the cat sat” · Layer 1 · Head 2 · Softmax → weights" (the parts that are set).
+QString captionText(const FigureCaption& caption);
+/// "english_L1_H2_softmax.png": model, 1-based layer and head, slug; only safe characters.
+QString defaultFileName(const FigureCaption& caption, ExportFormat format);
+/// The status line after an export: "Wrote english_L1_H2_softmax.png to /home/me/Pictures" or
+/// "Wrote 8 files (L1_H1_weights.png …) to /tmp/heads".
+QString writtenSummary(const QStringList& paths);
 
 /// Checks size and DPI; the message says what to change.
 Status validate(const ImageOptions& options);
@@ -53,7 +88,9 @@ Status validate(const ImageOptions& options);
 
 /// Renders widget (with its children) into a width × height image at options.dpi.
 Result<QImage> renderImage(QWidget* widget, const ImageOptions& options);
-/// Writes widget as PNG, SVG or PDF.
+/// Writes widget as PNG, SVG or PDF. While it is drawn, the window's focus marks are left out:
+/// every HeatmapView's highlighted cell and the step counter (a child named "stepCounter").
+/// PNG, SVG and PDF show the same picture (same crop, same caption, same proportions).
 Status exportWidget(QWidget* widget, const QString& path, ExportFormat format,
                     const ImageOptions& options);
 
@@ -79,7 +116,7 @@ Result<LabelledMatrix> headMatrix(const Trace& trace, int layer, int head, const
                                   bool decoder = false, bool cross = false);
 /// A heatmap showing a head matrix with the colours that suit it (weights 0..1, scores signed).
 std::unique_ptr<HeatmapView> makeHeatmap(const LabelledMatrix& matrix, const QString& what);
-/// A grid of every head of one layer (titled "Head h"), for the "heads" image.
+/// A grid of every head of one layer (titled "Head h", counting from 1), for the "heads" image.
 std::unique_ptr<QWidget> makeHeadGrid(const Trace& trace, int layer, const QString& what,
                                       bool decoder = false, bool cross = false);
 
@@ -94,7 +131,8 @@ struct AllHeadsOptions {
 };
 
 /// Writes one file per layer × head into folder (created when missing), named
-/// L{l}_H{h}_{what}.{suffix}. Returns the paths written. Stops at the first error.
+/// L{l}_H{h}_{what}.{suffix} with l and h counting from 1 (as the window does). Returns the
+/// paths written. Stops at the first error.
 Result<QStringList> exportAllHeads(const Trace& trace, const QString& folder,
                                    const AllHeadsOptions& options);
 

@@ -1,5 +1,6 @@
 #include "export/export_dialog.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDir>
@@ -48,7 +49,45 @@ QString defaultFolder() {
     return dir;
 }
 
+bool isAttentionStep(StepKind k) {
+    return k == StepKind::Projections || k == StepKind::Scores || k == StepKind::Scaled ||
+           k == StepKind::Masked || k == StepKind::Weights || k == StepKind::WeightedSum;
+}
+
 }  // namespace
+
+FigureCaption captionFromSession(const Session& session, const QString& view) {
+    FigureCaption c;
+    const TracePtr trace = session.trace();
+    const QString modelName = trace && trace->model
+                                  ? QString::fromStdString(trace->model->config.name)
+                                  : QString::fromStdString(session.config().name);
+    c.model = modelShortName(modelName);
+    c.sentence = session.text();
+    const Session::Focus& f = session.focus();
+    if (!view.isEmpty()) {
+        c.layer = trace ? f.layer : -1;
+        c.head = trace ? f.head : -1;
+        c.decoder = f.decoder;
+        c.cross = f.cross;
+        c.step = view;
+        c.slug = view.toLower();
+        return c;
+    }
+    const Step* step = session.currentStep();
+    if (!step) return c;
+    c.layer = step->layer;
+    c.decoder = step->decoder;
+    c.cross = step->cross;
+    if (step->layer >= 0 && isAttentionStep(step->kind)) c.head = f.head;
+    // "Layer 1 self-attention: Softmax → weights" → "Softmax → weights": the layer is its own part.
+    QString title = QString::fromStdString(step->title);
+    if (step->layer >= 0 && title.contains(QLatin1Char(':')))
+        title = title.section(QLatin1Char(':'), 1).trimmed();
+    c.step = title;
+    c.slug = stepSlug(step->kind);
+    return c;
+}
 
 ExportDialog::ExportDialog(QWidget* target, LabelledMatrix matrix, QWidget* parent)
     : QDialog(parent), m_target(target), m_matrix(std::move(matrix)) {
@@ -83,6 +122,16 @@ ExportDialog::ExportDialog(QWidget* target, LabelledMatrix matrix, QWidget* pare
            "as large (a sharp copy of what is on screen)"));
     form->addRow(tr("Resolution:"), m_dpi);
 
+    m_caption = new QLineEdit(this);
+    m_caption->setPlaceholderText(tr("no title"));
+    m_caption->setToolTip(tr("Drawn above the figure; clear it for none"));
+    form->addRow(tr("Title:"), m_caption);
+    m_crop = new QCheckBox(tr("Crop to the figure (leave out the empty part of the pane)"), this);
+    m_crop->setChecked(true);
+    form->addRow(QString(), m_crop);
+    m_large = new QCheckBox(tr("Large text, as in presentation mode"), this);
+    form->addRow(QString(), m_large);
+
     auto* pathRow = new QHBoxLayout;
     m_path = new QLineEdit(this);
     auto* browseButton = new QPushButton(tr("Browse…"), this);
@@ -115,6 +164,7 @@ ExportDialog::ExportDialog(QWidget* target, LabelledMatrix matrix, QWidget* pare
     setFormat(m_target ? ExportFormat::Png : ExportFormat::Csv);
     m_path->setText(
         QDir(defaultFolder()).filePath(base + QStringLiteral(".") + toString(format())));
+    connect(m_path, &QLineEdit::textEdited, this, [this] { m_pathEdited = true; });
 
     connect(m_scope, &QComboBox::currentIndexChanged, this, [this] { updateControls(); });
     connect(m_format, &QComboBox::currentIndexChanged, this, [this] {
@@ -143,13 +193,35 @@ void ExportDialog::setSession(Session* session) {
     while (m_scope->count() > 1) m_scope->removeItem(1);
     if (session && session->trace()) {
         const int layer = session->focus().layer;
-        m_scope->addItem(tr("Every head of layer %1 (one file each)").arg(layer),
+        // Counted from 1, as the window says "Layer 1".
+        m_scope->addItem(tr("Every head of layer %1 (one file each)").arg(layer + 1),
                          static_cast<int>(Scope::LayerHeads));
         m_scope->addItem(tr("Every head of the model (one file each)"),
                          static_cast<int>(Scope::ModelHeads));
     }
+    if (session) {
+        if (!m_captionSet) {
+            setCaption(captionFromSession(*session));
+            m_captionSet = false;  // still the session's: a later setCaption replaces it
+        }
+        setLargeText(session->fontScale() > 1.0);
+    }
     updateControls();
 }
+
+void ExportDialog::setCaption(const FigureCaption& caption) {
+    m_captionSet = true;
+    m_caption->setText(attn::ui::captionText(caption));
+    if (!m_pathEdited && scope() == Scope::View) {
+        const QString dir = QFileInfo(m_path->text()).dir().path();
+        m_path->setText(QDir(dir.isEmpty() ? defaultFolder() : dir)
+                            .filePath(defaultFileName(caption, format())));
+    }
+}
+
+QString ExportDialog::captionText() const { return m_caption->text().trimmed(); }
+void ExportDialog::setLargeText(bool on) { m_large->setChecked(on); }
+bool ExportDialog::largeText() const { return m_large->isChecked(); }
 
 void ExportDialog::setScope(Scope s) {
     const int i = m_scope->findData(static_cast<int>(s));
@@ -184,6 +256,10 @@ ImageOptions ExportDialog::imageOptions() const {
     o.height = m_height->value();
     o.dpi = m_dpi->value();
     o.title = m_matrix.name;
+    o.caption = captionText();
+    o.crop = m_crop->isChecked();
+    o.fontScale = m_large->isChecked() ? 1.5 : 1.0;
+    if (o.title.isEmpty()) o.title = o.caption;
     return o;
 }
 
@@ -201,6 +277,9 @@ void ExportDialog::updateControls() {
     m_width->setEnabled(image);
     m_height->setEnabled(image);
     m_dpi->setEnabled(image);
+    m_caption->setEnabled(image && !heads);
+    m_crop->setEnabled(image);
+    m_large->setEnabled(image);
     m_path->setPlaceholderText(heads ? tr("a folder; files are named L{layer}_H{head}_weights…")
                                      : tr("a file"));
 }
@@ -209,7 +288,10 @@ void ExportDialog::browse() {
     if (scope() != Scope::View) {
         const QString dir = QFileDialog::getExistingDirectory(
             this, tr("Export into folder"), path().isEmpty() ? defaultFolder() : path());
-        if (!dir.isEmpty()) m_path->setText(dir);
+        if (!dir.isEmpty()) {
+            m_pathEdited = true;
+            m_path->setText(dir);
+        }
         return;
     }
     const QString suffix = toString(format());
@@ -217,6 +299,7 @@ void ExportDialog::browse() {
         this, tr("Export"), path().isEmpty() ? defaultFolder() : path(),
         QStringLiteral("%1 (*.%2)").arg(describe(format()), suffix));
     if (file.isEmpty()) return;
+    m_pathEdited = true;
     m_path->setText(QFileInfo(file).suffix().isEmpty() ? file + QStringLiteral(".") + suffix
                                                        : file);
 }
@@ -242,6 +325,7 @@ Status ExportDialog::exportNow() {
         AllHeadsOptions o;
         o.format = f;
         o.image = imageOptions();
+        o.image.caption.clear();  // each head's heatmap carries its own title
         o.decoder = m_session->focus().decoder;
         o.cross = m_session->focus().cross;
         o.layer = scope() == Scope::LayerHeads ? m_session->focus().layer : -1;
@@ -257,10 +341,7 @@ Status ExportDialog::exportNow() {
         result = files ? Status(Ok{}) : Status(files.error());
     }
     if (result)
-        m_message->setText(
-            m_written.size() == 1
-                ? tr("Wrote %1.").arg(QDir::toNativeSeparators(m_written.front()))
-                : tr("Wrote %n file(s).", nullptr, static_cast<int>(m_written.size())));
+        m_message->setText(statusMessage());
     else
         m_message->setText(QStringLiteral("<span style='color:#b00020'>%1</span>")
                                .arg(QString::fromStdString(result.message()).toHtmlEscaped()));
