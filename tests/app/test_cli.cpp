@@ -473,6 +473,35 @@ TEST(CliExport, WritesTheWeightsOfAHead) {
     EXPECT_EQ(j.at("cols").size(), 6u);
 }
 
+// --layer and --head count from 1, as the window shows them: the first head is --head 1, 0 is
+// refused with the rule, and the title written into the file says the same number.
+TEST(CliExport, LayerAndHeadCountFromOneAsInTheWindow) {
+    QTemporaryDir dir;
+    ASSERT_TRUE(dir.isValid());
+    const QString out = dir.filePath(QStringLiteral("h.json"));
+    const Outcome zero = runBinary(
+        qargs({"export", "--text", kSentence, "--heads", "2", "--layer", "0", "--out"}) << out);
+    expectRefused(zero, "export", "layers count from 1");
+    const Outcome head0 = runBinary(
+        qargs({"export", "--text", kSentence, "--heads", "2", "--head", "0", "--out"}) << out);
+    expectRefused(head0, "export", "heads count from 1");
+    EXPECT_FALSE(QFileInfo::exists(out));
+
+    const Outcome second = runBinary(
+        qargs({"export", "--text", kSentence, "--heads", "2", "--head", "2", "--out"}) << out);
+    expectOk(second);
+    QFile f(out);
+    ASSERT_TRUE(f.open(QIODevice::ReadOnly));
+    const json j = json::parse(f.readAll().toStdString(), nullptr, false);
+    ASSERT_FALSE(j.is_discarded());
+    EXPECT_EQ(j.at("name"), "Layer 1 · head 2 · weights");
+
+    const Outcome third = runBinary(
+        qargs({"export", "--text", kSentence, "--heads", "2", "--head", "3", "--out"}) << out);
+    expectRefused(third, "export", "Head 3 does not exist");
+    EXPECT_TRUE(has(third.err, "(1 to 2)")) << third.err;
+}
+
 // train: one step of one sentence is the least it takes; then it evaluates on 500 held-out
 // sentences (under a second).
 

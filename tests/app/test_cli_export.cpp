@@ -86,7 +86,31 @@ TEST_F(ExportCommandTest, WritesEachFormat) {
                 base + "/every/", "--width", "320", "--height", "240", "--dpi", "96"}),
         0);
     EXPECT_EQ(QDir(path("every")).entryList({"*.png"}).size(), 4);  // 2 layers × 2 heads
+    // Counted from 1, as the window shows layers and heads.
     EXPECT_TRUE(QFileInfo::exists(path("every/L1_H1_weights.png")));
+    EXPECT_TRUE(QFileInfo::exists(path("every/L2_H2_weights.png")));
+    EXPECT_TRUE(QDir(path("every")).entryList({"L0_*", "*_H0_*"}).isEmpty());
+}
+
+TEST_F(ExportCommandTest, SlideOptionsCropTitleAndEnlargeText) {
+    const std::string base = m_dir.path().toStdString();
+    ASSERT_EQ(runCli({"--text", kSentence, "--out", base + "/full.png", "--width", "1600",
+                      "--height", "1600", "--dpi", "96"}),
+              0);
+    ASSERT_EQ(runCli({"--text", kSentence, "--out", base + "/slide.png", "--width", "1600",
+                      "--height", "1600", "--dpi", "96", "--crop", "--presentation", "--title",
+                      "english · Layer 1 · Head 1"}),
+              0);
+    const QImage full(path("full.png"));
+    const QImage slide(path("slide.png"));
+    EXPECT_EQ(full.size(), QSize(1600, 1600));
+    ASSERT_FALSE(slide.isNull());
+    // A square 6 × 6 matrix in a square canvas: the crop leaves out some white, never adds.
+    EXPECT_LE(slide.width(), 1600);
+    EXPECT_LE(slide.height(), 1600);
+    EXPECT_LT(slide.width() * slide.height(), 1600 * 1600);
+    EXPECT_EQ(runCli({"--text", kSentence, "--out", base + "/x.png", "--layer", "0"}), 2);
+    EXPECT_FALSE(QFileInfo::exists(path("x.png")));
 }
 
 TEST_F(ExportCommandTest, RefusesBadArgumentsAndUnwritablePaths) {

@@ -6,6 +6,7 @@
 
 #include <QApplication>
 #include <QClipboard>
+#include <QComboBox>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -13,9 +14,11 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLabel>
 #include <QRegularExpression>
 #include <QSet>
 #include <QTemporaryDir>
+#include <QVBoxLayout>
 #include <QXmlStreamReader>
 #include <cmath>
 #include <limits>
@@ -260,15 +263,17 @@ TEST_F(ExportTest, AllHeadsGoIntoAFolderOneFileEach) {
     ASSERT_TRUE(files.ok()) << files.message();
     const int heads = m_session.config().n_heads * m_session.config().n_layers;
     ASSERT_EQ(files->size(), heads);
-    EXPECT_TRUE(QFileInfo::exists(folder + QStringLiteral("/L0_H0_weights.png")));
-    EXPECT_TRUE(QFileInfo::exists(folder + QStringLiteral("/L0_H1_weights.png")));
+    // File names count from 1, as the window does.
+    EXPECT_TRUE(QFileInfo::exists(folder + QStringLiteral("/L1_H1_weights.png")));
+    EXPECT_TRUE(QFileInfo::exists(folder + QStringLiteral("/L1_H2_weights.png")));
+    EXPECT_FALSE(QFileInfo::exists(folder + QStringLiteral("/L0_H0_weights.png")));
     for (const QString& f : *files) EXPECT_EQ(QImage(f).size(), QSize(400, 300)) << f.toStdString();
 
     o.format = ExportFormat::Csv;
     o.what = QStringLiteral("scores");
     files = exportAllHeads(*m_session.trace(), folder, o);
     ASSERT_TRUE(files.ok()) << files.message();
-    const QString csv = QString::fromUtf8(readAll(folder + QStringLiteral("/L0_H1_scores.csv")));
+    const QString csv = QString::fromUtf8(readAll(folder + QStringLiteral("/L1_H2_scores.csv")));
     EXPECT_EQ(csv.count(QLatin1Char('\n')), 7);
 
     o.layer = 5;
@@ -324,6 +329,185 @@ TEST_F(ExportTest, DialogWritesWhatItIsSetTo) {
     dialog.setPath(path("dialog-heads"));
     ASSERT_TRUE(dialog.exportNow().ok());
     EXPECT_EQ(dialog.writtenFiles().size(), m_session.config().n_heads);
+}
+
+// --- slide-ready export ----------------------------------------------------------------------
+
+TEST(FigureNames, FileNamesAndCaptionsCountFromOne) {
+    FigureCaption c;
+    c.model = modelShortName(QStringLiteral("English masked-word model"));
+    c.sentence = QStringLiteral("the cat  sat");
+    c.layer = 0;
+    c.head = 1;
+    c.step = QStringLiteral("Softmax → weights");
+    c.slug = stepSlug(StepKind::Weights);
+    EXPECT_EQ(defaultFileName(c, ExportFormat::Png), QStringLiteral("english_L1_H2_softmax.png"));
+    EXPECT_EQ(captionText(c),
+              QStringLiteral("english · “the cat sat” · Layer 1 · Head 2 · Softmax → weights"));
+    EXPECT_EQ(modelShortName(QStringLiteral("English to Spanish translation model")),
+              QStringLiteral("translation"));
+    EXPECT_EQ(modelShortName(QStringLiteral("stories260K")), QStringLiteral("stories260k"));
+    EXPECT_EQ(modelShortName(QStringLiteral("untrained")), QStringLiteral("untrained"));
+    // Nothing about a layer or head: no L or H part, and never "A_softmax_S_".
+    FigureCaption embed{
+        QStringLiteral("english"),    {}, -1, -1, false, false, QStringLiteral("Embeddings"),
+        stepSlug(StepKind::Embedding)};
+    EXPECT_EQ(defaultFileName(embed, ExportFormat::Svg), QStringLiteral("english_embeddings.svg"));
+    EXPECT_EQ(writtenSummary({QStringLiteral("/tmp/slides/english_L1_H2_softmax.png")}),
+              QStringLiteral("Wrote english_L1_H2_softmax.png to /tmp/slides"));
+    EXPECT_EQ(writtenSummary({QStringLiteral("/tmp/h/L1_H1_weights.png"),
+                              QStringLiteral("/tmp/h/L1_H2_weights.png")}),
+              QStringLiteral("Wrote 2 files (L1_H1_weights.png …) to /tmp/h"));
+}
+
+// How many pixels have the focus outline's pink (0xff4081), give or take antialiasing.
+int pinkPixels(const QImage& image) {
+    int n = 0;
+    for (int y = 0; y < image.height(); ++y)
+        for (int x = 0; x < image.width(); ++x) {
+            const QColor c = image.pixelColor(x, y);
+            if (c.red() > 220 && c.green() > 40 && c.green() < 110 && c.blue() > 90 &&
+                c.blue() < 170)
+                ++n;
+        }
+    return n;
+}
+
+// A pane as the window has it: a figure at the top, the empty rest below, a focus outline and
+// a step counter.
+struct Pane {
+    QWidget root;
+    HeatmapView* map = nullptr;
+    QLabel* counter = nullptr;
+    explicit Pane(const LabelledMatrix& m) {
+        auto* layout = new QVBoxLayout(&root);
+        counter = new QLabel(QStringLiteral("Step 8 / 26"), &root);
+        counter->setObjectName(QStringLiteral("stepCounter"));
+        layout->addWidget(counter);
+        map = new HeatmapView(&root);
+        map->setMatrix(m.values, m.rows, m.cols);
+        map->setTitle(m.name);
+        map->setFixedSize(360, 360);
+        map->setHighlight(2, 3);
+        layout->addWidget(map, 0, Qt::AlignLeft);
+        layout->addStretch(1);
+        root.resize(900, 900);
+    }
+};
+
+TEST_F(ExportTest, SlideExportIsCroppedTitledAndWithoutFocusMarks) {
+    Pane pane(weights());
+    pane.root.show();
+    QCoreApplication::processEvents();
+    // On screen the outline is there.
+    ASSERT_GT(pinkPixels(pane.root.grab().toImage()), 20);
+
+    ImageOptions o;
+    o.width = 900;
+    o.height = 900;
+    o.dpi = 96;
+    o.crop = true;
+    o.caption = QStringLiteral("english · “The black cat drank the milk” · Layer 1 · Head 1");
+    ASSERT_TRUE(exportWidget(&pane.root, path("slide.png"), ExportFormat::Png, o).ok());
+    const QImage png(path("slide.png"));
+    ASSERT_FALSE(png.isNull());
+    // The figure is 360 px of a 900 px pane: the empty lower half is gone.
+    EXPECT_LT(png.height(), 900 / 2 + 120) << png.height();
+    EXPECT_EQ(pinkPixels(png), 0);
+    // Put back for the window.
+    EXPECT_EQ(pane.map->highlightRow(), 2);
+    EXPECT_EQ(pane.map->highlightCol(), 3);
+    EXPECT_FALSE(pane.counter->isHidden());
+
+    // SVG and PDF show the same thing: the caption, no counter, and the PNG's proportions.
+    ASSERT_TRUE(exportWidget(&pane.root, path("slide.svg"), ExportFormat::Svg, o).ok());
+    ASSERT_TRUE(exportWidget(&pane.root, path("slide.pdf"), ExportFormat::Pdf, o).ok());
+    const QByteArray svg = readAll(path("slide.svg"));
+    QString error;
+    const QString text = svgText(svg, &error);
+    ASSERT_TRUE(error.isEmpty()) << error.toStdString();
+    EXPECT_TRUE(text.contains(QStringLiteral("Layer 1 · Head 1"))) << text.toStdString();
+    EXPECT_FALSE(text.contains(QStringLiteral("Step 8"))) << text.toStdString();
+    const double pngRatio = static_cast<double>(png.width()) / png.height();
+    QXmlStreamReader xml(svg);
+    double svgRatio = 0;
+    while (!xml.atEnd() && svgRatio == 0) {
+        xml.readNext();
+        if (xml.isStartElement() && xml.name() == QLatin1String("svg")) {
+            const QStringList box =
+                xml.attributes().value(QLatin1String("viewBox")).toString().split(QLatin1Char(' '));
+            ASSERT_EQ(box.size(), 4);
+            svgRatio = box[2].toDouble() / box[3].toDouble();
+        }
+    }
+    EXPECT_NEAR(svgRatio, pngRatio, 0.01 * pngRatio);
+    const QByteArray pdf = readAll(path("slide.pdf"));
+    const QRegularExpression mediaBox(
+        QStringLiteral("/MediaBox \\[\\s*0\\s+0\\s+([0-9.]+)\\s+([0-9.]+)"));
+    const auto match = mediaBox.match(QString::fromLatin1(pdf));
+    ASSERT_TRUE(match.hasMatch());
+    EXPECT_NEAR(match.captured(1).toDouble() / match.captured(2).toDouble(), pngRatio,
+                0.01 * pngRatio);
+}
+
+TEST_F(ExportTest, PresentationTextIsLargerRelativeToTheFigure) {
+    Pane pane(weights());
+    ImageOptions o;
+    o.width = 900;
+    o.height = 900;
+    o.dpi = 96;
+    o.caption = QStringLiteral("english · Layer 1 · Head 1");
+    // The caption's band: the first rows from the top that hold dark text.
+    const auto captionBottom = [](const QImage& image) {
+        int lastDark = -1;
+        for (int y = 0; y < image.height() / 3; ++y) {
+            bool dark = false;
+            for (int x = 0; x < image.width() && !dark; ++x) dark = qGray(image.pixel(x, y)) < 100;
+            if (dark)
+                lastDark = y;
+            else if (lastDark >= 0)
+                return lastDark;
+        }
+        return lastDark;
+    };
+    auto normal = renderImage(&pane.root, o);
+    o.fontScale = 1.5;
+    auto large = renderImage(&pane.root, o);
+    ASSERT_TRUE(normal.ok() && large.ok());
+    EXPECT_EQ(large->size(), QSize(900, 900));  // the asked size; only the text is larger
+    EXPECT_GT(captionBottom(*large), captionBottom(*normal) * 1.3);
+    o.fontScale = 9;
+    EXPECT_FALSE(validate(o).ok());
+}
+
+TEST_F(ExportTest, DialogNamesTheFileAfterTheStepAndCountsFromOne) {
+    int weightsStep = -1;
+    for (int i = 0; i < static_cast<int>(m_session.trace()->steps.size()); ++i)
+        if (m_session.trace()->steps[i].kind == StepKind::Weights) {
+            weightsStep = i;
+            break;
+        }
+    ASSERT_GE(weightsStep, 0);
+    m_session.setStep(weightsStep);
+    Pane pane(weights());
+    ExportDialog dialog(&pane.root, weights());
+    dialog.setSession(&m_session);
+    EXPECT_EQ(QFileInfo(dialog.path()).fileName(), QStringLiteral("untrained_L1_H1_softmax.png"));
+    EXPECT_TRUE(dialog.captionText().contains(QStringLiteral("Layer 1 · Head 1 · Softmax")))
+        << dialog.captionText().toStdString();
+    auto* scope = dialog.findChild<QComboBox*>();
+    ASSERT_TRUE(scope);
+    bool sawLayer1 = false;
+    for (int i = 0; i < scope->count(); ++i) {
+        EXPECT_FALSE(scope->itemText(i).contains(QStringLiteral("layer 0")));
+        sawLayer1 = sawLayer1 || scope->itemText(i).contains(QStringLiteral("layer 1"));
+    }
+    EXPECT_TRUE(sawLayer1);
+    dialog.setPath(path("from-dialog.png"));
+    ASSERT_TRUE(dialog.exportNow().ok());
+    EXPECT_EQ(
+        dialog.statusMessage(),
+        QStringLiteral("Wrote from-dialog.png to %1").arg(QDir::toNativeSeparators(m_dir.path())));
 }
 
 }  // namespace

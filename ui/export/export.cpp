@@ -333,10 +333,42 @@ void paintFrame(QCPPainter& p, QWidget* w, const Frame& f, const ImageOptions& o
 
 // The scale from the laid-out tree to the asked pixels. A widget may refuse to shrink below its
 // minimum size: then it is fitted into what was asked.
-QSizeF pixelScale(const QWidget* w, QSize pixels, int pad) {
+QSizeF pixelScale(const QWidget* w, QSize pixels, int pad, int reserved) {
     return {static_cast<double>(pixels.width()) / (w->width() + 2 * pad),
-            static_cast<double>(pixels.height()) / (w->height() + 2 * pad)};
+            static_cast<double>(pixels.height()) / (w->height() + 2 * pad + reserved)};
 }
+
+// The caption's height at the full width: the view is laid out below it, so that an uncropped
+// picture with a caption is still exactly the asked size.
+int captionReserve(const QWidget* w, const ImageOptions& o, int width, int pad) {
+    if (o.caption.isEmpty()) return 0;
+    const QFontMetricsF fm(captionFont(w));
+    const QRectF text = fm.boundingRect(QRectF(0, 0, std::max(1, width - 2 * pad), 1e6),
+                                        Qt::TextWordWrap | Qt::AlignHCenter, o.caption);
+    return pad + static_cast<int>(std::ceil(text.height()));
+}
+
+// One export's state: the view laid out at the export size below the caption, its focus marks
+// hidden, the frame and the scale to pixels. Everything is put back when it goes.
+class Staged {
+public:
+    Staged(QWidget* w, QSize logical, QSize pixels, int pad, const ImageOptions& o)
+        : reserved(captionReserve(w, o, logical.width(), pad)),
+          m_at(w, inset(logical - QSize(0, reserved), pad)),
+          m_marks(w),
+          frame(makeFrame(w, o, pad)),
+          scale(pixelScale(w, pixels, pad, reserved)) {}
+
+    const int reserved;
+
+private:
+    LayoutAtSize m_at;
+    FocusMarksHidden m_marks;
+
+public:
+    const Frame frame;
+    const QSizeF scale;
+};
 
 QSize scaledSize(const QSizeF& size, const QSizeF& scale) {
     return {std::max(1, static_cast<int>(std::lround(size.width() * scale.width()))),
@@ -347,10 +379,9 @@ QSize scaledSize(const QSizeF& size, const QSizeF& scale) {
 // (exactly, unless cropping).
 QImage renderTree(QWidget* w, QSize logical, QSize pixels, double dpi, int pad,
                   const ImageOptions& o) {
-    LayoutAtSize at(w, inset(logical, pad));
-    FocusMarksHidden marks(w);
-    const Frame frame = makeFrame(w, o, pad);
-    const QSizeF scale = pixelScale(w, pixels, pad);
+    const Staged staged(w, logical, pixels, pad, o);
+    const Frame& frame = staged.frame;
+    const QSizeF& scale = staged.scale;
     QImage image(scaledSize(frame.size, scale), QImage::Format_ARGB32_Premultiplied);
     // Text converts points to pixels at the device's DPI; keep the screen's so text keeps its size
     // relative to the layout, and let the painter's scale do the enlarging.
@@ -398,12 +429,11 @@ Status writeSvg(QWidget* w, const QString& path, const ImageOptions& o) {
     QSaveFile file;
     if (Status s = openSaveFile(file, path); !s) return s;
     {
-        LayoutAtSize at(w, inset(logical, kPad));
-        FocusMarksHidden marks(w);
-        const Frame frame = makeFrame(w, o, kPad);
+        const Staged staged(w, logical, QSize(o.width, o.height), kPad, o);
+        const Frame& frame = staged.frame;
         // The same picture as the PNG: its pixel size, stated at the asked DPI (width / dpi
         // inches), drawn in the tree's logical pixels at the screen's DPI so text keeps its size.
-        const QSize pixels = scaledSize(frame.size, pixelScale(w, QSize(o.width, o.height), kPad));
+        const QSize pixels = scaledSize(frame.size, staged.scale);
         QSvgGenerator svg;
         svg.setOutputDevice(&file);
         svg.setResolution(screen);
@@ -433,10 +463,9 @@ Status writePdf(QWidget* w, const QString& path, const ImageOptions& o) {
     QSaveFile file;
     if (Status s = openSaveFile(file, path); !s) return s;
     {
-        LayoutAtSize at(w, inset(logical, kPad));
-        FocusMarksHidden marks(w);
-        const Frame frame = makeFrame(w, o, kPad);
-        const QSize pixels = scaledSize(frame.size, pixelScale(w, QSize(o.width, o.height), kPad));
+        const Staged staged(w, logical, QSize(o.width, o.height), kPad, o);
+        const Frame& frame = staged.frame;
+        const QSize pixels = scaledSize(frame.size, staged.scale);
         QPdfWriter pdf(&file);
         pdf.setCreator(QStringLiteral("Attention Lab"));
         pdf.setTitle(o.title.isEmpty() ? QStringLiteral("Attention Lab") : o.title);

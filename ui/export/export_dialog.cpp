@@ -158,6 +158,7 @@ ExportDialog::ExportDialog(QWidget* target, LabelledMatrix matrix, QWidget* pare
         o.height = m_target->height() * 2;
     }
     o.dpi = 192;
+    o.crop = true;  // slide-ready: the figure, not the pane
     setImageOptions(o);
     QString base = m_matrix.name.isEmpty() ? QStringLiteral("attention-lab") : m_matrix.name;
     base.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9_.-]+")), QStringLiteral("_"));
@@ -248,6 +249,9 @@ void ExportDialog::setImageOptions(const ImageOptions& o) {
     m_width->setValue(o.width);
     m_height->setValue(o.height);
     m_dpi->setValue(o.dpi);
+    m_caption->setText(o.caption);
+    m_crop->setChecked(o.crop);
+    m_large->setChecked(o.fontScale > 1.0);
 }
 
 ImageOptions ExportDialog::imageOptions() const {

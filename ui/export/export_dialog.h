@@ -50,6 +50,7 @@ public:
     ExportFormat format() const;
     void setPath(const QString& path);
     QString path() const;
+    /// Size, DPI, caption, crop and large text (fontScale > 1) as in options.
     void setImageOptions(const ImageOptions& options);
     ImageOptions imageOptions() const;
 

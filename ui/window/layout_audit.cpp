@@ -23,6 +23,7 @@
 #include <QToolButton>
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "session/session.h"
 #include "widgets/heatmap_view.h"
@@ -103,8 +104,7 @@ private:
             return;  // its plot is drawn, not made of widgets
         }
         if (auto* plot = qobject_cast<QCustomPlot*>(w)) {
-            m_panes[paneOf(w)].push_back(inPane(w, w->rect()));
-            (void)plot;
+            addFigure(plot, plot->rect());
             return;
         }
         if (auto* l = qobject_cast<QLabel*>(w)) label(l);
@@ -151,7 +151,22 @@ private:
                                  .adjusted(-m.width() * 6 / 10, -m.height() * 6 / 10,
                                            m.width() * 4 / 10, m.height() * 4 / 10)
                                  .intersected(h->rect());
-        m_panes[paneOf(h)].push_back(inPane(h, figure));
+        addFigure(h, figure);
+    }
+
+    void addFigure(QWidget* w, const QRect& r) {
+        QWidget* pane = paneOf(w);
+        m_panes[pane].push_back(inPane(w, r));
+        for (QWidget* a = w->parentWidget(); a && a != pane; a = a->parentWidget())
+            m_figureHolders.insert(a);
+    }
+
+    // A label is part of a figure (its title, formula, explanation) when it shares a holder with
+    // one below the pane; a label of the pane's own controls row ("Head:") is not.
+    bool besideFigure(const QWidget* label, const QWidget* pane) const {
+        for (QWidget* a = label->parentWidget(); a && a != pane; a = a->parentWidget())
+            if (m_figureHolders.count(a)) return true;
+        return false;
     }
 
     // --- clipped text ---
@@ -206,8 +221,20 @@ private:
             add(LayoutFinding::Kind::ClippedText, l,
                 QStringLiteral("“%1” is elided").arg(shortText(plain)));
         // Text is content of the pane it is in (a title, a formula, an explanation).
-        const int shown = std::min(need, l->width());
-        m_text[paneOf(l)].push_back(inPane(l, QRect(QPoint(0, 0), QSize(shown, l->height()))));
+        // Only where the text is: an operator "+" centred in a tall label covers a line, not
+        // the label's height.
+        int textHeight = 0;
+        if (l->wordWrap())
+            textHeight = l->heightForWidth(l->width());
+        else if (rich)
+            textHeight =
+                l->fontMetrics().height() * (1 + static_cast<int>(plain.count(QLatin1Char('\n'))));
+        else
+            textHeight =
+                l->fontMetrics().height() * (1 + static_cast<int>(text.count(QLatin1Char('\n'))));
+        const QSize textSize(std::min(need, cr.width()), std::min(textHeight, cr.height()));
+        const QRect where = QStyle::alignedRect(l->layoutDirection(), l->alignment(), textSize, cr);
+        m_labels.push_back({l, inPane(l, where)});
     }
 
     void button(QAbstractButton* b) {
@@ -226,7 +253,9 @@ private:
             need += st->pixelMetric(QStyle::PM_ExclusiveIndicatorWidth, nullptr, b) +
                     st->pixelMetric(QStyle::PM_RadioButtonLabelSpacing, nullptr, b);
         else if (qobject_cast<QPushButton*>(b))
-            need += 2 * st->pixelMetric(QStyle::PM_ButtonMargin, nullptr, b);
+            // The label is drawn inside the frame (SE_PushButtonContents); the margins of
+            // sizeHint are comfort, not room the text needs.
+            need += 2 * st->pixelMetric(QStyle::PM_DefaultFrameWidth, nullptr, b);
         else
             need += 4;
         const int have = std::min(b->width(), visibleWidth(b));
@@ -326,7 +355,8 @@ private:
             if (pane->width() < m_o.minPane || pane->height() < m_o.minPane) continue;
             QRect content;
             for (const QRect& r : figures) content = content.united(r);
-            for (const QRect& r : m_text[pane]) content = content.united(r);
+            for (const auto& [label, r] : m_labels)
+                if (paneOf(label) == pane && besideFigure(label, pane)) content = content.united(r);
             content = content.intersected(pane->rect());
             const double fill = static_cast<double>(content.width()) * content.height() /
                                 (static_cast<double>(pane->width()) * pane->height());
@@ -344,8 +374,9 @@ private:
     QWidget* m_root;
     AuditOptions m_o;
     LayoutAudit m_audit;
-    std::map<QWidget*, std::vector<QRect>> m_panes;  // pane → its figures, in its coordinates
-    std::map<QWidget*, std::vector<QRect>> m_text;   // pane → its labels' text
+    std::map<QWidget*, std::vector<QRect>> m_panes;   // pane → its figures, in its coordinates
+    std::vector<std::pair<QLabel*, QRect>> m_labels;  // every label's text, in its pane
+    std::set<QWidget*> m_figureHolders;               // ancestors of a figure below its pane
 };
 
 }  // namespace
