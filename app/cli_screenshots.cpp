@@ -10,7 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_common.h"
+#include "export/export.h"
+#include "export/export_dialog.h"
 #include "session/session.h"
+#include "views/step_view.h"
 #include "window/application.h"
 #include "window/layout_audit.h"
 #include "window/main_window.h"
@@ -78,7 +81,8 @@ Opens the window (off screen) for each model at each size, normal and presentati
 every view and every step of Step by step, saves each as DIR/<model>/<size>-<mode>/NN-<view>.png
 and checks each with the layout audit: labels dropped without an on-screen notice, clipped or
 elided text, a figure that leaves more than half its pane empty, a window larger than the screen.
-Writes DIR/report.txt and DIR/report.json (findings, smallest cell and label counts per step).
+Writes DIR/report.txt and DIR/report.json (findings, smallest cell and label counts per step)
+and DIR/summary.txt (the same per step, without the findings' details).
 
   --models A,B,...   default: builtin:english,untrained and stories260K when present
                      (/work/shared/models/stories260K/stories260K.bin)
@@ -86,6 +90,8 @@ Writes DIR/report.txt and DIR/report.json (findings, smallest cell and label cou
   --modes normal,presentation   (default both)
   --text "..."       the sentence (default: the example sentence)
   --no-images        audit only
+  --exports          also export each step's figure as File → Export does (cropped, titled,
+                     named like english_L1_H2_softmax.png) into DIR/<model>/exports/<size>-<mode>/
 
 Exit status: 0 no findings, 1 findings (or a file could not be written), 2 bad arguments.
 )";
@@ -94,7 +100,7 @@ Exit status: 0 no findings, 1 findings (or a file could not be written), 2 bad a
 int runScreenshotsCommand(int argc, char** argv) {
     const int first = argc > 1 && std::string(argv[1]) == "screenshots" ? 2 : 1;
     auto parsed = parseArgs(argc, argv, first, {"out", "models", "sizes", "modes", "text"},
-                            {"help", "no-images"});
+                            {"help", "no-images", "exports"});
     if (!parsed) return fail(parsed.message(), 2);
     const Args& a = *parsed;
     if (a.flag("help") || (a.positional.size() == 1 && a.positional[0] == "-h")) {
@@ -129,6 +135,7 @@ int runScreenshotsCommand(int argc, char** argv) {
     const QString out = QString::fromStdString(a.get("out"));
     if (!QDir().mkpath(out)) return fail("Cannot create the folder " + out.toStdString() + ".", 1);
     const bool images = !a.flag("no-images");
+    const bool exports = a.flag("exports");
 
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
     // A private settings folder: the sweep must neither read nor change the user's settings.
@@ -145,6 +152,7 @@ int runScreenshotsCommand(int argc, char** argv) {
 
     nlohmann::json report = nlohmann::json::array();
     QStringList text;
+    QStringList summary;  // the per-step lines without the findings' details
     int findings = 0, shots = 0;
     bool writeFailed = false;
     for (const QString& spec : models) {
@@ -169,6 +177,8 @@ int runScreenshotsCommand(int argc, char** argv) {
                                                        QLatin1Char('-') + mode);
                 if (images) QDir().mkpath(dir);
                 text << QStringLiteral("== %1 %2 %3").arg(model, size.name, mode);
+                summary << text.back();
+                int clean = 0, taken = 0;
                 SweepOptions o;
                 o.size = size.px;
                 o.presentation = presentation;
@@ -185,6 +195,30 @@ int runScreenshotsCommand(int argc, char** argv) {
                                                          s.step + 1, 2, 10, QLatin1Char('0'))
                                                    : QString());
                     if (images && !s.image.save(QDir(dir).filePath(file))) writeFailed = true;
+                    if (exports && s.step >= 0) {
+                        const QString exportDir =
+                            QDir(out).filePath(model + QStringLiteral("/exports/") + size.name +
+                                               QLatin1Char('-') + mode);
+                        QDir().mkpath(exportDir);
+                        const FigureCaption caption = captionFromSession(*w.session());
+                        ImageOptions io;
+                        io.width = 1600;
+                        io.height = 1000;
+                        io.dpi = 192;
+                        io.crop = true;
+                        io.caption = captionText(caption);
+                        // In presentation mode the window's fonts are already large.
+                        const Status st = exportWidget(
+                            w.stepView()->exportTarget(),
+                            QDir(exportDir).filePath(
+                                QStringLiteral("%1-").arg(s.step + 1, 2, 10, QLatin1Char('0')) +
+                                defaultFileName(caption, ExportFormat::Png)),
+                            ExportFormat::Png, io);
+                        if (!st) {
+                            std::cerr << st.message() << "\n";
+                            writeFailed = true;
+                        }
+                    }
                     nlohmann::json shot;
                     shot["model"] = model.toStdString();
                     shot["size"] = size.name.toStdString();
@@ -238,6 +272,9 @@ int runScreenshotsCommand(int argc, char** argv) {
                                 .arg(labels.isEmpty() ? QStringLiteral("-")
                                                       : labels.join(QLatin1Char(' ')),
                                      s.audit.ok() ? QString() : QStringLiteral("  PROBLEMS"));
+                    summary << text.back();
+                    ++taken;
+                    if (s.audit.ok()) ++clean;
                     for (const LayoutFinding& f : s.audit.findings)
                         text << QStringLiteral("    %1  %2: %3")
                                     .arg(toString(f.kind), f.widget, f.detail);
@@ -245,6 +282,8 @@ int runScreenshotsCommand(int argc, char** argv) {
                     return true;
                 };
                 sweepMainWindow(w, o);
+                summary
+                    << QStringLiteral("-- %1 of %2 shots without findings").arg(clean).arg(taken);
             }
         }
     }
@@ -256,6 +295,9 @@ int runScreenshotsCommand(int argc, char** argv) {
     text.prepend(QStringLiteral("%1 shots, %2 findings").arg(shots).arg(findings));
     write(QStringLiteral("report.txt"),
           (text.join(QLatin1Char('\n')) + QLatin1Char('\n')).toUtf8());
+    summary.prepend(text.front());
+    write(QStringLiteral("summary.txt"),
+          (summary.join(QLatin1Char('\n')) + QLatin1Char('\n')).toUtf8());
     const std::string json =
         report.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     write(QStringLiteral("report.json"),

@@ -205,7 +205,12 @@ void ExportDialog::setSession(Session* session) {
             setCaption(captionFromSession(*session));
             m_captionSet = false;  // still the session's: a later setCaption replaces it
         }
-        setLargeText(session->fontScale() > 1.0);
+        // In presentation mode the view's own fonts are already large: scaling the export as
+        // well would enlarge them twice.
+        m_large->setToolTip(session->fontScale() > 1.0
+                                ? tr("The window is in presentation mode: its text is large "
+                                     "already")
+                                : tr("Text 1.5 times as large relative to the figure"));
     }
     updateControls();
 }

@@ -297,7 +297,8 @@ private:
         for (int i = 0; i < list->count(); ++i) {
             const QListWidgetItem* item = list->item(i);
             if (item->isHidden()) continue;
-            const QFont font = item->font();
+            // An item without a font of its own is drawn in the list's.
+            const QFont font = item->data(Qt::FontRole).isValid() ? item->font() : list->font();
             int need = textWidth(QFontMetrics(font), item->text()) + 8;
             if (!item->icon().isNull()) need += list->iconSize().width() + 4;
             if (need > have + 1)
