@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "attn/analysis.h"
+#include "views/step_view.h"
 #include "widgets/heatmap_view.h"
 
 namespace attn::ui {
@@ -215,6 +216,16 @@ QSize inset(QSize logical, int pad) {
 class FocusMarksHidden {
 public:
     explicit FocusMarksHidden(QWidget* root) {
+        // Step by step knows its own marks (and stops its fade between steps).
+        for (QWidget* a = root; a; a = a->parentWidget()) {
+            if (auto* step = qobject_cast<StepView*>(a)) {
+                if (!step->exportMode()) {
+                    step->setExportMode(true);
+                    m_step = step;
+                }
+                break;
+            }
+        }
         QList<HeatmapView*> maps = root->findChildren<HeatmapView*>();
         if (auto* self = qobject_cast<HeatmapView*>(root)) maps.prepend(self);
         for (HeatmapView* h : maps) {
@@ -234,6 +245,7 @@ public:
             if (m.view) m.view->setHighlight(m.row, m.col);
         for (const QPointer<QWidget>& w : m_hidden)
             if (w) w->show();
+        if (m_step) m_step->setExportMode(false);
     }
     FocusMarksHidden(const FocusMarksHidden&) = delete;
     FocusMarksHidden& operator=(const FocusMarksHidden&) = delete;
@@ -245,6 +257,7 @@ private:
     };
     std::vector<Mark> m_marks;
     std::vector<QPointer<QWidget>> m_hidden;
+    QPointer<StepView> m_step;
 };
 
 QFont captionFont(const QWidget* w) {

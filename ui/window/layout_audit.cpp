@@ -26,6 +26,7 @@
 #include <set>
 
 #include "session/session.h"
+#include "views/step_view.h"
 #include "widgets/heatmap_view.h"
 #include "window/main_window.h"
 
@@ -443,6 +444,8 @@ void setMode(MainWindow& w, const SweepOptions& o) {
 int sweepMainWindow(MainWindow& w, const SweepOptions& o) {
     Session* session = w.session();
     if (!w.isVisible()) w.show();
+    // Each shot shows a step as it stands, not halfway through the fade from the last one.
+    w.stepView()->setTransitions(false);
     setMode(w, o);
     AuditOptions ao = o.audit;
     if (!ao.screen.isValid()) ao.screen = o.size;
@@ -485,6 +488,7 @@ int sweepMainWindow(MainWindow& w, const SweepOptions& o) {
     tabs->setCurrentIndex(0);
     session->setStep(0);
     if (o.presentation) w.setPresentationMode(false);
+    w.stepView()->setTransitions(true);
     settleEvents();
     return shots;
 }
