@@ -546,9 +546,11 @@ void MainWindow::exportView() {
     }
     ExportDialog dlg(target, matrix, this);
     dlg.setSession(m_session);
+    // Step by step names its own step; the other tabs are named by their title.
+    if (v != m_stepView)
+        dlg.setCaption(captionFromSession(*m_session, m_tabs->tabText(m_tabs->currentIndex())));
     if (dlg.exec() == QDialog::Accepted && !dlg.writtenFiles().isEmpty())
-        statusBar()->showMessage(
-            tr("Wrote %n file(s).", nullptr, static_cast<int>(dlg.writtenFiles().size())), 5000);
+        statusBar()->showMessage(dlg.statusMessage(), 10000);
 }
 
 void MainWindow::exportAllHeads() {
@@ -556,8 +558,7 @@ void MainWindow::exportAllHeads() {
     dlg.setSession(m_session);
     dlg.setScope(ExportDialog::Scope::ModelHeads);
     if (dlg.exec() == QDialog::Accepted && !dlg.writtenFiles().isEmpty())
-        statusBar()->showMessage(
-            tr("Wrote %n file(s).", nullptr, static_cast<int>(dlg.writtenFiles().size())), 5000);
+        statusBar()->showMessage(dlg.statusMessage(), 10000);
 }
 
 void MainWindow::showAbout() {
