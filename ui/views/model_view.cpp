@@ -186,7 +186,7 @@ void ModelCanvas::paintEvent(QPaintEvent* event) {
         for (int h = 0; h < m_heads; ++h) {
             const QRect r = cellRect(l, h), lab = labelRect(l, h);
             if (!r.united(lab).adjusted(-4, -4, 4, 4).intersects(event->rect())) continue;
-            const Cell& c = m_cells[static_cast<std::size_t>(l * m_heads + h)];
+            const Cell& c = m_cells[std::size_t(l) * std::size_t(m_heads) + std::size_t(h)];
             const bool focused = l == m_focusLayer && h == m_focusHead;
             p.setRenderHint(QPainter::Antialiasing, false);
             const bool lines = m_style == Style::Lines && c.weights &&
@@ -237,7 +237,7 @@ void ModelCanvas::mousePressEvent(QMouseEvent* event) {
 void ModelCanvas::contextMenuEvent(QContextMenuEvent* event) {
     int l = 0, h = 0;
     if (!cellAt(event->pos(), &l, &h)) return;
-    const bool off = m_cells[static_cast<std::size_t>(l * m_heads + h)].disabled;
+    const bool off = m_cells[std::size_t(l) * std::size_t(m_heads) + std::size_t(h)].disabled;
     QMenu menu(this);
     QAction* focus = menu.addAction(tr("Focus %1").arg(cellLabel(l, h)));
     QAction* toggle = menu.addAction(off ? tr("Switch this head back on")
@@ -253,7 +253,8 @@ bool ModelCanvas::event(QEvent* event) {
         int l = 0, h = 0;
         if (cellAt(help->pos(), &l, &h))
             QToolTip::showText(help->globalPos(),
-                               m_cells[static_cast<std::size_t>(l * m_heads + h)].tip, this);
+                               m_cells[std::size_t(l) * std::size_t(m_heads) + std::size_t(h)].tip,
+                               this);
         else
             QToolTip::hideText();
         return true;
@@ -369,7 +370,7 @@ void ModelView::rebuild() {
         const AttentionTrace* b = m_session->block(l, decoder, cross);
         const int blk = model ? headBlockIndex(model->config, l, decoder, cross) : l;
         for (int h = 0; h < heads; ++h) {
-            ModelCanvas::Cell& c = cells[static_cast<std::size_t>(l * heads + h)];
+            ModelCanvas::Cell& c = cells[std::size_t(l) * std::size_t(heads) + std::size_t(h)];
             c.tip = tr("Layer %1, head %2 — click to focus it, right-click to switch it off")
                         .arg(l + 1)
                         .arg(h + 1);
