@@ -2,11 +2,15 @@
 
 #include <qcustomplot.h>
 
+#include <QApplication>
 #include <QEvent>
 #include <QHelpEvent>
+#include <QKeyEvent>
 #include <QMouseEvent>
+#include <QNativeGestureEvent>
 #include <QResizeEvent>
 #include <QToolTip>
+#include <QWheelEvent>
 #include <algorithm>
 #include <cmath>
 
@@ -18,10 +22,39 @@ namespace {
 
 constexpr int kMaxLabelChars = 14;
 const QString kMinus = QStringLiteral("\u2212");
+// Below this a label is a smudge: thin instead (scaled by the font scale).
+constexpr double kMinLabelPt = 6.0;
+// Numbers in cells: the largest of these (× font scale) that fits; none below the last.
+constexpr double kNumberPts[] = {9.0, 8.0, 7.0};
+// How far the view may zoom in: until a cell is this many pixels (× font scale).
+constexpr double kMaxZoomCellPx = 64.0;
+constexpr double kSin50 = 0.766;
+// Vertical colour-bar ticks: at least this many label heights apart (calm, never touching).
+constexpr double kTickSpacing = 2.0;
 
 QString elide(const QString& s) {
     if (s.size() <= kMaxLabelChars) return s;
     return s.left(kMaxLabelChars - 1) + QStringLiteral("\u2026");
+}
+
+// The fewest decimals that write `step` exactly (0.25 → 2, 5 → 0).
+int decimalsFor(double step) {
+    for (int d = 0; d < 6; ++d) {
+        const double scaled = step * std::pow(10.0, d);
+        if (std::fabs(scaled - std::round(scaled)) < 1e-6 * std::max(1.0, scaled)) return d;
+    }
+    return 6;
+}
+
+QString tickText(double v, int decimals) {
+    QString s = QString::number(v, 'f', decimals);
+    if (s.startsWith(QLatin1Char('-'))) {
+        const QString rest = s.mid(1);
+        s = rest.count(QLatin1Char('0')) + rest.count(QLatin1Char('.')) == rest.size()
+                ? rest
+                : kMinus + rest;
+    }
+    return s;
 }
 
 }  // namespace
@@ -53,11 +86,17 @@ protected:
         };
         if (v.m_showNumbers && v.numbersFit()) {
             QFont f = v.font();
-            f.setPointSizeF(numberPointSize(v));
+            f.setPointSizeF(v.m_numberPt);
             painter->setFont(f);
             const double span = v.m_useHi > v.m_useLo ? v.m_useHi - v.m_useLo : 1.0;
-            for (int r = 0; r < m.rows(); ++r) {
-                for (int c = 0; c < m.cols(); ++c) {
+            // Only the cells on screen (a zoomed 256 × 256 matrix shows a few dozen).
+            const QRect vis = v.visibleCells();
+            const int r0 = std::max(0, vis.top() - 1),
+                      r1 = std::min<int>(m.rows() - 1, vis.bottom() + 1);
+            const int c0 = std::max(0, vis.left() - 1),
+                      c1 = std::min<int>(m.cols() - 1, vis.right() + 1);
+            for (int r = r0; r <= r1; ++r) {
+                for (int c = c0; c <= c1; ++c) {
                     const float val = m(r, c);
                     const QColor bg = std::isfinite(val)
                                           ? colorAt(v.m_kind, (val - v.m_useLo) / span)
@@ -68,11 +107,16 @@ protected:
                 }
             }
         }
+        // QCustomPlot::toPainter (every export and the clipboard) draws without its caches:
+        // a figure carries no hover frame and, unless asked, no focus frame.
+        const bool exporting = painter->modes().testFlag(QCPPainter::pmNoCaching) ||
+                               painter->modes().testFlag(QCPPainter::pmVectorized);
         painter->setBrush(Qt::NoBrush);
-        if (v.m_hoverRow >= 0 && v.m_hoverCol >= 0) {
+        if (!exporting && v.m_hoverRow >= 0 && v.m_hoverCol >= 0) {
             painter->setPen(QPen(QColor(255, 255, 255, 200), 1.5));
             painter->drawRect(cellRect(v.m_hoverRow, v.m_hoverCol).adjusted(1, 1, -1, -1));
         }
+        if (exporting && !v.m_marksInExport) return;
         if (v.m_hlRow >= 0 && v.m_hlRow < m.rows() && v.m_hlCol >= 0 && v.m_hlCol < m.cols()) {
             painter->setPen(QPen(QColor(0xff, 0x40, 0x81), 2.5 * std::max(1.0, v.m_fontScale)));
             painter->drawRect(cellRect(v.m_hlRow, v.m_hlCol).adjusted(1, 1, -1, -1));
@@ -84,19 +128,17 @@ protected:
         }
     }
 
-public:
-    static double numberPointSize(const HeatmapView& v) { return v.m_numberPt; }
-
 private:
     HeatmapView* m_view;
 };
 
 HeatmapView::HeatmapView(QWidget* parent) : QWidget(parent) {
-    // No layout: layoutPlot() sizes the plot so cells keep a sensible shape.
+    // No layout: relayout() sizes the plot so cells keep a sensible shape.
     m_plot = new QCustomPlot(this);
     m_plot->setMouseTracking(true);
     m_plot->installEventFilter(this);
     m_plot->setBackground(palette().color(QPalette::Base));
+    m_plot->setFocusPolicy(Qt::ClickFocus);  // + − 0 zoom once clicked
     setMinimumSize(160, 140);
 
     // QCustomPlot's own top layer "overlay" has its own paint buffer, so hover and highlight
@@ -104,6 +146,9 @@ HeatmapView::HeatmapView(QWidget* parent) : QWidget(parent) {
     m_plot->layer(QStringLiteral("overlay"))->setMode(QCPLayer::lmBuffered);
 
     QCPAxisRect* rect = m_plot->axisRect();
+    // QCustomPlot keeps axis rects at least 50 × 50: a strip a few cells high would then be
+    // squeezed out of the other rows (the colour bar, the notice) instead.
+    rect->setMinimumSize(1, 1);
     // Keys along the top (xAxis2), queries down the left, first query at the top.
     m_plot->xAxis->setVisible(false);
     m_plot->xAxis2->setVisible(true);
@@ -127,42 +172,49 @@ HeatmapView::HeatmapView(QWidget* parent) : QWidget(parent) {
     m_scale = new QCPColorScale(m_plot);
     m_scale->setType(QCPAxis::atRight);
     m_scale->setBarWidth(10);
-    m_scale->axis()->setPadding(2);
-    m_plot->plotLayout()->addElement(1, 1, m_scale);
-    m_plot->plotLayout()->take(rect);
-    m_plot->plotLayout()->addElement(1, 0, rect);
-    m_plot->plotLayout()->simplify();
+    // Ticks chosen here, so that their labels never overlap (planColorBar).
+    m_scaleTicker = QSharedPointer<QCPAxisTickerText>::create();
     m_map->setColorScale(m_scale);
 
     m_titleElement = new QCPTextElement(m_plot, QString());
-    m_plot->plotLayout()->insertRow(0);
-    m_plot->plotLayout()->addElement(0, 0, m_titleElement);
-    m_plot->plotLayout()->setRowStretchFactor(0, 0.001);
-    m_plot->plotLayout()->setColumnStretchFactor(1, 0.001);
+    m_notice = new QCPTextElement(m_plot, QString());
+    m_notice->setVisible(false);
 
-    auto* group = new QCPMarginGroup(m_plot);
-    rect->setMarginGroup(QCP::msTop | QCP::msBottom, group);
-    m_scale->setMarginGroup(QCP::msTop | QCP::msBottom, group);
+    // The grid: title; cells | vertical colour bar; horizontal colour bar; notice.
+    QCPLayoutGrid* grid = m_plot->plotLayout();
+    grid->take(rect);
+    grid->simplify();
+    grid->addElement(0, 0, m_titleElement);
+    grid->addElement(1, 0, rect);
+    grid->addElement(1, 1, m_scale);
+    grid->expandTo(4, 2);
+    grid->setRowStretchFactors({0.001, 1.0, 0.001, 0.001});
+    grid->setColumnStretchFactors({1.0, 0.001});
+    grid->setRowSpacing(0);
+    grid->setColumnSpacing(2);
+
+    m_vGroup = new QCPMarginGroup(m_plot);
+    m_hGroup = new QCPMarginGroup(m_plot);
+    rect->setMarginGroup(QCP::msTop | QCP::msBottom, m_vGroup);
+    m_scale->setMarginGroup(QCP::msTop | QCP::msBottom, m_vGroup);
+
+    // A row title too long for a short strip is written across, left of the row labels.
+    m_rowTitleItem = new QCPItemText(m_plot);
+    m_rowTitleItem->setClipToAxisRect(false);
+    m_rowTitleItem->position->setType(QCPItemPosition::ptAbsolute);
+    m_rowTitleItem->setPositionAlignment(Qt::AlignLeft | Qt::AlignVCenter);
+    m_rowTitleItem->setVisible(false);
+    m_rowTitleItem->setSelectable(false);
 
     m_overlay = new CellOverlayLayer(m_plot, this);
 
     connect(m_plot, &QCustomPlot::beforeReplot, this, [this] {
-        updateTicks();
         // The colour scale reports its current margins to the margin group, so once raised
         // (e.g. by slanted labels) they would never come down again: start from zero.
         m_scale->setMargins(QMargins());
     });
     connect(m_plot, &QCustomPlot::afterReplot, this, [this] {
         m_everPlotted = true;
-        // Labels may have changed the room around the cells: fit once more if so. Queued,
-        // because QCustomPlot ignores a replot asked for while it is still replotting.
-        if (m_layoutPasses < 2)
-            QMetaObject::invokeMethod(
-                this,
-                [this] {
-                    if (m_layoutPasses < 2 && layoutPlot()) ++m_layoutPasses;
-                },
-                Qt::QueuedConnection);
         emit repainted();
     });
     applyFonts();
@@ -174,104 +226,449 @@ QSize HeatmapView::sizeHint() const { return {360, 320}; }
 void HeatmapView::setCellSize(double px) {
     if (px == m_cellSize) return;
     m_cellSize = px;
-    m_layoutPasses = 0;
-    layoutPlot();
+    m_zoomed = false;
+    relayout(true);
 }
 
 QSize HeatmapView::marginsAroundCells() const {
-    const QRect ar = m_plot->axisRect()->rect();
-    const QSize extra(m_plot->width() - ar.width(), m_plot->height() - ar.height());
-    if (!m_everPlotted || ar.width() <= 10 || ar.height() <= 10 || extra.width() < 30 ||
-        extra.width() > 260 || extra.height() < 30 || extra.height() > 220)
-        return {110, 90};
-    return extra;
+    if (!m_laidOut) return {110, 90};
+    return m_extra;
 }
 
 void HeatmapView::setKeepAspect(bool on) {
     m_keepAspect = on;
-    m_layoutPasses = 0;
-    layoutPlot();
+    relayout(true);
 }
+
+void HeatmapView::setColorBarLabel(const QString& label) {
+    if (label == m_colorBarLabel) return;
+    m_colorBarLabel = label;
+    m_scale->axis()->setLabel(label);
+    relayout(!m_zoomed);
+}
+
+void HeatmapView::setFocusMarksInExport(bool on) { m_marksInExport = on; }
 
 void HeatmapView::resizeEvent(QResizeEvent* event) {
     QWidget::resizeEvent(event);
-    m_layoutPasses = 0;
-    layoutPlot();
-    updateTicks();
-    if (m_replotPending) requestReplot();
+    // Cells are fitted to the size at zoom 1; a new size starts from the whole matrix again.
+    m_zoomed = false;
+    relayout(true);
 }
 
-bool HeatmapView::layoutPlot() {
-    if (width() < 20 || height() < 20) return false;  // not laid out yet
+void HeatmapView::applyView() {
     const int rows = std::max<int>(1, static_cast<int>(m_matrix.rows()));
     const int cols = std::max<int>(1, static_cast<int>(m_matrix.cols()));
-    const QRect ar = m_plot->axisRect()->rect();
-    // Room taken by the title, labels and colour scale, as the last layout measured it.
-    int extraW = m_plot->width() - ar.width(), extraH = m_plot->height() - ar.height();
-    // A stale axis rect (from before a resize) gives nonsense; fall back to a typical margin.
-    if (ar.width() <= 10 || ar.height() <= 10 || !m_everPlotted || extraW < 30 || extraW > 260 ||
-        extraH < 30 || extraH > 220) {
-        extraW = 110;
-        extraH = 90;
+    if (!m_zoomed) {
+        m_viewX0 = -0.5;
+        m_viewX1 = cols - 0.5;
+        m_viewY0 = -0.5;
+        m_viewY1 = rows - 0.5;
     }
-    QRect g = rect();
-    if (m_keepAspect) {
-        const double availW = std::max(10, width() - extraW),
-                     availH = std::max(10, height() - extraH);
-        double cw = availW / cols, ch = availH / rows;
-        if (m_cellSize > 0) {
-            // A size shared with neighbouring matrices, so their rows and columns line up.
-            cw = std::min(cw, m_cellSize);
-            ch = std::min(ch, m_cellSize);
-            cw = ch = std::min(cw, ch);
-        } else {
-            // Square cells for (T, T) attention; other matrices may stretch up to 3:1.
-            const double ratio = rows == cols ? 1.0 : 3.0;
-            if (ch > cw * ratio) ch = cw * ratio;
-            if (cw > ch * ratio) cw = ch * ratio;
+    m_plot->xAxis2->setRange(m_viewX0, m_viewX1);
+    m_plot->yAxis->setRange(m_viewY0, m_viewY1);
+}
+
+void HeatmapView::runPlotLayout() {
+    // What QCustomPlot's replot does first, done now so that the axis rect is the one the
+    // labels will be drawn around (and the next decision does not read a stale one).
+    m_scale->setMargins(QMargins());
+    QCPLayoutGrid* grid = m_plot->plotLayout();
+    grid->update(QCPLayoutElement::upPreparation);
+    grid->update(QCPLayoutElement::upMargins);
+    grid->update(QCPLayoutElement::upLayout);
+}
+
+void HeatmapView::relayout(bool refit) {
+    if (m_inLayout || width() < 20 || height() < 20) return;  // not laid out yet
+    m_inLayout = true;
+    const int rows = std::max<int>(1, static_cast<int>(m_matrix.rows()));
+    const int cols = std::max<int>(1, static_cast<int>(m_matrix.cols()));
+    if (refit) m_zoomed = false;
+    applyView();
+    const auto place = [this](const QRect& g) {
+        if (m_plot->geometry() != g) m_plot->setGeometry(g);
+        // A hidden plot gets its resize event only when shown: give its layout the size now.
+        m_plot->setViewport(QRect(QPoint(0, 0), g.size()));
+    };
+    const auto measured = [this] {
+        const QRect ar = m_plot->axisRect()->rect();
+        return QSize(m_plot->width() - ar.width(), m_plot->height() - ar.height());
+    };
+    if (refit) {
+        // Always from the same first guess, so the result depends on size and content only.
+        QSize extra(110, 90);
+        for (int pass = 0; pass < 5; ++pass) {
+            double cw = std::max(1.0, double(width() - extra.width())) / cols;
+            double ch = std::max(1.0, double(height() - extra.height())) / rows;
+            QRect g = rect();
+            if (m_keepAspect) {
+                if (m_cellSize > 0) {
+                    // A size shared with neighbouring matrices, so rows and columns line up.
+                    cw = ch = std::min({cw, ch, m_cellSize});
+                } else {
+                    // Square cells for (T, T) attention; other matrices may stretch up to 3:1.
+                    const double ratio = rows == cols ? 1.0 : 3.0;
+                    ch = std::min(ch, cw * ratio);
+                    cw = std::min(cw, ch * ratio);
+                }
+                int w = static_cast<int>(std::lround(cw * cols + extra.width()));
+                const int h = static_cast<int>(std::lround(ch * rows + extra.height()));
+                // The titles are not clipped by a narrow matrix.
+                const QFontMetrics tf(m_titleElement->font());
+                const QFontMetrics lf(m_plot->xAxis2->labelFont());
+                w = std::max({w, tf.horizontalAdvance(m_title) + 8,
+                              lf.horizontalAdvance(m_colTitle) + extra.width() + 8});
+                w = std::clamp(w, 20, width());
+                g = QRect((width() - w) / 2, 0, w, std::clamp(h, 20, height()));
+            }
+            place(g);
+            planLabels(cw, ch);
+            runPlotLayout();
+            const QSize got = measured();
+            if (std::abs(got.width() - extra.width()) <= 1 &&
+                std::abs(got.height() - extra.height()) <= 1)
+                break;
+            // From the third pass on the room only grows, so that choices that feed back on
+            // each other (labels that turn, a colour bar that moves) cannot swing for ever.
+            extra = pass < 2 ? got : got.expandedTo(extra);
         }
-        const int w = std::min(width(), static_cast<int>(std::lround(cw * cols + extraW)));
-        const int h = std::min(height(), static_cast<int>(std::lround(ch * rows + extraH)));
-        g = QRect((width() - w) / 2, 0, w, h);  // top-aligned under the formula
     }
-    g.setWidth(std::max(g.width(), 20));
-    g.setHeight(std::max(g.height(), 20));
-    if (std::abs(g.width() - m_plot->width()) <= 2 &&
-        std::abs(g.height() - m_plot->height()) <= 2 && std::abs(g.x() - m_plot->x()) <= 2 &&
-        std::abs(g.y() - m_plot->y()) <= 2)
-        return false;
-    m_plot->setGeometry(g);
-    return true;
+    // Labels for the cells as they came out (twice: the margins may move by a pixel).
+    for (int pass = 0; pass < 2; ++pass) {
+        planLabels(cellWidthPx(), cellHeightPx());
+        runPlotLayout();
+    }
+    m_extra = measured();
+    m_laidOut = true;
+    placeRowTitle();
+    m_inLayout = false;
+    requestReplot();
+}
+
+double HeatmapView::labelFontPt() const { return m_plot->yAxis->tickLabelFont().pointSizeF(); }
+
+double HeatmapView::numberFontPt() const { return numbersFit() ? m_numberPt : 0.0; }
+
+void HeatmapView::planLabels(double cw, double ch) {
+    const int rows = static_cast<int>(m_matrix.rows()), cols = static_cast<int>(m_matrix.cols());
+    cw = std::max(cw, 1e-3);
+    ch = std::max(ch, 1e-3);
+    // Token labels shrink with the cells, down to a readable size, before any are left out.
+    QFont tick = m_plot->yAxis->tickLabelFont();
+    const double maxPt = labelPointSize();
+    const double minPt = std::min(maxPt, kMinLabelPt * std::sqrt(std::max(1.0, m_fontScale)));
+    double pt = maxPt;
+    const double room = std::min(cw, ch);
+    for (;; pt -= 0.5) {
+        tick.setPointSizeF(std::max(pt, minPt));
+        if (pt <= minPt || QFontMetricsF(tick).height() <= room + 1) break;
+    }
+    if (tick != m_plot->yAxis->tickLabelFont()) {
+        m_plot->yAxis->setTickLabelFont(tick);
+        m_plot->xAxis2->setTickLabelFont(tick);
+    }
+    const QFontMetrics fm(tick);
+    const double h = fm.height();
+    auto label = [](const QStringList& labels, int i) {
+        return i < labels.size() ? elide(labels[i]) : QString::number(i + 1);
+    };
+    const QRect vis = visibleCells();
+
+    // Rows: one label per row when they fit; else every k-th, with some air between them.
+    m_rowStep = h <= ch + 1 ? 1 : static_cast<int>(std::ceil(h * 1.25 / ch));
+    auto rowTicker = m_plot->yAxis->ticker().dynamicCast<QCPAxisTickerText>();
+    rowTicker->clear();
+    m_shownRowLabels = 0;
+    // Labels stay on multiples of the step, so they do not jump while panning.
+    for (int r = (vis.top() + m_rowStep - 1) / m_rowStep * m_rowStep; r <= vis.bottom() && r < rows;
+         r += m_rowStep, ++m_shownRowLabels)
+        rowTicker->addTick(r, label(m_rowLabels, r));
+
+    // Columns: across when the widest fits its cell, else slanted, else upright, else thinned.
+    int widest = 0;
+    for (int c = vis.left(); c <= vis.right() && c < cols; ++c)
+        widest = std::max(widest, fm.horizontalAdvance(label(m_colLabels, c)));
+    double rotation = 0;
+    m_colStep = 1;
+    if (widest + 6 > cw) {
+        if (cw * kSin50 >= h) {
+            rotation = -50;
+        } else {
+            rotation = -90;
+            if (h > cw + 1) m_colStep = static_cast<int>(std::ceil(h * 1.25 / cw));
+        }
+    }
+    m_plot->xAxis2->setTickLabelRotation(rotation);
+    auto colTicker = m_plot->xAxis2->ticker().dynamicCast<QCPAxisTickerText>();
+    colTicker->clear();
+    m_shownColLabels = 0;
+    for (int c = (vis.left() + m_colStep - 1) / m_colStep * m_colStep; c <= vis.right() && c < cols;
+         c += m_colStep, ++m_shownColLabels)
+        colTicker->addTick(c, label(m_colLabels, c));
+    m_thinningNotice = m_rowStep > 1 || m_colStep > 1;
+
+    // The row title runs along the rows when they are tall enough, else across, to their left.
+    const QFontMetrics lf(m_plot->yAxis->labelFont());
+    const double cellsH = ch * (m_viewY1 - m_viewY0);
+    const int titleW = lf.horizontalAdvance(m_rowTitle);
+    m_rowTitleAcross = !m_rowTitle.isEmpty() && cellsH < titleW + 8;
+    m_plot->yAxis->setLabel(m_rowTitleAcross ? QString() : m_rowTitle);
+    m_plot->yAxis->setPadding(m_rowTitleAcross ? titleW + 10 : 2);
+
+    // Colour bar: along the cells' right side when at least three ticks (and its label) fit
+    // there; a short, wide strip gets it underneath instead.
+    const QFontMetrics sf(m_scale->axis()->tickLabelFont());
+    const double cellsW = cw * (m_viewX1 - m_viewX0);
+    const double labelLen =
+        m_colorBarLabel.isEmpty()
+            ? 0
+            : QFontMetrics(m_scale->axis()->labelFont()).horizontalAdvance(m_colorBarLabel) + 4;
+    const bool verticalFits = cellsH >= std::max(3 * sf.height() * kTickSpacing, labelLen);
+    setBarHorizontal(!verticalFits && cellsW > cellsH);
+    planColorBar(m_barHorizontal ? cellsW : cellsH);
+
+    // The notice: what is left out, or that the view is zoomed, and how to get back.
+    QStringList candidates;
+    if (m_thinningNotice) {
+        const int k = std::max(m_rowStep, m_colStep);
+        candidates
+            << tr("Showing 1 of every %1 labels \u2014 Ctrl+wheel or pinch to zoom, drag to pan")
+                   .arg(k)
+            << tr("1 of every %1 labels shown \u2014 Ctrl+wheel to zoom").arg(k)
+            << tr("1 in %1 labels shown").arg(k);
+    } else if (m_zoomed) {
+        const QString z = QString::number(zoom(), 'f', zoom() < 10 ? 1 : 0);
+        candidates << tr("Zoomed %1\u00d7 \u2014 drag to pan, double-click or 0 to see all").arg(z)
+                   << tr("Zoomed %1\u00d7 \u2014 double-click: all").arg(z)
+                   << tr("%1\u00d7").arg(z);
+    }
+    QString notice;
+    const QFontMetrics nf(m_notice->font());
+    for (const QString& c : candidates) {
+        notice = c;
+        if (nf.horizontalAdvance(c) + 8 <= m_plot->width()) break;
+    }
+    if (!candidates.isEmpty() && nf.horizontalAdvance(notice) + 8 > m_plot->width())
+        notice = nf.elidedText(notice, Qt::ElideRight, std::max(10, m_plot->width() - 8));
+    m_noticeText = notice;
+    QCPLayoutGrid* grid = m_plot->plotLayout();
+    const bool inGrid = m_notice->layout() != nullptr;
+    if (notice.isEmpty() && inGrid) {
+        grid->take(m_notice);
+        m_notice->setVisible(false);
+    } else if (!notice.isEmpty()) {
+        m_notice->setText(notice);
+        if (!inGrid) grid->addElement(3, 0, m_notice);
+        m_notice->setVisible(true);
+    }
+}
+
+void HeatmapView::setBarHorizontal(bool on) {
+    if (on == m_barHorizontal) return;
+    m_barHorizontal = on;
+    QCPLayoutGrid* grid = m_plot->plotLayout();
+    QCPAxisRect* rect = m_plot->axisRect();
+    grid->take(m_scale);
+    m_scale->setType(on ? QCPAxis::atBottom : QCPAxis::atRight);
+    styleScaleAxis();
+    // The bar's gradient image is drawn for one orientation: have it drawn again.
+    const QCPColorGradient gradient = m_scale->gradient();
+    m_scale->setGradient(QCPColorGradient(QCPColorGradient::gpGrayscale));
+    m_scale->setGradient(gradient);
+    // Line the bar up with the cells: same top and bottom beside them, same left and right
+    // under them.
+    const QCP::MarginSides along = on ? QCP::msLeft | QCP::msRight : QCP::msTop | QCP::msBottom;
+    const QCP::MarginSides across = on ? QCP::msTop | QCP::msBottom : QCP::msLeft | QCP::msRight;
+    QCPMarginGroup* group = on ? m_hGroup : m_vGroup;
+    rect->setMarginGroup(QCP::msAll, nullptr);
+    m_scale->setMarginGroup(QCP::msAll, nullptr);
+    rect->setMarginGroup(along, group);
+    m_scale->setMarginGroup(along, group);
+    (void)across;
+    grid->addElement(on ? 2 : 1, on ? 0 : 1, m_scale);
+}
+
+void HeatmapView::planColorBar(double lengthPx) {
+    const double lo = m_useLo, hi = m_useHi, span = hi - lo;
+    const QFontMetricsF fm(m_scale->axis()->tickLabelFont());
+    std::vector<double> best;
+    int bestDecimals = 0;
+    double widestBest = 0;
+    if (span > 0 && lengthPx > 0) {
+        const int e0 = static_cast<int>(std::floor(std::log10(span)));
+        bool found = false;
+        // Steps from fine to coarse: the finest whose labels do not touch wins.
+        for (int e = e0 - 2; e <= e0 + 1 && !found; ++e) {
+            for (double mant : {1.0, 2.0, 2.5, 5.0}) {
+                const double step = mant * std::pow(10.0, e);
+                const double k0 = std::ceil(lo / step - 1e-9), k1 = std::floor(hi / step + 1e-9);
+                const int n = static_cast<int>(k1 - k0) + 1;
+                if (n < 1 || n > 15) continue;
+                const int decimals = decimalsFor(step);
+                std::vector<double> ticks;
+                double widest = 0;
+                for (int i = 0; i < n; ++i) {
+                    const double v = (k0 + i) * step;
+                    ticks.push_back(v);
+                    widest = std::max(widest, fm.horizontalAdvance(tickText(v, decimals)));
+                }
+                best = ticks;
+                bestDecimals = decimals;
+                widestBest = widest;
+                const double need = m_barHorizontal ? widest + 2 * fm.averageCharWidth()
+                                                    : fm.height() * kTickSpacing;
+                if (n == 1 || lengthPx * step / span >= need) {
+                    found = true;
+                    break;
+                }
+            }
+        }
+    }
+    m_scaleTicker->clear();
+    for (double v : best) m_scaleTicker->addTick(v, tickText(v, bestDecimals));
+    // The end labels stick out half their size past the bar: keep room for them.
+    const int half = static_cast<int>(std::ceil((m_barHorizontal ? widestBest : fm.height()) / 2));
+    m_plot->axisRect()->setMinimumMargins(m_barHorizontal ? QMargins(half + 2, 0, half + 2, 0)
+                                                          : QMargins(0, half + 1, 0, half + 1));
+}
+
+QStringList HeatmapView::colorBarTickLabels() const {
+    QStringList out;
+    const QMap<double, QString>& ticks = m_scaleTicker->ticks();
+    for (auto it = ticks.cbegin(); it != ticks.cend(); ++it)
+        if (it.key() >= m_useLo - 1e-9 && it.key() <= m_useHi + 1e-9) out << it.value();
+    return out;
+}
+
+QList<QRect> HeatmapView::colorBarTickLabelRects() const {
+    QList<QRect> out;
+    QCPAxis* axis = m_scale->axis();
+    const QFontMetrics fm(axis->tickLabelFont());
+    const QRect bar = axis->axisRect()->rect();
+    const QPoint origin = m_plot->mapTo(this, QPoint(0, 0));
+    const QMap<double, QString>& ticks = m_scaleTicker->ticks();
+    for (auto it = ticks.cbegin(); it != ticks.cend(); ++it) {
+        if (it.key() < m_useLo - 1e-9 || it.key() > m_useHi + 1e-9) continue;
+        const int w = fm.horizontalAdvance(it.value()), h = fm.height();
+        const int p = static_cast<int>(std::lround(axis->coordToPixel(it.key())));
+        const QRect r = m_barHorizontal
+                            ? QRect(p - w / 2, bar.bottom() + axis->tickLabelPadding(), w, h)
+                            : QRect(bar.right() + axis->tickLabelPadding(), p - h / 2, w, h);
+        out << r.translated(origin);
+    }
+    return out;
+}
+
+void HeatmapView::placeRowTitle() {
+    m_rowTitleItem->setVisible(m_rowTitleAcross);
+    if (!m_rowTitleAcross) return;
+    const QRect ar = m_plot->axisRect()->rect();
+    m_rowTitleItem->setText(m_rowTitle);
+    m_rowTitleItem->position->setCoords(4, ar.center().y());
+}
+
+double HeatmapView::zoom() const {
+    const double cols = std::max<double>(1, static_cast<double>(m_matrix.cols()));
+    if (!m_zoomed || m_viewX1 <= m_viewX0) return 1.0;
+    return cols / (m_viewX1 - m_viewX0);
+}
+
+QRect HeatmapView::visibleCells() const {
+    const int rows = static_cast<int>(m_matrix.rows()), cols = static_cast<int>(m_matrix.cols());
+    if (rows == 0 || cols == 0) return {};
+    // A cell counts when its centre is on screen.
+    const int c0 = std::clamp(static_cast<int>(std::ceil(m_viewX0 - 1e-9)), 0, cols - 1);
+    const int c1 = std::clamp(static_cast<int>(std::floor(m_viewX1 + 1e-9)), c0, cols - 1);
+    const int r0 = std::clamp(static_cast<int>(std::ceil(m_viewY0 - 1e-9)), 0, rows - 1);
+    const int r1 = std::clamp(static_cast<int>(std::floor(m_viewY1 + 1e-9)), r0, rows - 1);
+    return QRect(QPoint(c0, r0), QPoint(c1, r1));
+}
+
+void HeatmapView::zoomBy(double factor, QPointF at) {
+    const int rows = static_cast<int>(m_matrix.rows()), cols = static_cast<int>(m_matrix.cols());
+    if (rows == 0 || cols == 0 || !(factor > 0)) return;
+    const double z = zoom();
+    const double fullCell = std::max(1e-3, cellSizePx() / z);
+    const double maxZoom = std::max(1.0, kMaxZoomCellPx * std::max(1.0, m_fontScale) / fullCell);
+    const double nz = std::clamp(z * factor, 1.0, maxZoom);
+    if (std::fabs(nz - z) < 1e-9) return;
+    if (nz <= 1.0 + 1e-9) {
+        resetZoom();
+        return;
+    }
+    // The point under the cursor stays where it is.
+    double kx = (m_viewX0 + m_viewX1) / 2, ky = (m_viewY0 + m_viewY1) / 2;
+    if (!at.isNull()) {
+        const QPointF p = at - QPointF(m_plot->pos());
+        kx = std::clamp(m_plot->xAxis2->pixelToCoord(p.x()), m_viewX0, m_viewX1);
+        ky = std::clamp(m_plot->yAxis->pixelToCoord(p.y()), m_viewY0, m_viewY1);
+    }
+    const double w = cols / nz, h = rows / nz;
+    const double x0 = kx - (kx - m_viewX0) * w / (m_viewX1 - m_viewX0);
+    const double y0 = ky - (ky - m_viewY0) * h / (m_viewY1 - m_viewY0);
+    m_viewX0 = std::clamp(x0, -0.5, cols - 0.5 - w);
+    m_viewY0 = std::clamp(y0, -0.5, rows - 0.5 - h);
+    m_viewX1 = m_viewX0 + w;
+    m_viewY1 = m_viewY0 + h;
+    m_zoomed = true;
+    relayout(false);
+}
+
+void HeatmapView::resetZoom() {
+    if (!m_zoomed) return;
+    m_zoomed = false;
+    relayout(true);
+}
+
+void HeatmapView::panBy(QPoint deltaPx) {
+    if (!m_zoomed) return;
+    const int rows = static_cast<int>(m_matrix.rows()), cols = static_cast<int>(m_matrix.cols());
+    const double w = m_viewX1 - m_viewX0, h = m_viewY1 - m_viewY0;
+    // The cells follow the mouse.
+    m_viewX0 =
+        std::clamp(m_viewX0 - deltaPx.x() / std::max(1e-3, cellWidthPx()), -0.5, cols - 0.5 - w);
+    m_viewY0 =
+        std::clamp(m_viewY0 - deltaPx.y() / std::max(1e-3, cellHeightPx()), -0.5, rows - 0.5 - h);
+    m_viewX1 = m_viewX0 + w;
+    m_viewY1 = m_viewY0 + h;
+    relayout(false);
+}
+
+bool HeatmapView::wheelZooms(const QWheelEvent* e) const {
+    if (m_matrix.size() == 0) return false;
+    // Ctrl+wheel always zooms; the plain wheel only where zooming shows more (labels left
+    // out, or already zoomed), so that it scrolls the page over a matrix that shows it all.
+    return e->modifiers().testFlag(Qt::ControlModifier) || m_thinningNotice || m_zoomed;
 }
 
 void HeatmapView::setMatrix(const Eigen::MatrixXf& m, const QStringList& rowLabels,
                             const QStringList& colLabels) {
+    const bool shapeChanged = m.rows() != m_lastShapeRows || m.cols() != m_lastShapeCols;
+    // Other tokens: start from the whole matrix; new values of the same tokens keep the zoom.
+    if (shapeChanged || rowLabels != m_rowLabels || colLabels != m_colLabels) m_zoomed = false;
     m_matrix = m;
     m_rowLabels = rowLabels;
     m_colLabels = colLabels;
-    const bool shapeChanged = m.rows() != m_lastShapeRows || m.cols() != m_lastShapeCols;
     m_lastShapeRows = static_cast<int>(m.rows());
     m_lastShapeCols = static_cast<int>(m.cols());
-    if (shapeChanged) {
-        m_layoutPasses = 0;
-        layoutPlot();
-    }
     if (m_hoverRow >= m.rows() || m_hoverCol >= m.cols()) m_hoverRow = m_hoverCol = -1;
     rebuild();
 }
 
 void HeatmapView::setTitle(const QString& title) {
+    if (title == m_title) return;
     m_title = title;
     m_titleElement->setText(title);
-    requestReplot();
+    relayout(!m_zoomed);
 }
 
 void HeatmapView::setAxisTitles(const QString& rows, const QString& cols) {
+    if (rows == m_rowTitle && cols == m_colTitle) return;
     m_rowTitle = rows;
     m_colTitle = cols;
-    m_plot->yAxis->setLabel(rows);
     m_plot->xAxis2->setLabel(cols);
-    requestReplot();
+    relayout(!m_zoomed);
 }
 
 void HeatmapView::setColorMap(ColorMapKind kind) {
@@ -287,6 +684,7 @@ void HeatmapView::setSymmetricRange(bool on) {
 }
 
 void HeatmapView::setRange(double lo, double hi) {
+    if (m_fixedRange && lo == m_lo && hi == m_hi) return;
     m_fixedRange = true;
     m_lo = lo;
     m_hi = hi;
@@ -294,6 +692,7 @@ void HeatmapView::setRange(double lo, double hi) {
 }
 
 void HeatmapView::clearRange() {
+    if (!m_fixedRange) return;
     m_fixedRange = false;
     rebuild();
 }
@@ -308,8 +707,7 @@ void HeatmapView::setFontScale(double scale) {
     if (scale == m_fontScale) return;
     m_fontScale = scale;
     applyFonts();
-    m_lastTickRows = -1;
-    requestReplot();
+    relayout(!m_zoomed);
 }
 
 void HeatmapView::setHighlight(int row, int col) {
@@ -361,6 +759,8 @@ QString HeatmapView::formatValue(float v) {
 }
 
 void HeatmapView::applyFonts() {
+    // Every text scales with the font scale (presentation mode); token labels may shrink
+    // further to fit their cells (planLabels).
     QFont base = font();
     QFont tick = base;
     tick.setPointSizeF(labelPointSize());
@@ -370,29 +770,58 @@ void HeatmapView::applyFonts() {
     QFont title = base;
     title.setPointSizeF(std::max(8.0, 10.5 * m_fontScale));
     title.setBold(true);
+    const QColor text = palette().color(QPalette::Text);
     for (QCPAxis* a : {m_plot->xAxis2, m_plot->yAxis}) {
         a->setTickLabelFont(tick);
         a->setLabelFont(label);
-        a->setTickLabelColor(palette().color(QPalette::Text));
-        a->setLabelColor(palette().color(QPalette::Text));
+        a->setTickLabelColor(text);
+        a->setLabelColor(text);
     }
-    QFont scaleFont = tick;
-    scaleFont.setPointSizeF(std::max(6.5, 8.0 * m_fontScale));
-    m_scale->axis()->setTickLabelFont(scaleFont);
-    m_scale->setBarWidth(static_cast<int>(10 * std::max(1.0, m_fontScale)));
+    styleScaleAxis();
     m_titleElement->setFont(title);
-    m_titleElement->setTextColor(palette().color(QPalette::Text));
+    m_titleElement->setTextColor(text);
+    QFont notice = base;
+    notice.setPointSizeF(std::max(6.5, 8.0 * m_fontScale));
+    notice.setItalic(true);
+    m_notice->setFont(notice);
+    m_notice->setTextColor(palette().color(QPalette::PlaceholderText));
+    m_rowTitleItem->setFont(label);
+    m_rowTitleItem->setColor(text);
+}
+
+void HeatmapView::styleScaleAxis() {
+    // The colour scale's axis is another QCPAxis after each change of side: style it again.
+    QCPAxis* axis = m_scale->axis();
+    QFont tick = font();
+    tick.setPointSizeF(std::max(6.5, 8.0 * m_fontScale));
+    QFont label = tick;
+    label.setItalic(true);
+    const QColor text = palette().color(QPalette::Text);
+    axis->setTicker(m_scaleTicker);
+    axis->setSubTicks(false);
+    axis->setPadding(2);
+    axis->setTickLabelFont(tick);
+    axis->setLabelFont(label);
+    axis->setTickLabelColor(text);
+    axis->setLabelColor(text);
+    axis->setLabel(m_colorBarLabel);
+    axis->setLabelPadding(static_cast<int>(3 * m_fontScale));
+    m_scale->setBarWidth(static_cast<int>(10 * std::max(1.0, m_fontScale)));
 }
 
 void HeatmapView::rebuild() {
     const int rows = static_cast<int>(m_matrix.rows()), cols = static_cast<int>(m_matrix.cols());
     // Colour range: finite values only (masked cells are −∞).
     double lo = 0, hi = 1;
-    bool any = false;
+    bool any = false, negInf = false, posInf = false;
     for (int c = 0; c < cols; ++c) {
         for (int r = 0; r < rows; ++r) {
             const float v = m_matrix(r, c);
-            if (!std::isfinite(v)) continue;
+            if (!std::isfinite(v)) {
+                negInf |= std::isinf(v) && v < 0;
+                posInf |= std::isinf(v) && v > 0;
+                continue;
+            }
             if (!any) {
                 lo = hi = v;
                 any = true;
@@ -402,6 +831,14 @@ void HeatmapView::rebuild() {
             }
         }
     }
+    // The widest text a cell shows is that of an extreme (formatValue's width grows with the
+    // magnitude and the sign), so numbersFit measures only these.
+    m_numberSamples.clear();
+    if (any)
+        m_numberSamples << formatValue(static_cast<float>(lo))
+                        << formatValue(static_cast<float>(hi));
+    if (negInf) m_numberSamples << formatValue(-std::numeric_limits<float>::infinity());
+    if (posInf) m_numberSamples << formatValue(std::numeric_limits<float>::infinity());
     if (m_fixedRange) {
         lo = m_lo;
         hi = m_hi;
@@ -437,101 +874,46 @@ void HeatmapView::rebuild() {
         }
     }
     m_map->setDataRange(QCPRange(lo, hi));
-    m_plot->xAxis2->setRange(-0.5, std::max(cols, 1) - 0.5);
-    m_plot->yAxis->setRange(-0.5, std::max(rows, 1) - 0.5);
-    m_lastTickRows = -1;  // labels may have changed
-    updateTicks();        // also for exports, which draw without a replot
-    requestReplot();
+    // Labels, colour-bar ticks and the plot's size, now (exports draw without a replot).
+    relayout(!m_zoomed);
+    if (width() < 20 || height() < 20) {
+        applyView();
+        requestReplot();
+    }
 }
 
 double HeatmapView::cellWidthPx() const {
-    const int cols = std::max<int>(1, static_cast<int>(m_matrix.cols()));
+    const double span = std::max(1e-3, m_plot->xAxis2->range().size());
     QRect r = m_plot->axisRect()->rect();
     const int w = r.width() > 10 ? r.width() : m_plot->width() - 90;
-    return double(w) / cols;
+    return double(w) / span;
 }
 
 double HeatmapView::cellHeightPx() const {
-    const int rows = std::max<int>(1, static_cast<int>(m_matrix.rows()));
+    const double span = std::max(1e-3, m_plot->yAxis->range().size());
     QRect r = m_plot->axisRect()->rect();
     const int h = r.height() > 10 ? r.height() : m_plot->height() - 60;
-    return double(h) / rows;
+    return double(h) / span;
 }
 
 bool HeatmapView::numbersFit() const {
     if (m_matrix.size() == 0) return false;
     const double cw = cellWidthPx(), ch = cellHeightPx();
-    if (cw < 14 || ch < 10) return false;
-    // The largest of a few sizes at which the widest number shown fits its cell.
-    for (double pt : {9.0, 8.0, 7.0}) {
+    // The largest of a few sizes at which the widest number shown fits its cell; never below
+    // 7 pt (× the font scale): smaller is not read, only squinted at.
+    for (double pt : kNumberPts) {
         QFont f = font();
-        f.setPointSizeF(std::max(6.0, pt * m_fontScale));
+        f.setPointSizeF(pt * m_fontScale);
         const QFontMetrics fm(f);
         if (ch < fm.height()) continue;
         int widest = 0;
-        for (Eigen::Index i = 0; i < m_matrix.size(); ++i)
-            widest = std::max(widest, fm.horizontalAdvance(formatValue(m_matrix.data()[i])));
-        if (cw >= widest + 2) {
+        for (const QString& s : m_numberSamples) widest = std::max(widest, fm.horizontalAdvance(s));
+        if (cw >= widest + 4) {
             m_numberPt = f.pointSizeF();
             return true;
         }
     }
     return false;
-}
-
-void HeatmapView::updateTicks() {
-    const int rows = static_cast<int>(m_matrix.rows()), cols = static_cast<int>(m_matrix.cols());
-    const double cw = cellWidthPx(), ch = cellHeightPx();
-    // Same matrix and (within 2 %) the same cell size: the ticks stand. The tolerance is relative,
-    // so that the cells of a long text (a fraction of a pixel) still count as resized.
-    const auto same = [](double a, double b) { return std::fabs(a - b) <= 0.02 * std::max(a, b); };
-    if (rows == m_lastTickRows && cols == m_lastTickCols && same(cw, m_lastTickCellW) &&
-        same(ch, m_lastTickCellH))
-        return;
-    m_lastTickRows = rows;
-    m_lastTickCols = cols;
-    m_lastTickCellW = cw;
-    m_lastTickCellH = ch;
-
-    // Token labels shrink with the cells (down to 6 pt) before any are left out: a matrix of
-    // a long sentence stays labelled on every row and column for as long as it can.
-    QFont tick = m_plot->yAxis->tickLabelFont();
-    const double fullPt = labelPointSize();
-    tick.setPointSizeF(fullPt);
-    const double fullHeight = QFontMetrics(tick).height() + 1;
-    if (fullHeight > std::min(cw, ch))
-        tick.setPointSizeF(std::max(6.0, fullPt * std::min(cw, ch) / fullHeight));
-    if (tick != m_plot->yAxis->tickLabelFont()) {
-        m_plot->yAxis->setTickLabelFont(tick);
-        m_plot->xAxis2->setTickLabelFont(tick);
-    }
-    const QFontMetrics fm(tick);
-    auto label = [](const QStringList& labels, int i) {
-        return i < labels.size() ? elide(labels[i]) : QString::number(i);
-    };
-    // Rows: one label per row when they fit, else every k-th.
-    auto rowTicker = m_plot->yAxis->ticker().dynamicCast<QCPAxisTickerText>();
-    rowTicker->clear();
-    // When rows must be left out, the ones shown get some air between them.
-    int rowStep = std::max(1, int(std::ceil((fm.height() + 1) / std::max(ch, 1e-3))));
-    if (rowStep > 1) rowStep = int(std::ceil(fm.height() * 1.6 / std::max(ch, 1e-3)));
-    m_shownRowLabels = 0;
-    for (int r = 0; r < rows; r += rowStep, ++m_shownRowLabels)
-        rowTicker->addTick(r, label(m_rowLabels, r));
-    // Columns: horizontal when the widest label fits the cell, else slanted.
-    int widest = 0;
-    for (int c = 0; c < cols; ++c)
-        widest = std::max(widest, fm.horizontalAdvance(label(m_colLabels, c)));
-    const bool rotate = widest + 6 > cw;
-    m_plot->xAxis2->setTickLabelRotation(rotate ? -50 : 0);
-    auto colTicker = m_plot->xAxis2->ticker().dynamicCast<QCPAxisTickerText>();
-    colTicker->clear();
-    const double need = rotate ? fm.height() * 1.05 : widest + 6;
-    int colStep = std::max(1, int(std::ceil(need / std::max(cw, 1e-3))));
-    if (colStep > 1) colStep = int(std::ceil(need * 1.6 / std::max(cw, 1e-3)));
-    m_shownColLabels = 0;
-    for (int c = 0; c < cols; c += colStep, ++m_shownColLabels)
-        colTicker->addTick(c, label(m_colLabels, c));
 }
 
 QRect HeatmapView::cellsRect() const {
@@ -556,8 +938,8 @@ QString HeatmapView::cellTooltip(int row, int col) const {
         QString s = m_tooltip(row, col);
         if (!s.isEmpty()) return s;
     }
-    const QString r = row < m_rowLabels.size() ? m_rowLabels[row] : QString::number(row);
-    const QString c = col < m_colLabels.size() ? m_colLabels[col] : QString::number(col);
+    const QString r = row < m_rowLabels.size() ? m_rowLabels[row] : QString::number(row + 1);
+    const QString c = col < m_colLabels.size() ? m_colLabels[col] : QString::number(col + 1);
     return QStringLiteral("%1 \u00d7 %2 = %3").arg(r, c, formatValue(m_matrix(row, col)));
 }
 
@@ -569,6 +951,11 @@ bool HeatmapView::eventFilter(QObject* watched, QEvent* event) {
             int r, c;
             if (cellAt(he->pos(), &r, &c)) {
                 QToolTip::showText(he->globalPos(), cellTooltip(r, c), m_plot);
+            } else if (m_thinningNotice || m_zoomed) {
+                QToolTip::showText(he->globalPos(),
+                                   tr("Ctrl+wheel, the wheel or a pinch zooms around the "
+                                      "pointer; drag to pan; double-click or 0 shows it all"),
+                                   m_plot);
             } else {
                 QToolTip::hideText();
                 event->ignore();
@@ -577,8 +964,19 @@ bool HeatmapView::eventFilter(QObject* watched, QEvent* event) {
         }
         case QEvent::MouseMove: {
             auto* me = static_cast<QMouseEvent*>(event);
+            const QPoint pos = me->position().toPoint();
+            if (m_pressed && m_zoomed && !m_dragging &&
+                (pos - m_pressPos).manhattanLength() >= QApplication::startDragDistance()) {
+                m_dragging = true;
+                m_plot->setCursor(Qt::ClosedHandCursor);
+            }
+            if (m_dragging) {
+                panBy(pos - m_lastDragPos);
+                m_lastDragPos = pos;
+                return true;
+            }
             int r = -1, c = -1;
-            if (!cellAt(me->position().toPoint(), &r, &c)) r = c = -1;
+            if (!cellAt(pos, &r, &c)) r = c = -1;
             if (r != m_hoverRow || c != m_hoverCol) {
                 m_hoverRow = r;
                 m_hoverCol = c;
@@ -596,9 +994,68 @@ bool HeatmapView::eventFilter(QObject* watched, QEvent* event) {
             break;
         case QEvent::MouseButtonPress: {
             auto* me = static_cast<QMouseEvent*>(event);
+            if (me->button() != Qt::LeftButton) break;
+            // A click is a press and a release on the same cell without a drag in between.
+            m_pressed = true;
+            m_dragging = false;
+            m_pressPos = m_lastDragPos = me->position().toPoint();
+            if (!cellAt(m_pressPos, &m_pressRow, &m_pressCol)) m_pressRow = m_pressCol = -1;
+            return true;
+        }
+        case QEvent::MouseButtonRelease: {
+            auto* me = static_cast<QMouseEvent*>(event);
+            if (me->button() != Qt::LeftButton || !m_pressed) break;
+            const bool dragged = m_dragging;
+            m_pressed = m_dragging = false;
+            m_plot->setCursor(m_zoomed ? Qt::OpenHandCursor : Qt::ArrowCursor);
             int r, c;
-            if (me->button() == Qt::LeftButton && cellAt(me->position().toPoint(), &r, &c)) {
+            if (!dragged && m_pressRow >= 0 && cellAt(me->position().toPoint(), &r, &c) &&
+                r == m_pressRow && c == m_pressCol)
                 emit cellClicked(r, c);
+            return true;
+        }
+        case QEvent::MouseButtonDblClick: {
+            auto* me = static_cast<QMouseEvent*>(event);
+            if (me->button() != Qt::LeftButton || !m_zoomed) break;
+            m_pressed = false;  // the release that follows is not another click
+            resetZoom();
+            m_plot->setCursor(Qt::ArrowCursor);
+            return true;
+        }
+        case QEvent::Wheel: {
+            auto* we = static_cast<QWheelEvent*>(event);
+            if (!wheelZooms(we)) {
+                we->ignore();  // to the scroll area around
+                return true;
+            }
+            const int delta =
+                we->angleDelta().y() != 0 ? we->angleDelta().y() : we->pixelDelta().y();
+            if (delta != 0) {
+                zoomBy(std::pow(1.25, delta / 120.0), we->position() + QPointF(m_plot->pos()));
+                m_plot->setCursor(m_zoomed ? Qt::OpenHandCursor : Qt::ArrowCursor);
+            }
+            we->accept();
+            return true;
+        }
+        case QEvent::NativeGesture: {
+            auto* ge = static_cast<QNativeGestureEvent*>(event);
+            if (ge->gestureType() != Qt::ZoomNativeGesture) break;
+            zoomBy(1.0 + ge->value(), ge->position() + QPointF(m_plot->pos()));
+            ge->accept();
+            return true;
+        }
+        case QEvent::KeyPress: {
+            auto* ke = static_cast<QKeyEvent*>(event);
+            if (ke->key() == Qt::Key_Plus || ke->key() == Qt::Key_Equal) {
+                zoomBy(1.25);
+                return true;
+            }
+            if (ke->key() == Qt::Key_Minus && m_zoomed) {
+                zoomBy(0.8);
+                return true;
+            }
+            if (ke->key() == Qt::Key_0 && m_zoomed) {
+                resetZoom();
                 return true;
             }
             break;
@@ -606,6 +1063,7 @@ bool HeatmapView::eventFilter(QObject* watched, QEvent* event) {
         case QEvent::PaletteChange:
             m_plot->setBackground(palette().color(QPalette::Base));
             applyFonts();
+            relayout(!m_zoomed);
             break;
         default:
             break;

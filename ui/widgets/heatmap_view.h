@@ -4,8 +4,16 @@
 // columns = keys along the top; numbers inside cells when they fit; a colour scale with values;
 // a tooltip per cell from a provider; click/hover signals. Used by every view that shows a matrix
 // and by the exports.
+//
+// Labels: every row and column is labelled while a readable font allows (the font shrinks and
+// column labels turn first); beyond that one label in k is shown and a notice under the cells
+// says so. Zoom: Ctrl+wheel or a pinch always zooms around the cursor; the plain wheel zooms
+// only while labels are left out or the view is zoomed (else it scrolls the page); drag pans,
+// double-click or 0 resets; labels come back as the zoomed cells grow.
+// Exports: drawing through QCustomPlot::toPainter leaves out the hover and focus frames.
 
 #include <Eigen/Dense>
+#include <QSharedPointer>
 #include <QStringList>
 #include <QWidget>
 #include <algorithm>
@@ -17,6 +25,10 @@ class QCustomPlot;
 class QCPColorMap;
 class QCPColorScale;
 class QCPTextElement;
+class QCPItemText;
+class QCPAxisTickerText;
+class QCPMarginGroup;
+class QWheelEvent;
 
 namespace attn::ui {
 
@@ -54,6 +66,20 @@ public:
     void setCellSize(double px);
     /// Width and height the plot needs beyond the cells (labels, title, colour scale).
     QSize marginsAroundCells() const;
+    /// What the colour scale measures ("weight", "score"), written along it.
+    void setColorBarLabel(const QString& label);
+    QString colorBarLabel() const { return m_colorBarLabel; }
+    /// Whether exports (QCustomPlot::toPainter) draw the focus highlight too (default off: a
+    /// figure carries none of the window's focus marks). Hover is never exported.
+    void setFocusMarksInExport(bool on);
+
+    /// Zoom: 1 = whole matrix. factor > 1 zooms in around `at` (widget coordinates; a null
+    /// point = the centre of the cells).
+    void zoomBy(double factor, QPointF at = {});
+    void resetZoom();
+    double zoom() const;
+    /// The cells on screen: x = first column, y = first row, width × height cells.
+    QRect visibleCells() const;
 
     const Eigen::MatrixXf& matrix() const { return m_matrix; }
     QStringList rowLabels() const { return m_rowLabels; }
@@ -76,6 +102,18 @@ public:
     bool thinningNoticeShown() const { return m_thinningNotice; }
     /// The cells' rectangle in this widget's coordinates (empty before the first layout).
     QRect cellsRect() const;
+    /// The text under the cells that says labels are left out or the view is zoomed ("" = none).
+    QString noticeText() const { return m_noticeText; }
+    /// Point size of the token labels / the cell numbers now (after shrinking to fit).
+    double labelFontPt() const;
+    double numberFontPt() const;
+    /// The colour scale: horizontal (under the cells) for short strips, else vertical.
+    bool colorBarHorizontal() const { return m_barHorizontal; }
+    /// Tick labels of the colour scale and where they are drawn (widget coordinates).
+    QStringList colorBarTickLabels() const;
+    QList<QRect> colorBarTickLabelRects() const;
+    /// Whether the row title is written across (a strip too short to write it along the rows).
+    bool rowTitleAcross() const { return m_rowTitleAcross; }
     /// The smaller side of one cell in pixels.
     double cellSizePx() const { return std::min(cellWidthPx(), cellHeightPx()); }
     /// The tooltip a cell shows (the provider's text, or "row × col = value").
@@ -97,12 +135,25 @@ protected:
 private:
     friend class CellOverlayLayer;
     void rebuild();
-    void updateTicks();
+    /// Lays the plot out now, from the widget's size and the content only (never from the
+    /// previous layout), so the same matrix at the same size always gets the same labels.
+    /// refit = size the plot around the cells again (else keep its geometry: zoom and pan).
+    void relayout(bool refit = true);
+    void runPlotLayout();
+    /// Chooses label fonts, rotation, which labels, the colour-bar side and ticks and the notice
+    /// for cells of cw × ch pixels.
+    void planLabels(double cw, double ch);
+    void planColorBar(double lengthPx);
+    void setBarHorizontal(bool on);
+    void styleScaleAxis();
+    void placeRowTitle();
+    void applyView();
+    void panBy(QPoint deltaPx);
+    bool wheelZooms(const QWheelEvent* e) const;
     /// Point size of token labels and axis titles before they shrink to fit small cells.
     double labelPointSize() const { return std::max(7.0, 9.0 * m_fontScale); }
     void replotOverlay();
     void requestReplot();
-    bool layoutPlot();  ///< true when the plot's geometry changed
     void applyFonts();
     bool cellAt(const QPoint& pos, int* row, int* col) const;
     double cellWidthPx() const;
@@ -123,6 +174,26 @@ private:
     int m_hlRow = -1, m_hlCol = -1;
     std::function<QString(int, int)> m_tooltip;
     QCPTextElement* m_titleElement = nullptr;
+    QCPTextElement* m_notice = nullptr;
+    QCPItemText* m_rowTitleItem = nullptr;
+    QSharedPointer<QCPAxisTickerText> m_scaleTicker;
+    QCPMarginGroup* m_vGroup = nullptr;  // cells and a vertical colour bar: same top, bottom
+    QCPMarginGroup* m_hGroup = nullptr;  // cells and a horizontal colour bar: same left, right
+    QString m_colorBarLabel;
+    bool m_barHorizontal = false;
+    bool m_rowTitleAcross = false;
+    bool m_marksInExport = false;
+    QString m_noticeText;
+    bool m_inLayout = false;
+    // The visible part of the matrix in cell coordinates (cell i spans i − 0.5 .. i + 0.5).
+    double m_viewX0 = 0, m_viewX1 = 0, m_viewY0 = 0, m_viewY1 = 0;
+    bool m_zoomed = false;
+    QPoint m_pressPos;
+    bool m_pressed = false, m_dragging = false;
+    int m_pressRow = -1, m_pressCol = -1;
+    QPoint m_lastDragPos;
+    QStringList m_numberSamples;  // the widest texts a cell can show (extremes, −∞)
+    bool m_laidOut = false;
     CellOverlayLayer* m_overlay = nullptr;
     double m_useLo = 0, m_useHi = 1;
     int m_hoverRow = -1, m_hoverCol = -1;
@@ -131,12 +202,11 @@ private:
     bool m_keepAspect = true;
     double m_cellSize = 0;
     mutable double m_numberPt = 8.0;  // chosen by numbersFit()
-    int m_layoutPasses = 0;
+    QSize m_extra{110, 90};           // room around the cells in the last layout
     int m_shownRowLabels = 0, m_shownColLabels = 0;
+    int m_rowStep = 1, m_colStep = 1;
     bool m_thinningNotice = false;
     int m_lastShapeRows = -1, m_lastShapeCols = -1;
-    int m_lastTickRows = -1, m_lastTickCols = -1;  // cache key of updateTicks
-    double m_lastTickCellW = -1, m_lastTickCellH = -1;
 };
 
 }  // namespace attn::ui
