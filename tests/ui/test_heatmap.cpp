@@ -231,6 +231,29 @@ TEST(HeatmapColorBar, TicksNeverOverlapOnAShortStrip) {
     }
 }
 
+TEST(HeatmapColorBar, ASmallRangeOnAShortBarStillShowsTwoValues) {
+    // Q of one head, 6 × 4 cells of 11 px with values within ±0.3: no round step fits twice.
+    HeatmapView v;
+    Eigen::MatrixXf m = Eigen::MatrixXf::Random(6, 4) * 0.3f;
+    m(0, 0) = 0.31f;
+    v.setColorMap(ColorMapKind::Diverging);
+    v.setMatrix(m, words(6), {});
+    v.setCellSize(11);
+    v.resize(300, 200);
+    v.show();
+    ASSERT_TRUE(QTest::qWaitForWindowExposed(&v));
+    QApplication::processEvents();
+    EXPECT_LE(v.cellsRect().height(), 70);
+    expectTicksApart(v);
+    // The values shown cover most of the range (not one lonely "0").
+    QStringList t = v.colorBarTickLabels();
+    ASSERT_GE(t.size(), 2);
+    const double first =
+        t.first().replace(QStringLiteral("\u2212"), QStringLiteral("-")).toDouble();
+    const double last = t.last().replace(QStringLiteral("\u2212"), QStringLiteral("-")).toDouble();
+    EXPECT_GE(last - first, 0.3) << v.colorBarTickLabels().join(' ').toStdString();
+}
+
 TEST(HeatmapColorBar, VerticalBarOnASquareMatrixWithLabel) {
     Shown s(12, 12, QSize(500, 500));
     EXPECT_FALSE(s.v.colorBarHorizontal());
@@ -305,3 +328,4 @@ TEST(HeatmapExport, NoFocusFrameInExports) {
 
 }  // namespace
 }  // namespace attn::ui
+#include "session/session.h"

@@ -226,13 +226,24 @@ QSize HeatmapView::sizeHint() const { return {360, 320}; }
 void HeatmapView::setCellSize(double px) {
     if (px == m_cellSize) return;
     m_cellSize = px;
+    ++m_cellSizeCalls;
     m_zoomed = false;
     relayout(true);
 }
 
 QSize HeatmapView::marginsAroundCells() const {
     if (!m_laidOut) return {110, 90};
-    return m_extra;
+    // The most room this content has needed at any cell size since it was set. Views fit the
+    // cell size to these margins and the margins follow the cell size (labels turn, the colour
+    // bar moves): reporting only ever more room lets that loop settle instead of swinging.
+    // Only once a view has asked for a few cell sizes for the same content: until then the
+    // room is the true one.
+    return m_cellSizeCalls > 3 ? m_extraSeen.expandedTo(m_extra) : m_extra;
+}
+
+void HeatmapView::contentChanged() {
+    m_extraSeen = QSize();
+    m_cellSizeCalls = 0;
 }
 
 void HeatmapView::setKeepAspect(bool on) {
@@ -244,6 +255,7 @@ void HeatmapView::setColorBarLabel(const QString& label) {
     if (label == m_colorBarLabel) return;
     m_colorBarLabel = label;
     m_scale->axis()->setLabel(label);
+    contentChanged();
     relayout(!m_zoomed);
 }
 
@@ -340,6 +352,7 @@ void HeatmapView::relayout(bool refit) {
         runPlotLayout();
     }
     m_extra = measured();
+    m_extraSeen = m_extraSeen.expandedTo(m_extra);
     m_laidOut = true;
     placeRowTitle();
     m_inLayout = false;
@@ -516,7 +529,7 @@ void HeatmapView::planColorBar(double lengthPx) {
                 best = ticks;
                 bestDecimals = decimals;
                 widestBest = widest;
-                const double need = m_barHorizontal ? widest + 2 * fm.averageCharWidth()
+                const double need = m_barHorizontal ? widest + 1.5 * fm.averageCharWidth()
                                                     : fm.height() * kTickSpacing;
                 if (n == 1 || lengthPx * step / span >= need) {
                     found = true;
@@ -526,6 +539,27 @@ void HeatmapView::planColorBar(double lengthPx) {
         }
     }
     m_scaleTicker->clear();
+    if (best.size() < 2 && span > 0) {
+        // No round step leaves room for two labels (a short bar, a small range): label the two
+        // ends with their own values instead, and 0 between them when it fits.
+        const QString a = formatValue(static_cast<float>(lo)),
+                      b = formatValue(static_cast<float>(hi));
+        const double gap =
+            m_barHorizontal
+                ? (fm.horizontalAdvance(a) + fm.horizontalAdvance(b)) / 2 + fm.averageCharWidth()
+                : fm.height() * 1.1;
+        if (lengthPx >= gap) {
+            m_scaleTicker->addTick(lo, a);
+            m_scaleTicker->addTick(hi, b);
+            widestBest = std::max(fm.horizontalAdvance(a), fm.horizontalAdvance(b));
+            const double zeroAt = lengthPx * (0 - lo) / span;  // from the low end
+            const double zeroNeed =
+                m_barHorizontal ? widestBest + fm.averageCharWidth() : fm.height() * 1.1;
+            if (lo < 0 && hi > 0 && zeroAt >= zeroNeed && lengthPx - zeroAt >= zeroNeed)
+                m_scaleTicker->addTick(0, QStringLiteral("0"));
+            best.clear();
+        }
+    }
     for (double v : best) m_scaleTicker->addTick(v, tickText(v, bestDecimals));
     // The end labels stick out half their size past the bar: keep room for them.
     const int half = static_cast<int>(std::ceil((m_barHorizontal ? widestBest : fm.height()) / 2));
@@ -646,7 +680,10 @@ void HeatmapView::setMatrix(const Eigen::MatrixXf& m, const QStringList& rowLabe
                             const QStringList& colLabels) {
     const bool shapeChanged = m.rows() != m_lastShapeRows || m.cols() != m_lastShapeCols;
     // Other tokens: start from the whole matrix; new values of the same tokens keep the zoom.
-    if (shapeChanged || rowLabels != m_rowLabels || colLabels != m_colLabels) m_zoomed = false;
+    if (shapeChanged || rowLabels != m_rowLabels || colLabels != m_colLabels) {
+        m_zoomed = false;
+        contentChanged();
+    }
     m_matrix = m;
     m_rowLabels = rowLabels;
     m_colLabels = colLabels;
@@ -660,6 +697,7 @@ void HeatmapView::setTitle(const QString& title) {
     if (title == m_title) return;
     m_title = title;
     m_titleElement->setText(title);
+    contentChanged();
     relayout(!m_zoomed);
 }
 
@@ -667,6 +705,7 @@ void HeatmapView::setAxisTitles(const QString& rows, const QString& cols) {
     if (rows == m_rowTitle && cols == m_colTitle) return;
     m_rowTitle = rows;
     m_colTitle = cols;
+    contentChanged();
     m_plot->xAxis2->setLabel(cols);
     relayout(!m_zoomed);
 }
@@ -706,6 +745,7 @@ void HeatmapView::setShowNumbers(bool on) {
 void HeatmapView::setFontScale(double scale) {
     if (scale == m_fontScale) return;
     m_fontScale = scale;
+    contentChanged();
     applyFonts();
     relayout(!m_zoomed);
 }

@@ -146,6 +146,7 @@ private:
     void planColorBar(double lengthPx);
     void setBarHorizontal(bool on);
     void styleScaleAxis();
+    void contentChanged();
     void placeRowTitle();
     void applyView();
     void panBy(QPoint deltaPx);
@@ -203,6 +204,8 @@ private:
     double m_cellSize = 0;
     mutable double m_numberPt = 8.0;  // chosen by numbersFit()
     QSize m_extra{110, 90};           // room around the cells in the last layout
+    QSize m_extraSeen;                // the most room needed since the content was set
+    int m_cellSizeCalls = 0;          // setCellSize calls since the content was set
     int m_shownRowLabels = 0, m_shownColLabels = 0;
     int m_rowStep = 1, m_colStep = 1;
     bool m_thinningNotice = false;
