@@ -1136,6 +1136,23 @@ void StepView::play(bool on) {
 }
 
 void StepView::fitCells() {
+    // Placing a heatmap resizes it, and a heatmap lays itself out and repaints at once, which
+    // asks for a fit again (alignOperators): that inner request is run after this one, never
+    // in the middle of placing the matrices with a stale layout.
+    if (m_inFit) {
+        m_fitAgain = true;
+        return;
+    }
+    m_inFit = true;
+    for (int round = 0; round < 4; ++round) {
+        m_fitAgain = false;
+        fitOnce();
+        if (!m_fitAgain) break;
+    }
+    m_inFit = false;
+}
+
+void StepView::fitOnce() {
     const QList<HeatmapView*> maps = visibleHeatmaps();
     m_fitMargins.clear();
     if (maps.isEmpty()) {

@@ -82,6 +82,7 @@ private:
     void applyAppearance();
     void alignOperators();
     void fitCells();
+    void fitOnce();
     void placeHeadLines();
     void fadeIn();
 
@@ -116,6 +117,8 @@ private:
     QString m_arrangement;
     int m_shownStep = -1;       // the step on screen (a new one fades in)
     QList<QSize> m_fitMargins;  // label margins the last fitCells assumed, per heatmap
+    bool m_inFit = false;       // fitCells is placing the matrices
+    bool m_fitAgain = false;    // a fit was asked for meanwhile
     int m_fitPasses = 0;        // refits after a repaint measured other margins
     int m_shownSteps = -1;      // list rebuilt when the step list changes
     const void* m_listTrace = nullptr;

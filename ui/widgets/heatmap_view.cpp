@@ -438,7 +438,10 @@ void HeatmapView::planLabels(double cw, double ch) {
             ? 0
             : QFontMetrics(m_scale->axis()->labelFont()).horizontalAdvance(m_colorBarLabel) + 4;
     const bool verticalFits = cellsH >= std::max(3 * sf.height() * kTickSpacing, labelLen);
-    setBarHorizontal(!verticalFits && cellsW > cellsH);
+    // Underneath only when not even its two end values fit beside the cells: a bar underneath
+    // costs the strip its height, and a view that fits the strip to the pane would shrink it.
+    const bool endsFit = cellsH >= 2 * sf.height() + 2;
+    setBarHorizontal(!verticalFits && !endsFit && cellsW > cellsH);
     planColorBar(m_barHorizontal ? cellsW : cellsH);
 
     // The notice: what is left out, or that the view is zoomed, and how to get back.
