@@ -826,9 +826,17 @@ Layout bestLayout(const QList<Shape>& sh, QSize pane, QSize op, int gap, bool pr
                     }
                     if (lo <= 0) continue;
                     const QList<QSizeF> cells = cellSizes(sh, a, lo, t, u);
-                    const double score = scoreOf(sh, cells, strict);
-                    if (score <= best.score) continue;
+                    double score = scoreOf(sh, cells, strict);
+                    if (score <= 0) continue;
                     const QSize size = place(sh, cells, a, op, gap, &boxes, &ops);
+                    // A layout whose matrices leave most of the pane empty loses to one that
+                    // fills it, even with somewhat smaller cells (a narrow pane: a column of
+                    // three matrices leaves both sides empty where a product would not).
+                    double covered = 0;
+                    for (const QRect& r : boxes) covered += double(r.width()) * r.height();
+                    const double fill = covered / (double(pane.width()) * pane.height());
+                    if (fill < 0.6) score *= std::pow(fill / 0.6, 2.0);
+                    if (score <= best.score) continue;
                     best.arrangement = a;
                     best.score = score;
                     // Centred in the pane.
