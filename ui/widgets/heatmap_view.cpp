@@ -461,12 +461,16 @@ void HeatmapView::planLabels(double cw, double ch) {
     }
     QString notice;
     const QFontMetrics nf(m_notice->font());
+    // The notice sits in the cells' column of the plot, not under the colour bar: it has the
+    // width of the axis rect with its labels (as laid out last; planLabels runs again after).
+    const int outer = m_plot->axisRect()->outerRect().width();
+    const int noticeRoom = outer > 20 ? std::min(outer, m_plot->width()) : m_plot->width();
     for (const QString& c : candidates) {
         notice = c;
-        if (nf.horizontalAdvance(c) + 8 <= m_plot->width()) break;
+        if (nf.horizontalAdvance(c) + 8 <= noticeRoom) break;
     }
-    if (!candidates.isEmpty() && nf.horizontalAdvance(notice) + 8 > m_plot->width())
-        notice = nf.elidedText(notice, Qt::ElideRight, std::max(10, m_plot->width() - 8));
+    if (!candidates.isEmpty() && nf.horizontalAdvance(notice) + 8 > noticeRoom)
+        notice = nf.elidedText(notice, Qt::ElideRight, std::max(10, noticeRoom - 8));
     m_noticeText = notice;
     QCPLayoutGrid* grid = m_plot->plotLayout();
     const bool inGrid = m_notice->layout() != nullptr;
