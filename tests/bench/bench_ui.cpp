@@ -166,9 +166,9 @@ int runUiBench(int argc, char** argv) {  // NOLINT(readability-function-size)
     setUpApplication();
     MainWindow window(nullptr, /*persistent=*/false);
     PaintCounter counter;
-    // The step view sets up its matrices when first shown: count paints of any of them.
-    for (HeatmapView* h : window.stepView()->findChildren<HeatmapView*>())
-        h->plot()->installEventFilter(&counter);
+    // The window opens at step 1 (the token chips, no matrix): count paints of anything in the
+    // step view, its heatmaps' plots included.
+    for (QWidget* w : window.stepView()->findChildren<QWidget*>()) w->installEventFilter(&counter);
     window.show();
     const bool firstPaint = waitForPaint(counter, 0, 5000);
     if (!firstPaint) std::fprintf(stderr, "bench_ui: the window did not paint within 5 s\n");
