@@ -3,6 +3,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QScreen>
+#include <QTimer>
 
 #include "window/application.h"
 #include "window/main_window.h"
@@ -43,7 +44,10 @@ int runWindow(int argc, char** argv) {
     if (const QScreen* screen = window.screen())
         window.resize(window.size().boundedTo(screen->availableGeometry().size()));
     window.show();
-    if (parser.isSet(presentation)) window.setPresentationMode(true);
+    if (parser.isSet(presentation))
+        window.setPresentationMode(true);
+    else
+        QTimer::singleShot(200, &window, &MainWindow::fitToScreen);  // once the frame is known
     return QApplication::exec();
 }
 

@@ -379,11 +379,15 @@ struct Pane {
     QWidget root;
     HeatmapView* map = nullptr;
     QLabel* counter = nullptr;
+    QLabel* heading = nullptr;
     explicit Pane(const LabelledMatrix& m) {
         auto* layout = new QVBoxLayout(&root);
         counter = new QLabel(QStringLiteral("Step 8 / 26"), &root);
         counter->setObjectName(QStringLiteral("stepCounter"));
         layout->addWidget(counter);
+        heading = new QLabel(QStringLiteral("Layer 1 self-attention: Softmax weights"), &root);
+        heading->setObjectName(QStringLiteral("stepTitle"));
+        layout->addWidget(heading);
         map = new HeatmapView(&root);
         map->setMatrix(m.values, m.rows, m.cols);
         map->setTitle(m.name);
@@ -428,6 +432,9 @@ TEST_F(ExportTest, SlideExportIsCroppedTitledAndWithoutFocusMarks) {
     ASSERT_TRUE(error.isEmpty()) << error.toStdString();
     EXPECT_TRUE(text.contains(QStringLiteral("Layer 1 · Head 1"))) << text.toStdString();
     EXPECT_FALSE(text.contains(QStringLiteral("Step 8"))) << text.toStdString();
+    // The caption names layer, head and step: the step's heading is not said again under it.
+    EXPECT_FALSE(text.contains(QStringLiteral("self-attention"))) << text.toStdString();
+    EXPECT_FALSE(pane.heading->isHidden()) << "put back for the window";
     const double pngRatio = static_cast<double>(png.width()) / png.height();
     QXmlStreamReader xml(svg);
     double svgRatio = 0;
@@ -478,6 +485,22 @@ TEST_F(ExportTest, PresentationTextIsLargerRelativeToTheFigure) {
     EXPECT_GT(captionBottom(*large), captionBottom(*normal) * 1.3);
     o.fontScale = 9;
     EXPECT_FALSE(validate(o).ok());
+}
+
+TEST_F(ExportTest, WithoutACaptionTheStepKeepsItsHeading) {
+    Pane pane(weights());
+    pane.root.show();
+    QCoreApplication::processEvents();
+    ImageOptions o;
+    o.width = 900;
+    o.height = 900;
+    o.crop = true;
+    ASSERT_TRUE(exportWidget(&pane.root, path("plain.svg"), ExportFormat::Svg, o).ok());
+    QString error;
+    const QString text = svgText(readAll(path("plain.svg")), &error);
+    ASSERT_TRUE(error.isEmpty()) << error.toStdString();
+    EXPECT_TRUE(text.contains(QStringLiteral("self-attention"))) << text.toStdString();
+    EXPECT_FALSE(text.contains(QStringLiteral("Step 8"))) << text.toStdString();
 }
 
 TEST_F(ExportTest, DialogNamesTheFileAfterTheStepAndCountsFromOne) {

@@ -71,6 +71,40 @@ QPoint cellCentre(const HeatmapView& v, int r, int c) {
                   static_cast<int>(v.plot()->yAxis->coordToPixel(r)));
 }
 
+TEST(HeatmapTitle, ALongTitleInANarrowPlotShrinksAndBreaksButIsNeverCut) {
+    Shown wide(6, 6, QSize(700, 400));
+    wide.v.setFontScale(1.5);
+    const QString title = QStringLiteral("A = softmax(S\u2032) for layer 2, head 3");
+    wide.v.setTitle(title);
+    QApplication::processEvents();
+    const double full = wide.v.titlePointSize();
+    EXPECT_GE(full, 15.0) << "presentation size in a wide plot";
+    EXPECT_EQ(wide.v.titleAsDrawn(), title);
+
+    Shown narrow(6, 6, QSize(150, 300));
+    narrow.v.setFontScale(1.5);
+    narrow.v.setTitle(title);
+    QApplication::processEvents();
+    EXPECT_TRUE(narrow.v.titleFits());
+    EXPECT_LT(narrow.v.titlePointSize(), full);
+    EXPECT_GE(narrow.v.titlePointSize(), 6.5);
+    QFont f = narrow.v.font();
+    f.setBold(true);
+    f.setPointSizeF(narrow.v.titlePointSize());
+    for (const QString& line : narrow.v.titleAsDrawn().split(QLatin1Char('\n')))
+        EXPECT_LE(QFontMetrics(f).horizontalAdvance(line), narrow.v.width()) << line.toStdString();
+    EXPECT_EQ(narrow.v.titleAsDrawn().simplified(), title) << "every word is kept";
+    EXPECT_EQ(narrow.v.title(), title);
+}
+
+TEST(HeatmapLabels, ANoticeInANarrowPlotWrapsInsteadOfEndingInAnEllipsis) {
+    Shown s(6, 64, QSize(120, 260));
+    ASSERT_TRUE(s.v.thinningNoticeShown());
+    EXPECT_FALSE(s.v.noticeText().contains(QChar(0x2026))) << s.v.noticeText().toStdString();
+    EXPECT_TRUE(s.v.noticeText().contains(QStringLiteral("labels")))
+        << s.v.noticeText().toStdString();
+}
+
 TEST(HeatmapLabels, SixtyFourTokensInALargePaneShowEveryLabel) {
     Shown s(64, 64, QSize(850, 850));
     EXPECT_EQ(s.v.shownRowLabels(), 64);

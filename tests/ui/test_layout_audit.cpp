@@ -222,48 +222,16 @@ TEST(LayoutAuditSweep, EveryViewAndStepOfTheEnglishModel) {
         }
     }
     EXPECT_EQ(total, 4 * (steps + views - 1));
-    // Issue 10 is not finished: the shots that still have problems are listed, with how many,
-    // in layout_known_findings.txt. The list may only shrink: a shot that is not on it fails (a
-    // listed shot with more findings than listed is reported, not failed: font metrics differ
-    // by a pixel between machines). ATTN_WRITE_LAYOUT_BASELINE=1 rewrites the list.
-    const QString known = QStringLiteral(ATTN_SOURCE_DIR "/tests/ui/layout_known_findings.txt");
-    std::map<QString, int> baseline;
-    if (QFile f(known); f.open(QIODevice::ReadOnly | QIODevice::Text)) {
-        for (const QString& line : QString::fromUtf8(f.readAll()).split(QLatin1Char('\n'))) {
-            if (line.isEmpty() || line.startsWith(QLatin1Char('#'))) continue;
-            const int tab = static_cast<int>(line.lastIndexOf(QLatin1Char('\t')));
-            if (tab > 0) baseline[line.left(tab)] = line.mid(tab + 1).toInt();
-        }
-    }
-    if (qEnvironmentVariableIsSet("ATTN_WRITE_LAYOUT_BASELINE")) {
-        QFile f(known);
-        ASSERT_TRUE(f.open(QIODevice::WriteOnly | QIODevice::Text | QIODevice::Truncate));
-        f.write(
-            "# Shots of the English model with layout problems (where\tfindings). Only shrinks.\n");
-        for (const auto& [where, n] : failing)
-            f.write(QStringLiteral("%1\t%2\n").arg(where).arg(n).toUtf8());
-        return;
-    }
-    QStringList worse, better;
-    for (const auto& [where, n] : failing) {
-        const auto it = baseline.find(where);
-        if (it == baseline.end())
-            worse << QStringLiteral("%1 (%2)").arg(where).arg(n);
-        else if (n > it->second)
-            std::cout << "[ layout  ] " << where.toStdString() << ": " << n
-                      << " findings, listed with " << it->second << "\n";
-    }
-    for (const auto& [where, n] : baseline)
-        if (failing.find(where) == failing.end()) better << where;
-    if (!better.isEmpty())
-        std::cout << "[ layout  ] " << better.size()
-                  << " shots listed as known problems are clean now: remove them from "
-                  << known.toStdString() << "\n";
+    // Every shot is clean: no label dropped without its notice, no text cut, no view wider
+    // than its pane, no figure leaving most of its pane empty, no window beyond the screen.
     std::cout << "[ layout  ] " << failing.size() << " of " << total
-              << " shots still have layout problems (known: " << baseline.size() << ")\n";
-    EXPECT_TRUE(worse.empty()) << worse.size() << " shots have new layout problems:\n"
-                               << worse.join(QLatin1Char('\n')).toStdString() << "\nfor example:\n"
-                               << examples.join(QLatin1Char('\n')).toStdString();
+              << " shots have layout problems\n";
+    QStringList where;
+    for (const auto& [shot, n] : failing) where << QStringLiteral("%1 (%2)").arg(shot).arg(n);
+    EXPECT_TRUE(failing.empty()) << failing.size() << " shots have layout problems:\n"
+                                 << where.join(QLatin1Char('\n')).toStdString()
+                                 << "\nfor example:\n"
+                                 << examples.join(QLatin1Char('\n')).toStdString();
 }
 
 }  // namespace

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <qcustomplot.h>
 
+#include <QAbstractButton>
 #include <QCheckBox>
+#include <QComboBox>
 #include <QDir>
 #include <QFile>
 #include <QLabel>
@@ -298,8 +300,9 @@ TEST_F(StepLayoutTest, WeightsCanBeShownInTheirSteps) {
 
 TEST_F(StepLayoutTest, StepNamesAreNeverCut) {
     m_session.setFontScale(1.5);
-    // The step view's share of a 1024×768 window in presentation mode.
-    showAt({780, 560});
+    // The narrowest step view that keeps its list in presentation mode.
+    showAt({980, 560});
+    ASSERT_FALSE(m_view.compact());
     QListWidget* list = m_view.stepList();
     ASSERT_GT(list->count(), 10);
     for (int i = 0; i < list->count(); ++i) {
@@ -314,6 +317,47 @@ TEST_F(StepLayoutTest, StepNamesAreNeverCut) {
     }
     // Presentation fonts reach the list.
     EXPECT_GE(list->font().pointSizeF(), 1.4 * QApplication::font().pointSizeF());
+}
+
+TEST_F(StepLayoutTest, ANarrowPaneTradesTheListForAStepChooser) {
+    // The step view's share of a 1024×768 window in presentation mode.
+    m_session.setFontScale(1.5);
+    showAt({650, 560});
+    ASSERT_TRUE(m_view.compact());
+    EXPECT_FALSE(m_view.stepList()->isVisible());
+    auto* chooser = m_view.findChild<QComboBox*>(QStringLiteral("stepChooser"));
+    ASSERT_NE(chooser, nullptr);
+    EXPECT_TRUE(chooser->isVisible());
+    // The chooser lists every step (and the section names, which cannot be chosen).
+    int steps = 0;
+    for (int i = 0; i < chooser->count(); ++i) steps += chooser->itemData(i).isValid() ? 1 : 0;
+    EXPECT_EQ(steps, static_cast<int>(m_session.trace()->steps.size()));
+    // Choosing in it goes to that step, and the step view follows a step chosen elsewhere.
+    const int target = chooser->findData(7);
+    ASSERT_GE(target, 0);
+    QMetaObject::invokeMethod(chooser, "activated", Q_ARG(int, target));
+    settle();
+    EXPECT_EQ(m_session.focus().step, 7);
+    m_session.setStep(2);
+    settle();
+    EXPECT_EQ(chooser->currentData().toInt(), 2);
+    // Nothing in the buttons' rows is wider than the view: they fold onto two rows.
+    EXPECT_TRUE(m_view.navOnTwoRows());
+    for (QWidget* w : m_view.findChildren<QWidget*>()) {
+        if (!w->isVisible() || !(qobject_cast<QAbstractButton*>(w) || qobject_cast<QComboBox*>(w)))
+            continue;
+        const QRect r(w->mapTo(&m_view, QPoint(0, 0)), w->size());
+        EXPECT_LE(r.right(), m_view.width()) << w->metaObject()->className();
+        EXPECT_GE(w->width(), w->sizeHint().width() - 1)
+            << w->metaObject()->className() << " squeezed";
+    }
+    // With room again, the list comes back and the buttons stand on one row with their names.
+    showAt({1500, 700});
+    EXPECT_FALSE(m_view.compact());
+    EXPECT_TRUE(m_view.stepList()->isVisible());
+    EXPECT_FALSE(chooser->isVisible());
+    EXPECT_FALSE(m_view.navOnTwoRows());
+    EXPECT_TRUE(m_view.navButtonsNamed());
 }
 
 TEST_F(StepLayoutTest, ScalingSaysDkAndItsRootApart) {

@@ -212,10 +212,12 @@ QSize inset(QSize logical, int pad) {
 
 // The window's focus marks are for the person at the screen, not for a slide: while a figure
 // is drawn, every heatmap's outlined cell and the step counter ("Step 8 / 26") are left out,
-// and put back afterwards. Works on any tree, whatever a view chooses as its export target.
+// and put back afterwards; with a caption, which names the layer, head and step, the step's
+// own heading is left out too (it said the same again under the caption). Works on any tree,
+// whatever a view chooses as its export target.
 class FocusMarksHidden {
 public:
-    explicit FocusMarksHidden(QWidget* root) {
+    FocusMarksHidden(QWidget* root, bool captioned) {
         // Step by step knows its own marks (and stops its fade between steps).
         for (QWidget* a = root; a; a = a->parentWidget()) {
             if (auto* step = qobject_cast<StepView*>(a)) {
@@ -233,7 +235,9 @@ public:
             m_marks.push_back({h, h->highlightRow(), h->highlightCol()});
             h->setHighlight(-1, -1);
         }
-        for (QWidget* c : root->findChildren<QWidget*>(QStringLiteral("stepCounter"))) {
+        QList<QWidget*> marks = root->findChildren<QWidget*>(QStringLiteral("stepCounter"));
+        if (captioned) marks << root->findChildren<QWidget*>(QStringLiteral("stepTitle"));
+        for (QWidget* c : marks) {
             if (c->isHidden()) continue;
             c->hide();
             m_hidden.push_back(c);
@@ -368,7 +372,7 @@ public:
     Staged(QWidget* w, QSize logical, QSize pixels, int pad, const ImageOptions& o)
         : reserved(captionReserve(w, o, logical.width(), pad)),
           m_at(w, inset(logical - QSize(0, reserved), pad)),
-          m_marks(w),
+          m_marks(w, !o.caption.isEmpty()),
           frame(makeFrame(w, o, pad)),
           scale(pixelScale(w, pixels, pad, reserved)) {}
 

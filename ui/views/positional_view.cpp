@@ -59,7 +59,8 @@ PositionalView::PositionalView(Session* session, QWidget* parent)
     auto* layout = new QVBoxLayout(this);
     auto* top = new QHBoxLayout;
     m_modelLabel = new QLabel(this);
-    top->addWidget(m_modelLabel);
+    m_modelLabel->setWordWrap(true);  // the positions box stays in reach at 1024×768
+    top->addWidget(m_modelLabel, 1);
     top->addStretch(1);
     top->addWidget(new QLabel(tr("Positions:"), this));
     m_positions = new QSpinBox(this);
@@ -84,7 +85,9 @@ PositionalView::PositionalView(Session* session, QWidget* parent)
         pick->addWidget(new QLabel(tr("Dimensions:"), m_pages[index(Page::Waves)]));
         m_dimList = new QListWidget(m_pages[index(Page::Waves)]);
         // Wide enough for "dim 38 (sin, ω = 0.004)" at the font in use (see refresh).
-        m_dimList->setMinimumWidth(200);
+        m_dimList->setWordWrap(true);
+        m_dimList->setTextElideMode(Qt::ElideNone);
+        m_dimList->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
         m_dimList->setToolTip(tr("Tick the dimensions whose waves are drawn"));
         pick->addWidget(m_dimList, 1);
         page->addLayout(pick);
@@ -199,15 +202,26 @@ PositionalView::PositionalView(Session* session, QWidget* parent)
     refreshNow();
 }
 
+void PositionalView::resizeEvent(QResizeEvent* event) {
+    SessionView::resizeEvent(event);
+    fitDimensionList();
+}
+
+void PositionalView::fitDimensionList() {
+    if (!m_dimList) return;
+    // As wide as its longest name, up to 30% of the view: in a narrow pane (a 1024×768
+    // projector in presentation mode) the plot keeps the room and the names wrap, never cut.
+    const int w =
+        m_dimList->fontMetrics().horizontalAdvance(QStringLiteral("☐ dim 888 (sin, ω = 0.0000)")) +
+        m_dimList->verticalScrollBar()->sizeHint().width() + 16;
+    const int share = std::max(140, width() * 3 / 10);
+    m_dimList->setFixedWidth(std::min(w, share));
+}
+
 void PositionalView::refresh(int) {
     for (QLabel* h : {m_wavesHeading, m_tableHeading, m_simHeading, m_offsetHeading})
         scaleHeading(h, m_session->fontScale());
-    if (m_dimList) {
-        const int w = m_dimList->fontMetrics().horizontalAdvance(
-                          QStringLiteral("☐ dim 888 (sin, ω = 0.0000)")) +
-                      m_dimList->verticalScrollBar()->sizeHint().width() + 16;
-        m_dimList->setFixedWidth(std::max(200, w));
-    }
+    fitDimensionList();
     for (HeatmapView* map : {m_tableMap, m_simMap, m_mkMap, m_vecMap})
         if (map) map->setFontScale(m_session->fontScale());
     rebuild();

@@ -59,8 +59,12 @@ public:
     HeatmapView* offsetVectorsHeatmap() const { return m_vecMap; }
     QCustomPlot* wavesPlot() const { return m_waves; }
 
+protected:
+    void resizeEvent(QResizeEvent* event) override;
+
 private:
     void refresh(int parts) override;
+    void fitDimensionList();
     void rebuild();
     void rebuildWaves();
     void rebuildTable();

@@ -14,6 +14,7 @@
 #include <QRegularExpression>
 #include <QScrollBar>
 #include <QSplitter>
+#include <QStandardItemModel>
 #include <QStyle>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -764,10 +765,13 @@ QSize place(const QList<Shape>& sh, const QList<QSizeF>& cells, Arrangement a, Q
 double scoreOf(const QList<Shape>& sh, const QList<QSizeF>& cells, bool strict) {
     const int n = static_cast<int>(sh.size()), main = n - 1;
     double score = 0, largestOther = 0, mainArea = 0, smallest = 1e18, largest = 0;
+    double mainCell = 0, largestOtherCell = 0;  // the area of one cell
     bool thinRows = false;
     for (int i = 0; i < n; ++i) {
         const double cw = cells[i].width(), ch = cells[i].height();
-        if (cw < 1.5 || ch < 4.0) return -1;  // a column or row too thin to see
+        // A column or row too thin to see (with half a pixel to spare: the labels' real
+        // margins, measured after the plot is drawn, can take a few pixels more than planned).
+        if (cw < 1.5 || ch < 4.5) return -1;
         // A row of tokens needs the height of its label (the labels shrink to 6 pt, no less).
         if (sh[i].tokenRows && ch < 10.0) thinRows = true;
         const double area = sh[i].rows * sh[i].cols * cw * ch;
@@ -776,16 +780,22 @@ double scoreOf(const QList<Shape>& sh, const QList<QSizeF>& cells, bool strict) 
         score += (i == main ? 1.0 : 0.8) * q;
         smallest = std::min(smallest, area);
         largest = std::max(largest, area);
-        if (i == main)
+        if (i == main) {
             mainArea = area;
-        else
+            mainCell = cw * ch;
+        } else {
             largestOther = std::max(largestOther, area);
+            largestOtherCell = std::max(largestOtherCell, cw * ch);
+        }
     }
     // The result of the step is the largest picture (or about as large, when its shape makes
     // it thinner: Z = A·V has d_k columns against A's T).
+    // A result whose cells are the largest is the largest picture for its shape (Z = A·V with
+    // d_k = 8 columns against A's 17 keys): it need not cover as much as A.
     if (mainArea < 0.999 * largestOther) {
-        if (strict && mainArea < 0.6 * largestOther) return -1;
-        score *= 0.7;
+        const bool largestCells = mainCell >= 0.999 * largestOtherCell;
+        if (strict && mainArea < 0.6 * largestOther && !largestCells) return -1;
+        score *= largestCells ? 0.9 : 0.7;
     }
     if (thinRows) score *= 0.4;
     // No matrix crushed to make another large: the inputs must stay readable too.
@@ -985,6 +995,7 @@ StepView::StepView(Session* session, QWidget* parent)
         new QPushButton(style()->standardIcon(QStyle::SP_MediaSeekBackward), tr("Previous"), right);
     m_play = new QPushButton(style()->standardIcon(QStyle::SP_MediaPlay), tr("Play"), right);
     m_next = new QPushButton(style()->standardIcon(QStyle::SP_MediaSeekForward), tr("Next"), right);
+    m_buttonNames = {m_prev->text(), m_play->text(), m_next->text()};
     m_prev->setToolTip(tr("Previous step (←)"));
     m_next->setToolTip(tr("Next step (→)"));
     m_play->setToolTip(tr("Play the steps one after another (Space)"));
@@ -1002,17 +1013,41 @@ StepView::StepView(Session* session, QWidget* parent)
     m_showWeights->setToolTip(
         tr("Show W_Q, W_K, W_V, W_O and the feed-forward's W₁, W₂ in their steps"));
     m_showWeights->setFocusPolicy(Qt::TabFocus);
-    m_head = new QComboBox(right);
+    // The speed, "Show weights" and the head chooser sit at the end of the row, or on a row of
+    // their own when the pane is too narrow for both (a 1024×768 projector in presentation mode).
+    m_navExtras = new QWidget(right);
+    auto* extras = new QHBoxLayout(m_navExtras);
+    extras->setContentsMargins(0, 0, 0, 0);
+    extras->setSpacing(6);
+    m_head = new QComboBox(m_navExtras);
     m_head->setToolTip(tr("Which head of this layer the matrices show"));
+    m_showWeights->setParent(m_navExtras);
+    m_speed->setParent(m_navExtras);
+    extras->addWidget(m_speed);
+    extras->addWidget(m_showWeights);
+    extras->addWidget(new QLabel(tr("Head:"), m_navExtras));
+    extras->addWidget(m_head);
+    // In a narrow pane (a 1024×768 projector in presentation mode) the step list gives its
+    // room to the figure and the steps are chosen here instead.
+    m_stepChooser = new QComboBox(right);
+    m_stepChooser->setObjectName(QStringLiteral("stepChooser"));
+    m_stepChooser->setToolTip(tr("Go to a step"));
+    m_stepChooser->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    m_stepChooser->hide();
+    nav->addWidget(m_stepChooser);
     nav->addWidget(m_prev);
     nav->addWidget(m_play);
     nav->addWidget(m_next);
-    nav->addWidget(m_speed);
     nav->addStretch(1);
-    nav->addWidget(m_showWeights);
-    nav->addWidget(new QLabel(tr("Head:"), right));
-    nav->addWidget(m_head);
+    nav->addWidget(m_navExtras);
+    m_navRow1 = nav;
+    m_navRow2 = new QHBoxLayout;
+    m_navRow2->setContentsMargins(0, 0, 0, 0);
+    m_navRow2->addStretch(1);
     rv->addLayout(nav);
+    rv->addLayout(m_navRow2);
+    right->installEventFilter(this);
+    m_navRight = right;
     m_split->addWidget(right);
     m_split->setStretchFactor(0, 0);
     m_split->setStretchFactor(1, 1);
@@ -1037,6 +1072,10 @@ StepView::StepView(Session* session, QWidget* parent)
     connect(m_list, &QListWidget::currentRowChanged, this, [this](int row) {
         if (row < 0) return;
         const QVariant step = m_list->item(row)->data(Qt::UserRole);
+        if (step.isValid()) m_session->setStep(step.toInt());
+    });
+    connect(m_stepChooser, &QComboBox::activated, this, [this](int i) {
+        const QVariant step = m_stepChooser->itemData(i);
         if (step.isValid()) m_session->setStep(step.toInt());
     });
     connect(m_head, &QComboBox::activated, this, [this](int h) {
@@ -1138,7 +1177,8 @@ void StepView::play(bool on) {
         const QSignalBlocker block(m_play);
         m_play->setChecked(on);
     }
-    m_play->setText(on ? tr("Pause") : tr("Play"));
+    m_buttonNames[1] = on ? tr("Pause") : tr("Play");
+    if (navButtonsNamed()) m_play->setText(m_buttonNames[1]);
     m_play->setIcon(style()->standardIcon(on ? QStyle::SP_MediaPause : QStyle::SP_MediaPlay));
     emit playingChanged(on);
 }
@@ -1279,7 +1319,68 @@ void StepView::fadeIn() {
 
 void StepView::togglePlay() { play(!m_timer->isActive()); }
 
+QSize StepView::minimumSizeHint() const {
+    const QSize laid = SessionView::minimumSizeHint();
+    return {std::min(laid.width(), 360), laid.height()};
+}
+
+void StepView::resizeEvent(QResizeEvent* event) {
+    SessionView::resizeEvent(event);
+    updateCompact();
+}
+
+void StepView::updateCompact() {
+    // Below this width the list would leave the figure too little room.
+    const bool compact = width() < std::lround(640 * m_session->fontScale());
+    if (compact == m_compact) return;
+    m_compact = compact;
+    m_list->setVisible(!compact);
+    m_stepChooser->setVisible(compact);
+    placeNavExtras();
+}
+
+void StepView::placeNavExtras() {
+    // Widths from the texts and size hints, which do not depend on where the extras sit or on
+    // whether the buttons show their names: no back and forth. First choice one row with the
+    // buttons' names, then one row with their icons only (the names are in their tooltips),
+    // then the extras on a second row.
+    const QMargins m = m_navRow1->contentsMargins();
+    const int gap = m_navRow1->spacing();
+    const int icon = m_prev->iconSize().width();
+    const int pad = 2 * style()->pixelMetric(QStyle::PM_ButtonMargin, nullptr, m_prev) + 8;
+    int named = 0, bare = 0;
+    for (int i = 0; i < 3; ++i) {
+        named += m_prev->fontMetrics().horizontalAdvance(m_buttonNames[i]) + icon + 4 + pad + gap;
+        bare += icon + pad + gap;
+    }
+    const int rest = m.left() + m.right() + 12 + m_navExtras->sizeHint().width() +
+                     (m_compact ? m_stepChooser->sizeHint().width() + gap : 0);
+    const int room = m_navRight->width();
+    const bool names = named + rest <= room || bare + rest > room;
+    const bool twoRows = bare + rest > room;
+    QPushButton* buttons[3] = {m_prev, m_play, m_next};
+    for (int i = 0; i < 3; ++i) {
+        const QString text = names ? m_buttonNames[i] : QString();
+        if (buttons[i]->text() != text) buttons[i]->setText(text);
+    }
+    if (twoRows == (m_navRow2->indexOf(m_navExtras) >= 0)) return;
+    if (twoRows) {
+        m_navRow1->removeWidget(m_navExtras);
+        m_navRow2->addWidget(m_navExtras);
+        m_navRow2->setContentsMargins(10, 0, 6, 6);
+    } else {
+        m_navRow2->removeWidget(m_navExtras);
+        m_navRow1->addWidget(m_navExtras);
+        m_navRow2->setContentsMargins(0, 0, 0, 0);  // an empty row takes no height
+    }
+}
+
+bool StepView::navButtonsNamed() const { return !m_prev->text().isEmpty(); }
+
+bool StepView::navOnTwoRows() const { return m_navRow2->indexOf(m_navExtras) >= 0; }
+
 bool StepView::eventFilter(QObject* watched, QEvent* event) {
+    if (watched == m_navRight && event->type() == QEvent::Resize) placeNavExtras();
     if (watched == m_matrices && event->type() == QEvent::Resize) {
         m_fitPasses = 0;
         fitCells();
@@ -1344,12 +1445,15 @@ void StepView::applyAppearance() {
     QFont list = f;
     list.setPointSizeF(f.pointSizeF() * s);
     m_list->setFont(list);
-    for (QWidget* w :
-         std::initializer_list<QWidget*>{m_prev, m_play, m_next, m_speed, m_head, m_showWeights}) {
+    QList<QWidget*> controls{m_prev, m_play, m_next, m_speed, m_stepChooser};
+    controls << m_navExtras->findChildren<QWidget*>();  // "Show weights", "Head:", the chooser
+    for (QWidget* w : controls) {
         QFont bf = w->font();
         bf.setPointSizeF(m_basePt * s);
         w->setFont(bf);
     }
+    updateCompact();  // the threshold scales with the fonts
+    placeNavExtras();
     for (HeatmapView* m : m_maps) {
         m->setFontScale(s);
         m->setShowNumbers(m_session->showNumbers());
@@ -1361,7 +1465,9 @@ void StepView::applyAppearance() {
 void StepView::rebuildList() {
     const TracePtr t = m_session->trace();
     const QSignalBlocker block(m_list);
+    const QSignalBlocker blockChooser(m_stepChooser);
     m_list->clear();
+    m_stepChooser->clear();
     m_listTrace = t.get();
     if (!t) {
         m_shownSteps = 0;
@@ -1381,20 +1487,27 @@ void StepView::rebuildList() {
             head->setFlags(Qt::NoItemFlags);
             head->setFont(bold);
             widest = std::max(widest, fmBold.horizontalAdvance(sec));
+            m_stepChooser->addItem(sec);
+            if (auto* model = qobject_cast<QStandardItemModel*>(m_stepChooser->model())) {
+                QStandardItem* h = model->item(m_stepChooser->count() - 1);
+                h->setFlags(Qt::NoItemFlags);
+                h->setFont(bold);
+            }
         }
         const QString text = QStringLiteral("%1. %2").arg(i + 1).arg(stepShortTitle(s));
+        m_stepChooser->addItem(text, static_cast<int>(i));
         auto* item = new QListWidgetItem(text, m_list);
         item->setData(Qt::UserRole, static_cast<int>(i));
         item->setToolTip(QString::fromStdString(s.formula));
         widest = std::max(widest, fm.horizontalAdvance(text));
     }
     m_shownSteps = static_cast<int>(t->steps.size());
-    // As wide as the longest name, up to a quarter of the view (the figure needs the room);
+    // As wide as the longest name, up to a fifth of the view (the figure needs the room);
     // longer names wrap.
     const int want =
         widest + 2 * m_list->frameWidth() + 16 + m_list->verticalScrollBar()->sizeHint().width();
     const int total = m_split->width() > 100 ? m_split->width() : width();
-    const int listW = std::clamp(want, m_list->minimumWidth(), std::max(150, total / 4));
+    const int listW = std::clamp(want, m_list->minimumWidth(), std::max(150, total / 5));
     const QList<int> sizes = m_split->sizes();
     if (sizes.size() == 2 && total > 100 && std::abs(sizes[0] - listW) > 4)
         m_split->setSizes({listW, std::max(100, total - listW)});
@@ -1447,6 +1560,10 @@ void StepView::refresh(int parts) {
                 break;
             }
         }
+    }
+    {
+        const QSignalBlocker block(m_stepChooser);
+        m_stepChooser->setCurrentIndex(m_stepChooser->findData(idx));
     }
     m_counter->setText(tr("Step %1 / %2").arg(idx + 1).arg(t->steps.size()));
     m_counter->setVisible(!m_exportMode);

@@ -6,12 +6,14 @@
 // out the arithmetic. Previous / Play / Next walk the steps.
 
 #include <QList>
+#include <QStringList>
 #include <QWidget>
 
 #include "views/session_view.h"
 
 class QCheckBox;
 class QGraphicsOpacityEffect;
+class QHBoxLayout;
 class QLabel;
 class QListWidget;
 class QPropertyAnimation;
@@ -62,6 +64,15 @@ public:
     /// Where each head's columns begin in the concat step (x in matrixPane() coordinates,
     /// one per head after the first); empty in other steps.
     QList<int> headBoundaries() const;
+    /// Whether "Show weights" and the head chooser moved to a second row (a narrow pane).
+    bool navOnTwoRows() const;
+    /// Whether Previous, Play and Next show their names (or only their icons: a narrow pane).
+    bool navButtonsNamed() const;
+    /// Whether the step list gave way to a step chooser in the buttons' row (a narrow pane).
+    bool compact() const { return m_compact; }
+    /// Narrow enough for any pane: the view folds its controls (names → icons, two rows, the
+    /// list → a chooser) to the width it is given, so the layouts' sum must not hold it wider.
+    QSize minimumSizeHint() const override;
 
     /// Rich text for a pipeline formula: d_k → d<sub>k</sub>, ^(…) → superscript.
     static QString formulaHtml(const QString& formula);
@@ -75,6 +86,7 @@ signals:
 
 protected:
     bool eventFilter(QObject* watched, QEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
 
 private:
     void rebuildList();
@@ -85,6 +97,8 @@ private:
     void fitOnce();
     void placeHeadLines();
     void fadeIn();
+    void placeNavExtras();
+    void updateCompact();
 
     QSplitter* m_split = nullptr;
     QWidget* m_figure = nullptr;
@@ -106,6 +120,13 @@ private:
     QComboBox* m_speed = nullptr;
     QComboBox* m_head = nullptr;
     QCheckBox* m_showWeights = nullptr;
+    QComboBox* m_stepChooser = nullptr;  // replaces the list in a narrow pane
+    bool m_compact = false;
+    QStringList m_buttonNames;       // "Previous", "Play", "Next": shown when they fit
+    QWidget* m_navExtras = nullptr;  // "Show weights" and the head chooser
+    QWidget* m_navRight = nullptr;   // the pane beside the step list
+    QHBoxLayout* m_navRow1 = nullptr;
+    QHBoxLayout* m_navRow2 = nullptr;
     QTimer* m_timer = nullptr;
     QGraphicsOpacityEffect* m_fade = nullptr;
     QPropertyAnimation* m_fadeAnim = nullptr;

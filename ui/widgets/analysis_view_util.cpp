@@ -60,7 +60,29 @@ void stylePlot(QCustomPlot* plot) {
     plot->legend->setBorderPen(QPen(QColor(200, 200, 200)));
 }
 
+namespace {
+
+// Wraps the legend above a plot into as many rows as its entries need, so that in a narrow
+// plot (a 1024×768 projector) "dim 16" is not squeezed to "dim".
+void wrapLegend(QCustomPlot* plot) {
+    QCPLegend* legend = plot->legend;
+    int widest = 1;
+    for (int i = 0; i < legend->itemCount(); ++i)
+        if (QCPAbstractLegendItem* item = legend->item(i))
+            widest = std::max(widest, item->minimumOuterSizeHint().width());
+    const int room = plot->width() - legend->margins().left() - legend->margins().right();
+    const int perRow = std::max(
+        1, (room + legend->columnSpacing()) / std::max(1, widest + legend->columnSpacing()));
+    if (legend->wrap() != perRow) {
+        legend->setWrap(perRow);
+        legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);
+    }
+}
+
+}  // namespace
+
 void legendAbove(QCustomPlot* plot) {
+    QObject::connect(plot, &QCustomPlot::beforeReplot, plot, [plot] { wrapLegend(plot); });
     QCPLegend* legend = plot->legend;
     if (QCPAxisRect* rect = plot->axisRect()) rect->insetLayout()->take(legend);
     plot->plotLayout()->insertRow(0);

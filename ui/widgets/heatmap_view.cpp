@@ -297,6 +297,7 @@ void HeatmapView::relayout(bool refit) {
     const int rows = std::max<int>(1, static_cast<int>(m_matrix.rows()));
     const int cols = std::max<int>(1, static_cast<int>(m_matrix.cols()));
     if (refit) m_zoomed = false;
+    fitTitle(width() - 8);
     applyView();
     const auto place = [this](const QRect& g) {
         if (m_plot->geometry() != g) m_plot->setGeometry(g);
@@ -326,10 +327,16 @@ void HeatmapView::relayout(bool refit) {
                 }
                 int w = static_cast<int>(std::lround(cw * cols + extra.width()));
                 const int h = static_cast<int>(std::lround(ch * rows + extra.height()));
-                // The titles are not clipped by a narrow matrix.
-                const QFontMetrics tf(m_titleElement->font());
+                // The titles are not clipped by a narrow matrix: the plot is as wide as the
+                // title at its full size (it shrinks only when the widget is narrower), and the
+                // colour bar beside the cells.
+                QFont full = m_titleElement->font();
+                full.setPointSizeF(std::max(8.0, 10.5 * m_fontScale));
+                const QFontMetrics tf(full);
+                const int bar =
+                    m_scale->layout() && !m_barHorizontal ? m_scale->outerRect().width() : 0;
                 const QFontMetrics lf(m_plot->xAxis2->labelFont());
-                w = std::max({w, tf.horizontalAdvance(m_title) + 8,
+                w = std::max({w, tf.horizontalAdvance(m_title) + 8 + bar,
                               lf.horizontalAdvance(m_colTitle) + extra.width() + 8});
                 w = std::clamp(w, 20, width());
                 g = QRect((width() - w) / 2, 0, w, std::clamp(h, 20, height()));
@@ -350,6 +357,11 @@ void HeatmapView::relayout(bool refit) {
     for (int pass = 0; pass < 2; ++pass) {
         planLabels(cellWidthPx(), cellHeightPx());
         runPlotLayout();
+        // The title has the cells' column: the colour bar beside it takes the rest.
+        const bool barBeside = !m_barHorizontal && m_scale->visible() && m_scale->layout();
+        const int bar =
+            barBeside ? m_scale->outerRect().width() + m_plot->plotLayout()->columnSpacing() : 0;
+        if (fitTitle(m_plot->width() - bar - 8)) runPlotLayout();
     }
     m_extra = measured();
     m_extraSeen = m_extraSeen.expandedTo(m_extra);
@@ -469,8 +481,18 @@ void HeatmapView::planLabels(double cw, double ch) {
         notice = c;
         if (nf.horizontalAdvance(c) + 8 <= noticeRoom) break;
     }
-    if (!candidates.isEmpty() && nf.horizontalAdvance(notice) + 8 > noticeRoom)
-        notice = nf.elidedText(notice, Qt::ElideRight, std::max(10, noticeRoom - 8));
+    if (!candidates.isEmpty() && nf.horizontalAdvance(notice) + 8 > noticeRoom) {
+        // Even the shortest does not fit on one line: it wraps (it is never cut to "…").
+        QStringList lines;
+        for (const QString& word : notice.split(QLatin1Char(' '))) {
+            if (!lines.isEmpty() &&
+                nf.horizontalAdvance(lines.back() + QLatin1Char(' ') + word) + 8 <= noticeRoom)
+                lines.back() += QLatin1Char(' ') + word;
+            else
+                lines << word;
+        }
+        notice = lines.join(QLatin1Char('\n'));
+    }
     m_noticeText = notice;
     QCPLayoutGrid* grid = m_plot->plotLayout();
     const bool inGrid = m_notice->layout() != nullptr;
@@ -698,6 +720,56 @@ void HeatmapView::setMatrix(const Eigen::MatrixXf& m, const QStringList& rowLabe
     m_lastShapeCols = static_cast<int>(m.cols());
     if (m_hoverRow >= m.rows() || m_hoverCol >= m.cols()) m_hoverRow = m_hoverCol = -1;
     rebuild();
+}
+
+double HeatmapView::titlePointSize() const { return m_titleElement->font().pointSizeF(); }
+QString HeatmapView::titleAsDrawn() const { return m_titleElement->text(); }
+
+namespace {
+// The widest line of a text.
+int textWidth(const QFontMetrics& fm, const QString& text) {
+    int widest = 0;
+    for (const QString& line : text.split(QLatin1Char('\n')))
+        widest = std::max(widest, fm.horizontalAdvance(line));
+    return widest;
+}
+}  // namespace
+
+bool HeatmapView::fitTitle(int room) {
+    // A title wider than its plot first shrinks on one line (to 70% of its size), then wraps
+    // at spaces as it shrinks further (to 6.5 pt): it is never clipped ("S′ (head 1)" was cut
+    // to "S′ (head 1" on a 1024×768 projector).
+    QFont f = m_titleElement->font();
+    const double full = std::max(8.0, 10.5 * m_fontScale);
+    const auto wrapped = [&](const QFontMetrics& fm) {
+        QStringList lines;
+        for (const QString& word : m_title.split(QLatin1Char(' '))) {
+            if (!lines.isEmpty() &&
+                fm.horizontalAdvance(lines.back() + QLatin1Char(' ') + word) <= room)
+                lines.back() += QLatin1Char(' ') + word;
+            else
+                lines << word;
+        }
+        return lines.join(QLatin1Char('\n'));
+    };
+    QString text = m_title;
+    for (double pt = full;; pt = std::max(6.5, pt - 0.5)) {
+        f.setPointSizeF(pt);
+        const QFontMetrics fm(f);
+        text = pt >= 0.7 * full ? m_title : wrapped(fm);
+        if (textWidth(fm, text) <= room || pt <= 6.5) break;
+    }
+    m_titleFits = textWidth(QFontMetrics(f), text) <= room;
+    bool changed = false;
+    if (f != m_titleElement->font()) {
+        m_titleElement->setFont(f);
+        changed = true;
+    }
+    if (text != m_titleElement->text()) {
+        m_titleElement->setText(text);
+        changed = true;
+    }
+    return changed;
 }
 
 void HeatmapView::setTitle(const QString& title) {

@@ -85,6 +85,12 @@ public:
     QStringList rowLabels() const { return m_rowLabels; }
     QStringList colLabels() const { return m_colLabels; }
     QString title() const { return m_title; }
+    /// Whether the title is drawn whole (shrunk or broken in two lines if it had to be).
+    bool titleFits() const { return m_titleFits; }
+    /// The title as drawn: its point size and its lines (a long title in a narrow plot shrinks,
+    /// then breaks in two).
+    double titlePointSize() const;
+    QString titleAsDrawn() const;
     QCustomPlot* plot() const { return m_plot; }
     QSize sizeHint() const override;
 
@@ -148,6 +154,7 @@ private:
     void styleScaleAxis();
     void contentChanged();
     void placeRowTitle();
+    bool fitTitle(int room);  ///< true when the title's font or lines changed
     void applyView();
     void panBy(QPoint deltaPx);
     bool wheelZooms(const QWheelEvent* e) const;
@@ -183,6 +190,7 @@ private:
     QString m_colorBarLabel;
     bool m_barHorizontal = false;
     bool m_rowTitleAcross = false;
+    bool m_titleFits = true;
     bool m_marksInExport = false;
     QString m_noticeText;
     bool m_inLayout = false;

@@ -13,6 +13,7 @@
 #include <QListWidget>
 #include <QPushButton>
 #include <QRadioButton>
+#include <QScrollArea>
 #include <QScrollBar>
 #include <QSplitter>
 #include <QStackedWidget>
@@ -108,6 +109,7 @@ private:
             addFigure(plot, plot->rect());
             return;
         }
+        if (auto* area = qobject_cast<QScrollArea*>(w)) scrollArea(area);
         if (auto* l = qobject_cast<QLabel*>(w)) label(l);
         if (auto* b = qobject_cast<QAbstractButton*>(w)) button(b);
         if (auto* t = qobject_cast<QTabBar*>(w)) tabs(t);
@@ -115,6 +117,23 @@ private:
         if (auto* c = qobject_cast<QComboBox*>(w)) combo(c);
         for (QObject* o : w->children())
             if (auto* child = qobject_cast<QWidget*>(o)) visit(child);
+    }
+
+    // A view or panel wider than its pane: it has to be scrolled sideways to be seen whole
+    // (the figure's right edge, the buttons at the end of a row are off the pane).
+    void scrollArea(QScrollArea* area) {
+        const QWidget* inner = area->widget();
+        if (!area->widgetResizable() || !inner || !inner->isVisibleTo(area)) return;
+        const int need = inner->minimumSizeHint().expandedTo(inner->minimumSize()).width();
+        const int have = area->viewport()->width();
+        if (need > have + 1)
+            add(LayoutFinding::Kind::Overflow, area,
+                QStringLiteral("“%1” needs %2 px across, its pane has %3 (scrolls sideways)")
+                    .arg(inner->objectName().isEmpty()
+                             ? QString::fromLatin1(inner->metaObject()->className())
+                             : inner->objectName())
+                    .arg(need)
+                    .arg(have));
     }
 
     // --- dropped labels and the figures' sizes ---
@@ -143,6 +162,11 @@ private:
                     .arg(rows)
                     .arg(s.shownCols)
                     .arg(cols));
+        if (!h->title().isEmpty() && !h->titleFits())
+            add(LayoutFinding::Kind::ClippedText, h,
+                QStringLiteral("the title “%1” is wider than its plot (%2 px)")
+                    .arg(shortText(h->title()))
+                    .arg(h->width()));
         // The figure: the cells and the labels, titles and colour scale around them (rows on the
         // left, columns and the title on top, the scale on the right).
         const QRect cells = h->cellsRect();
@@ -393,6 +417,8 @@ QString toString(LayoutFinding::Kind kind) {
             return QStringLiteral("empty-pane");
         case LayoutFinding::Kind::OffScreen:
             return QStringLiteral("off-screen");
+        case LayoutFinding::Kind::Overflow:
+            return QStringLiteral("overflow");
     }
     return {};
 }

@@ -25,7 +25,7 @@ class QWidget;
 namespace attn::ui {
 
 struct LayoutFinding {
-    enum class Kind { DroppedLabels, ClippedText, EmptyPane, OffScreen };
+    enum class Kind { DroppedLabels, ClippedText, EmptyPane, OffScreen, Overflow };
     Kind kind = Kind::ClippedText;
     QString widget;  ///< path of object names from the root: "viewTabs/stepFigure/stepHeatmap1"
     QString detail;  ///< what is wrong, with the numbers

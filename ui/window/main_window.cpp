@@ -29,6 +29,7 @@
 #include "views/model_view.h"
 #include "views/step_view.h"
 #include "widgets/heatmap_view.h"
+#include "widgets/overflow_tab_widget.h"
 #include "window/controls_panel.h"
 
 // Views and services written beside the window; each is used once both its files exist.
@@ -291,12 +292,11 @@ void MainWindow::openExampleModel(const QString& spec) {
 MainWindow::~MainWindow() = default;
 
 void MainWindow::buildTabs() {
-    m_tabs = new QTabWidget(this);
+    // Thirteen tabs must not widen the window, nor hide behind scroll arrows on a 1024×768
+    // projector: the ones that do not fit are listed under "N more" at the bar's end.
+    m_tabs = new OverflowTabWidget(this);
     m_tabs->setObjectName(QStringLiteral("viewTabs"));
     m_tabs->setDocumentMode(true);
-    // Twelve tabs must not widen the window: the bar scrolls instead (arrows at its end).
-    m_tabs->setUsesScrollButtons(true);
-    m_tabs->setElideMode(Qt::ElideNone);
     auto add = [this](const QString& title, std::function<QWidget*()> make, const QString& tip) {
         // Each view sits in a scroll area: a view that needs more than a 1024×768 projector
         // leaves scroll bars instead of pushing the window (and the status bar) off the screen.
@@ -627,11 +627,46 @@ void MainWindow::setPresentationMode(bool on) {
             showMaximized();
         else
             showNormal();
+        // Started in presentation mode, the window has no normal size of its own yet: the
+        // window manager's frame must not push the status bar off a 1024×768 screen.
+        QTimer::singleShot(100, this, &MainWindow::fitToScreen);
     }
     const QSignalBlocker block(m_presentationAction);
     m_presentationAction->setChecked(on);
     // Fonts changed size: let the left panel be as wide as its controls now need.
-    QTimer::singleShot(0, this, [this] { fitControlsWidth(/*shrink=*/true); });
+    QTimer::singleShot(0, this, [this] {
+        fitControlsWidth(/*shrink=*/true);
+        fitHeadsHeight();
+    });
+}
+
+void MainWindow::fitToScreen() {
+    if (isFullScreen() || isMaximized()) return;
+    const QScreen* sc = screen();
+    if (!sc) return;
+    const QRect avail = sc->availableGeometry();
+    const QRect frame = frameGeometry();
+    if (avail.contains(frame)) return;
+    // The frame (title bar, borders) around the client area, as the window manager draws it.
+    const QSize extra = frame.size() - size();
+    const QSize fit = size().boundedTo(avail.size() - extra).expandedTo(minimumSize());
+    resize(fit);
+    const QRect now(frame.topLeft(), fit + extra);
+    QPoint at = now.topLeft();
+    at.setX(
+        std::clamp(at.x(), avail.left(), std::max(avail.left(), avail.right() - now.width() + 1)));
+    at.setY(
+        std::clamp(at.y(), avail.top(), std::max(avail.top(), avail.bottom() - now.height() + 1)));
+    move(at);
+}
+
+void MainWindow::fitHeadsHeight() {
+    // The heads dock as tall as its pictures want at this font size (64 px or more in
+    // presentation mode), up to 45% of the window: the controls above scroll instead.
+    if (!m_headsDock->isVisible() || m_headsDock->isFloating()) return;
+    const int title = m_headsDock->fontMetrics().height() + 10;
+    const int want = std::min(m_headGrid->sizeHint().height() + title, height() * 45 / 100);
+    if (want > m_headsDock->height()) resizeDocks({m_headsDock}, {want}, Qt::Vertical);
 }
 
 void MainWindow::fitControlsWidth(bool shrink) {

@@ -52,6 +52,9 @@ public:
     /// The status bar's step text ("step 3 of 26 · decoder layer 2 (cross-attention) · …") and
     /// the altered-model banner (empty when every head is on).
     QString statusText() const;
+    /// Moves and shrinks a normal window so that its frame lies on the screen's free area
+    /// (a window manager's title bar must not push the status bar off a 1024×768 projector).
+    void fitToScreen();
     QString alteredText() const;
     /// "layer 2", or with two stacks "encoder layer 2" / "decoder layer 2 (cross-attention)".
     QString layerName(int layer, bool decoder, bool cross) const;
@@ -90,6 +93,7 @@ private:
     bool usingUntrainedModel() const;
     void updateStatus();
     void fitControlsWidth(bool shrink);
+    void fitHeadsHeight();
 
     Session* m_session = nullptr;
     ControlsPanel* m_controls = nullptr;
