@@ -1583,6 +1583,9 @@ void StepView::refresh(int parts) {
         if (perHead) {
             for (std::size_t h = 0; h < b->heads.size(); ++h) m_head->addItem(tr("%1").arg(h + 1));
             m_head->setCurrentIndex(m_session->focus().head);
+        } else {
+            // The step is not one head's (tokens, concat, feed-forward): say so, not a blank.
+            m_head->addItem(QStringLiteral("\u2014"));
         }
         m_head->setEnabled(perHead);
     }

@@ -638,6 +638,9 @@ void MainWindow::setPresentationMode(bool on) {
         fitControlsWidth(/*shrink=*/true);
         fitHeadsHeight();
     });
+    // Some controls follow the new fonts only once their own changes have been handled (the
+    // untrained model's size boxes at 1.5×): look again when they have.
+    QTimer::singleShot(150, this, [this] { fitControlsWidth(/*shrink=*/false); });
 }
 
 void MainWindow::fitToScreen() {
