@@ -101,6 +101,10 @@ Status validate(const AttentionConfig& c) {
     } else if (!(c.temperature >= 0.0f) || !std::isfinite(c.temperature)) {
         m << "The temperature must be zero (hard look-up) or positive (it is " << c.temperature
           << ").";
+    } else if (!c.rope_freq_factors.empty() &&
+               c.rope_freq_factors.size() != static_cast<std::size_t>(c.d_head / 2)) {
+        m << "RoPE needs one frequency factor per pair: " << c.rope_freq_factors.size()
+          << " given for " << c.d_head / 2 << " pairs.";
     } else if (!(c.qk_norm_eps >= 0.0f)) {
         m << "The eps of the q/k norm must not be negative (it is " << c.qk_norm_eps << ").";
     } else if (c.rope && c.d_head % 2 != 0) {
@@ -361,8 +365,9 @@ AttentionTrace attend(const AttentionConfig& c, const AttentionWeights& w, const
         if (c.rope) {
 #pragma omp single
             {
-                applyRope(Q_all, dh, c.rope_theta, opt.q_position_offset, c.rope_pairs);
-                applyRope(K_all, dh, c.rope_theta, 0, c.rope_pairs);
+                applyRope(Q_all, dh, c.rope_theta, opt.q_position_offset, c.rope_pairs,
+                          c.rope_freq_factors);
+                applyRope(K_all, dh, c.rope_theta, 0, c.rope_pairs, c.rope_freq_factors);
             }
         }
 

@@ -335,7 +335,8 @@ void attentionForward(const AttentionConfig& c, const AttentionWeights& w, const
         }
     }
     // Training runs our teaching models: adjacent RoPE pairs, no q/k norm (GGUF/HF only).
-    assert(c.rope_pairs == RopePairs::Adjacent && w.q_norm.size() == 0 && w.k_norm.size() == 0);
+    assert(c.rope_pairs == RopePairs::Adjacent && c.rope_freq_factors.empty() &&
+           w.q_norm.size() == 0 && w.k_norm.size() == 0);
     if (c.rope) {
         ropeRows(cache.Q, pq, dh, c.rope_theta, false);
         ropeRows(cache.K, pk, dh, c.rope_theta, false);

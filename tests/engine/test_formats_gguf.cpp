@@ -180,6 +180,39 @@ TEST(GgufContainer, ReadsStories260K) {
     EXPECT_EQ(f.tensor("token_embd.weight")->data.size(), 64u * 512u * 4u);
 }
 
+TEST(GgufContainer, ReadsLlamaCppVocabularyFiles) {
+    // llama.cpp's own vocabulary-only test files (no tensors): every one opens, and its token
+    // list has as many entries as its other per-token arrays.
+    const fs::path dir = testing::sharedDir() / "tokenizers";
+    const char* names[] = {"ggml-vocab-bert-bge.gguf",  "ggml-vocab-deepseek-llm.gguf",
+                           "ggml-vocab-falcon.gguf",    "ggml-vocab-gpt-2.gguf",
+                           "ggml-vocab-llama-spm.gguf", "ggml-vocab-phi-3.gguf"};
+    for (const char* name : names) {
+        const std::string path = (dir / name).string();
+        REQUIRE_FILE(path);
+        auto g = openGguf(path);
+        ASSERT_TRUE(g) << g.message();
+        const GgufFile& f = **g;
+        EXPECT_TRUE(f.tensors().empty()) << name;
+        auto model = f.getString("tokenizer.ggml.model");
+        ASSERT_TRUE(model) << model.message();
+        auto tokens = f.getStringArray("tokenizer.ggml.tokens");
+        ASSERT_TRUE(tokens) << tokens.message();
+        EXPECT_GT(tokens->size(), 1000u) << name;
+        if (f.has("tokenizer.ggml.token_type")) {
+            auto types = f.getIntArray("tokenizer.ggml.token_type");
+            ASSERT_TRUE(types) << types.message();
+            EXPECT_EQ(types->size(), tokens->size()) << name;
+        }
+        if (f.has("tokenizer.ggml.merges")) {
+            auto merges = f.getStringArray("tokenizer.ggml.merges");
+            ASSERT_TRUE(merges) << merges.message();
+            EXPECT_FALSE(merges->empty()) << name;
+            EXPECT_NE(merges->front().find(' '), std::string::npos) << "merges are \"a b\" pairs";
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Broken files
 
@@ -248,7 +281,14 @@ TEST(GgufBroken, HugeCounts) {
     GgufWriter::put32(arr, 8);
     GgufWriter::put64(arr, 1ull << 60);
     a.addRaw("tokenizer.ggml.tokens", 9, arr);
-    expectRefused(a.bytes(), {"'tokenizer.ggml.tokens'", "elements"});
+    expectRefused(a.bytes(), {"'tokenizer.ggml.tokens'", "elements"}, ErrorCode::TooLarge);
+    // Below the stated maximum but more than the file holds.
+    GgufWriter a2;
+    std::string arr2b;
+    GgufWriter::put32(arr2b, 5);
+    GgufWriter::put64(arr2b, 1000);
+    a2.addRaw("k", 9, arr2b + std::string(40, '\0'));
+    expectRefused(a2.bytes(), {"'k'", "1,000 elements", "could hold"});
     GgufWriter s;
     std::string str;
     GgufWriter::put64(str, 1ull << 60);

@@ -194,8 +194,9 @@ struct HfWeights {
         std::vector<float> gate, up, down;      // (ff, d) ×2, (d, ff)
     };
     std::vector<Layer> layers;
-    std::vector<float> final_norm;  // (d)
-    std::vector<float> lm_head;     // (V, d); empty = tied
+    std::vector<float> final_norm;    // (d)
+    std::vector<float> lm_head;       // (V, d); empty = tied
+    std::vector<float> rope_factors;  // (dh/2): Llama 3.1's divisors of the angles; empty = none
 };
 
 std::vector<float> randomVector(std::size_t n, float center, float scale, std::mt19937& rng) {
@@ -343,6 +344,7 @@ HfWeights writeGguf(const std::string& path, const Dims& D, const std::string& a
         matrix(p + "ffn_down.weight", L.down, D.d, D.ff, 0, HL.down);
     }
     vec("output_norm.weight", w.final_norm);
+    if (!w.rope_factors.empty()) vec("rope_freqs.weight", w.rope_factors);
     if (!w.lm_head.empty()) matrix("output.weight", w.lm_head, D.V, D.d, 0, held.lm_head);
     g.write(path);
     return held;
@@ -374,11 +376,12 @@ std::vector<float> apply(const std::vector<float>& W, const std::vector<float>& 
     return y;
 }
 
-// rotate_half RoPE on one head vector at position t.
-void ropeHalf(float* v, int dh, int t, double theta) {
+// rotate_half RoPE on one head vector at position t (angles divided by factors when given).
+void ropeHalf(float* v, int dh, int t, double theta, const std::vector<float>& factors) {
     const int half = dh / 2;
     for (int i = 0; i < half; ++i) {
-        const double a = t * std::pow(theta, -2.0 * i / dh);
+        double a = t * std::pow(theta, -2.0 * i / dh);
+        if (!factors.empty()) a /= factors[static_cast<std::size_t>(i)];
         const double c = std::cos(a), s = std::sin(a);
         const double x0 = v[i], x1 = v[i + half];
         v[i] = static_cast<float>(x0 * c - x1 * s);
@@ -412,7 +415,7 @@ std::vector<std::vector<std::vector<double>>> referenceAttention(const Dims& D, 
                     s = rmsNorm(s, L.q_norm, eps);
                     std::copy(s.begin(), s.end(), qh);
                 }
-                ropeHalf(qh, D.dh, t, theta);
+                ropeHalf(qh, D.dh, t, theta, w.rope_factors);
             }
             for (int hh = 0; hh < D.KV; ++hh) {
                 float* kh = k[t].data() + hh * D.dh;
@@ -421,7 +424,7 @@ std::vector<std::vector<std::vector<double>>> referenceAttention(const Dims& D, 
                     s = rmsNorm(s, L.k_norm, eps);
                     std::copy(s.begin(), s.end(), kh);
                 }
-                ropeHalf(kh, D.dh, t, theta);
+                ropeHalf(kh, D.dh, t, theta, w.rope_factors);
             }
         }
         Rows concat(T, std::vector<float>(sz(D.H, D.dh), 0.0f));
@@ -470,6 +473,7 @@ struct ModelCase {
     std::string arch;
     GgmlType type;
     bool tied;
+    bool rope_factors = false;  // Llama 3.1-style rope_freqs.weight
 };
 
 class GgufTinyModel : public ::testing::TestWithParam<ModelCase> {};
@@ -478,7 +482,15 @@ TEST_P(GgufTinyModel, EveryHeadMatchesTheReference) {
     const ModelCase& c = GetParam();
     const Dims D;
     std::mt19937 rng(11);
-    const HfWeights w = randomWeights(D, c.arch, c.tied, rng);
+    HfWeights w = randomWeights(D, c.arch, c.tied, rng);
+    if (c.rope_factors) {
+        // As Llama 3.1's rope_scaling makes them: 1 for fast pairs, up to 8 for slow ones (at
+        // theta 10^6 and position 7 the slow pairs barely turn, so large factors are needed to
+        // see them; the test's theta is the same for both sides anyway).
+        for (int i = 0; i < D.dh / 2; ++i)
+            w.rope_factors.push_back(i < 8 ? 1.0f
+                                           : 1.0f + 7.0f * static_cast<float>(i - 8) / 23.0f);
+    }
     TempDir dir;
     const std::string path = dir / "tiny.gguf";
     const HfWeights held = writeGguf(path, D, c.arch, w, c.type);
@@ -493,6 +505,7 @@ TEST_P(GgufTinyModel, EveryHeadMatchesTheReference) {
     EXPECT_EQ(m->config.n_kv_heads, D.KV);
     EXPECT_EQ(m->weights.layers[0].self_attention.b_Q.size(), c.arch == "qwen2" ? D.H * D.dh : 0);
     EXPECT_EQ(m->weights.layers[0].self_attention.q_norm.size(), c.arch == "qwen3" ? D.dh : 0);
+    EXPECT_EQ(m->config.rope_freq_factors, w.rope_factors);
 
     const std::vector<int> ids = {1, 17, 250, 3, 99, 42, 42, 7};
     auto trace = runTokens(m, tokensOf(*m, ids));
@@ -530,15 +543,15 @@ INSTANTIATE_TEST_SUITE_P(
         ModelCase{"llama", GgmlType::BF16, true}, ModelCase{"llama", GgmlType::Q8_0, false},
         ModelCase{"llama", GgmlType::Q4_0, false}, ModelCase{"llama", GgmlType::Q4_K, false},
         ModelCase{"llama", GgmlType::Q5_K, false}, ModelCase{"llama", GgmlType::Q6_K, false},
-        ModelCase{"qwen2", GgmlType::F32, true}, ModelCase{"qwen2", GgmlType::Q8_0, true},
-        ModelCase{"qwen2", GgmlType::Q4_K, false}, ModelCase{"qwen2", GgmlType::Q6_K, true},
-        ModelCase{"qwen3", GgmlType::F32, true}, ModelCase{"qwen3", GgmlType::F16, true},
-        ModelCase{"qwen3", GgmlType::BF16, true}, ModelCase{"qwen3", GgmlType::Q4_0, true},
-        ModelCase{"qwen3", GgmlType::Q4_K, true}, ModelCase{"qwen3", GgmlType::Q5_K, false},
-        ModelCase{"qwen3", GgmlType::Q6_K, true}),
+        ModelCase{"llama", GgmlType::Q4_K, true, true}, ModelCase{"qwen2", GgmlType::F32, true},
+        ModelCase{"qwen2", GgmlType::Q8_0, true}, ModelCase{"qwen2", GgmlType::Q4_K, false},
+        ModelCase{"qwen2", GgmlType::Q6_K, true}, ModelCase{"qwen3", GgmlType::F32, true},
+        ModelCase{"qwen3", GgmlType::F16, true}, ModelCase{"qwen3", GgmlType::BF16, true},
+        ModelCase{"qwen3", GgmlType::Q4_0, true}, ModelCase{"qwen3", GgmlType::Q4_K, true},
+        ModelCase{"qwen3", GgmlType::Q5_K, false}, ModelCase{"qwen3", GgmlType::Q6_K, true}),
     [](const ::testing::TestParamInfo<ModelCase>& info) {
         return info.param.arch + "_" + ggmlTypeName(info.param.type) +
-               (info.param.tied ? "_tied" : "");
+               (info.param.tied ? "_tied" : "") + (info.param.rope_factors ? "_ropefreqs" : "");
     });
 
 TEST(GgufModel, QuantizedModelStaysCloseToItsFloat32Original) {

@@ -71,8 +71,9 @@ struct AttentionConfig {
     bool rope = false;         ///< rotate Q and K (RoPE) before scoring
     float rope_theta = 10000.0f;
     RopePairs rope_pairs = RopePairs::Adjacent;  ///< which dimensions RoPE rotates together
+    std::vector<float> rope_freq_factors;  ///< (d_head/2) or empty: pair i's angle ÷ factor i
     float qk_norm_eps = 1e-6f;  ///< eps of the per-head RMSNorm of q and k (when weighted)
-    int d_additive = 0;  ///< hidden size of the additive score (0 = d_head)
+    int d_additive = 0;         ///< hidden size of the additive score (0 = d_head)
 
     int kvHeadOf(int head) const { return head / (n_heads / n_kv_heads); }
 };

@@ -45,6 +45,7 @@ struct ModelConfig {
     float pe_base = 10000.0f;
     float rope_theta = 10000.0f;
     RopePairs rope_pairs = RopePairs::Adjacent;  ///< how RoPE pairs a head's dimensions
+    std::vector<float> rope_freq_factors;        ///< (d_head/2) or empty: Llama 3.1+ rope scaling
     NormKind norm = NormKind::LayerNorm;
     bool pre_norm = false;  ///< false = post-norm (Vaswani, BERT), true = pre-norm (GPT-2, llama)
     bool embedding_norm = false;  ///< LayerNorm right after the embeddings (BERT)

@@ -2,6 +2,7 @@
 // Positional encodings: sinusoidal ("Attention Is All You Need"), learned, rotary, none.
 
 #include <Eigen/Dense>
+#include <span>
 #include <string>
 
 namespace attn {
@@ -51,8 +52,10 @@ OffsetCheck sinusoidalOffsetCheck(int t, int k, int d, float base = 10000.0f);
 /// Rotary position embedding applied in place to x, (T, n_heads·d_head): inside every head
 /// pair i of row t is rotated by angle (t + offset)·theta^(-2i/d_head). Pair i is the adjacent
 /// dimensions (2i, 2i+1), as llama2.c does, or with RopePairs::Halves (i, i + d_head/2).
+/// freq_factors (d_head/2 values, or empty): pair i's angle is divided by freq_factors[i]
+/// (Llama 3.1's rope scaling, as GGUF's rope_freqs tensor stores it).
 void applyRope(Eigen::MatrixXf& x, int d_head, float theta = 10000.0f, int offset = 0,
-               RopePairs pairs = RopePairs::Adjacent);
+               RopePairs pairs = RopePairs::Adjacent, std::span<const float> freq_factors = {});
 
 /// The RoPE angle of pair i at position t: t·θ^(−2i/d_head) radians.
 float ropeAngle(int t, int pair, int d_head, float theta = 10000.0f);

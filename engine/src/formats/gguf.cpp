@@ -21,9 +21,10 @@ constexpr std::uint64_t kDefaultAlignment = 32;
 // a 256k vocabulary is 256k array elements), so that a corrupt count fails before allocating.
 constexpr std::uint64_t kMaxTensors = 1u << 20;
 constexpr std::uint64_t kMaxKeys = 1u << 20;
-constexpr std::uint64_t kMaxKeyBytes = 65535;  // gguf.md: keys are at most 2^16-1 bytes
-constexpr std::uint64_t kMaxNameBytes = 64;    // gguf.md: tensor names are at most 64 bytes
-constexpr std::uint32_t kMaxDims = 4;          // GGML_MAX_DIMS
+constexpr std::uint64_t kMaxArrayElements = 1u << 24;  // 64× the largest vocabulary
+constexpr std::uint64_t kMaxKeyBytes = 65535;          // gguf.md: keys are at most 2^16-1 bytes
+constexpr std::uint64_t kMaxNameBytes = 64;            // gguf.md: tensor names are at most 64 bytes
+constexpr std::uint32_t kMaxDims = 4;                  // GGML_MAX_DIMS
 constexpr std::uint64_t kMaxAlignment = 1u << 30;
 
 std::uint32_t le32(const std::byte* p) {
@@ -715,6 +716,12 @@ Result<std::shared_ptr<const GgufFile>> openGguf(const std::string& path) {
             }
             auto count = cur.u64(what + "'s length");
             if (!count) return count.error();
+            if (*count > kMaxArrayElements) {
+                return makeError(path + ": " + what + " claims " + withThousands(*count) +
+                                     " elements; at most " + withThousands(kMaxArrayElements) +
+                                     " are read",
+                                 ErrorCode::TooLarge);
+            }
             const std::uint64_t minSize =
                 e.element_type == GgufType::String ? 8 : scalarSize(e.element_type);
             if (*count > cur.left() / minSize) {

@@ -1,5 +1,6 @@
 #include "attn/formats/gguf_model.h"
 
+#include <cmath>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -282,13 +283,6 @@ Result<std::shared_ptr<Model>> loadGgufModel(const std::shared_ptr<const GgufFil
                              ErrorCode::UnsupportedArchitecture);
         }
     }
-    if (f.tensor("rope_freqs.weight") != nullptr) {
-        // Llama 3.1+ stores its rope_scaling as per-frequency factors; our RoPE has none yet.
-        return makeError(f.path() +
-                             ": RoPE frequency factors (rope_freqs.weight, Llama 3.1 and "
-                             "later) are not supported yet",
-                         ErrorCode::UnsupportedArchitecture);
-    }
     auto theta = f.getFloatOr(ld.key("rope.freq_base"), 10000.0);
     if (!theta) return theta.error();
     const double defaultEps = arch == "llama" ? 1e-5 : 1e-6;
@@ -342,6 +336,17 @@ Result<std::shared_ptr<Model>> loadGgufModel(const std::shared_ptr<const GgufFil
     mc.norm_eps = static_cast<float>(*eps);
     mc.activation = Activation::SwiGLU;
     mc.has_lm_head = true;
+    if (f.tensor("rope_freqs.weight") != nullptr) {
+        // Llama 3.1+ keeps its rope_scaling as one divisor per frequency.
+        auto factors = ld.vector("rope_freqs.weight", dh / 2);
+        if (!factors) return factors.error();
+        for (float v : *factors) {
+            if (!(v > 0.0f) || !std::isfinite(v))
+                return ld.corrupt("rope_freqs.weight holds " + std::to_string(v) +
+                                  "; frequency factors must be positive");
+        }
+        mc.rope_freq_factors.assign(factors->data(), factors->data() + factors->size());
+    }
     if (Status s = validate(mc); !s) return ld.corrupt(s.message());
     model->trained_attention.mask = MaskKind::Causal;
 
@@ -403,10 +408,13 @@ Result<std::shared_ptr<Model>> loadGgufModel(const std::shared_ptr<const GgufFil
     }
 
     model->tokenizer = std::move(tokenizer).value();
-    if (auto* spm = dynamic_cast<const Llama2cTokenizer*>(model->tokenizer.get())) {
-        model->bos_id = spm->bosId();
-        model->eos_id = spm->eosId();
-    }
+    // From the metadata, not the tokenizer's type, so that any tokenizer kind keeps them.
+    auto tokenId = [&](const char* k) -> int {
+        auto v = f.getIntOr(k, -1);
+        return v && *v >= 0 && *v < V ? static_cast<int>(*v) : -1;
+    };
+    model->bos_id = tokenId("tokenizer.ggml.bos_token_id");
+    model->eos_id = tokenId("tokenizer.ggml.eos_token_id");
     model->source_path = f.path();
     model->quantization = ggufQuantization(f);
     return model;
