@@ -6,9 +6,10 @@
 #include <algorithm>
 #include <array>
 #include <filesystem>
-#include <queue>
+#include <optional>
 #include <unordered_map>
 
+#include "bpe_merge.h"
 #include "hf_common.h"
 
 namespace attn {
@@ -234,72 +235,43 @@ std::vector<std::pair<std::size_t, std::size_t>> ByteLevelBpeTokenizer::splitPie
 
 void ByteLevelBpeTokenizer::encodePiece(std::string_view text, std::size_t offset,
                                         std::vector<Token>& out) const {
-    // Symbols in a linked list; a merge keeps the left slot. The lowest-ranked adjacent pair
-    // merges first, leftmost first among equals (as Hugging Face's BPE does with a heap). A
-    // merge that uses a token always ranks after the merge that made it, so this equals
-    // GPT-2's "merge every occurrence of the best pair, repeat" in O(n log n).
-    struct Sym {
-        std::string s;  // byte↔unicode form
-        std::size_t begin, end;
-        int prev, next;
-        bool alive;
-    };
-    const int n = static_cast<int>(text.size());
-    std::vector<Sym> sym;
-    sym.reserve(text.size());
-    for (int k = 0; k < n; ++k) {
-        sym.push_back(
-            Sym{byteToSymbol(static_cast<unsigned char>(text[static_cast<std::size_t>(k)])),
-                offset + static_cast<std::size_t>(k), offset + static_cast<std::size_t>(k) + 1,
-                k - 1, k + 1 < n ? k + 1 : -1, true});
+    // One symbol per byte, merged by rank (lowest first, leftmost among equals, as Hugging
+    // Face's BPE does with a heap). Ranks are looked up by the byte↔unicode strings, so a
+    // hand-made vocabulary that lacks a merged token still merges as merges.txt says.
+    std::vector<std::string> byte_sym(text.size());
+    std::vector<detail::BpeSymbol> sym(text.size());
+    for (std::size_t k = 0; k < text.size(); ++k) {
+        byte_sym[k] = byteToSymbol(static_cast<unsigned char>(text[k]));
+        sym[k] = detail::BpeSymbol{idOf(byte_sym[k]), k, k + 1, true};
     }
-    struct Cand {
-        int rank, left, right;
-        std::size_t left_len, right_len;  // detect stale entries: a merged symbol grows
+    auto form = [&](std::size_t b, std::size_t e) {
+        std::string s;
+        for (std::size_t k = b; k < e; ++k) s += byte_sym[k];
+        return s;
     };
-    auto later = [](const Cand& a, const Cand& b) {
-        return a.rank != b.rank ? a.rank > b.rank : a.left > b.left;
-    };
-    std::priority_queue<Cand, std::vector<Cand>, decltype(later)> heap(later);
-    auto consider = [&](int l) {
-        if (l < 0) return;
-        const int r = sym[static_cast<std::size_t>(l)].next;
-        if (r < 0) return;
-        const Sym& a = sym[static_cast<std::size_t>(l)];
-        const Sym& b = sym[static_cast<std::size_t>(r)];
-        const auto it = m_index->rank_of.find(a.s + " " + b.s);
-        if (it != m_index->rank_of.end()) heap.push(Cand{it->second, l, r, a.s.size(), b.s.size()});
-    };
-    for (int k = 0; k + 1 < n; ++k) consider(k);
-    while (!heap.empty()) {
-        const Cand c = heap.top();
-        heap.pop();
-        Sym& a = sym[static_cast<std::size_t>(c.left)];
-        Sym& b = sym[static_cast<std::size_t>(c.right)];
-        if (!a.alive || !b.alive || a.next != c.right || a.s.size() != c.left_len ||
-            b.s.size() != c.right_len)
-            continue;
-        a.s += b.s;
-        a.end = b.end;
-        a.next = b.next;
-        if (b.next >= 0) sym[static_cast<std::size_t>(b.next)].prev = c.left;
-        b.alive = false;
-        consider(a.prev);
-        consider(c.left);
-    }
-    for (const Sym& symbol : sym) {
-        if (!symbol.alive) continue;
-        const int id = idOf(symbol.s);
-        if (id >= 0) {
+    detail::bpeMerge(
+        sym,
+        [&](const detail::BpeSymbol& a,
+            const detail::BpeSymbol& b) -> std::optional<detail::BpeMerge> {
+            const std::string left = form(a.begin, a.end);
+            const std::string right = form(b.begin, b.end);
+            const auto it = m_index->rank_of.find(left + " " + right);
+            if (it == m_index->rank_of.end()) return std::nullopt;
+            return detail::BpeMerge{static_cast<double>(it->second), idOf(left + right)};
+        });
+    for (const detail::BpeSymbol& symbol : sym) {
+        const std::size_t sb = symbol.begin + offset;
+        const std::size_t se = symbol.end + offset;
+        if (symbol.id >= 0) {
             Token t;
-            t.id = id;
-            t.begin = symbol.begin;
-            t.end = symbol.end;
+            t.id = symbol.id;
+            t.begin = sb;
+            t.end = se;
             out.push_back(std::move(t));
             continue;
         }
         // Not in the vocabulary (only with hand-made vocabularies): fall back to single bytes.
-        for (std::size_t b = symbol.begin; b < symbol.end; ++b) {
+        for (std::size_t b = sb; b < se; ++b) {
             Token t;
             t.id = idOf(byteToSymbol(static_cast<unsigned char>(text[b - offset])));
             t.unknown = t.id < 0;
