@@ -6,12 +6,12 @@
 
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "attn/formats/bpe_tokenizer.h"
+#include "attn/formats/gguf.h"
 #include "attn/formats/gguf_tokenizer.h"
 #include "formats_test_util.h"
 
@@ -21,158 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const fs::path kVocabDir = testing::sharedDir() / "tokenizers";
-
-// ---------------------------------------------------------------------------------------------
-// A minimal GGUF metadata reader for these tests only: the tokenizer.ggml.* keys.
-
-class MetaReader {
-public:
-    explicit MetaReader(std::string bytes) : m_b(std::move(bytes)) {}
-
-    bool read(GgufVocab& v) {
-        if (m_b.size() < 24 || m_b.compare(0, 4, "GGUF") != 0) return false;
-        m_p = 4;
-        const std::uint32_t version = u32();
-        if (version < 2) return false;
-        u64();  // tensor count
-        const std::uint64_t n_kv = u64();
-        for (std::uint64_t k = 0; k < n_kv && m_ok; ++k) {
-            const std::string key = str();
-            const std::uint32_t type = u32();
-            if (key == "tokenizer.ggml.model") {
-                v.model = str();
-            } else if (key == "tokenizer.ggml.pre") {
-                v.pre = str();
-            } else if (key == "tokenizer.ggml.tokens") {
-                v.tokens = strings();
-            } else if (key == "tokenizer.ggml.merges") {
-                v.merges = strings();
-            } else if (key == "tokenizer.ggml.scores") {
-                v.scores = numbers<float>();
-            } else if (key == "tokenizer.ggml.token_type") {
-                v.token_types = numbers<int>();
-            } else if (key == "tokenizer.ggml.bos_token_id") {
-                v.bos_id = static_cast<int>(scalar(type));
-            } else if (key == "tokenizer.ggml.eos_token_id") {
-                v.eos_id = static_cast<int>(scalar(type));
-            } else if (key == "tokenizer.ggml.unknown_token_id") {
-                v.unk_id = static_cast<int>(scalar(type));
-            } else if (key == "tokenizer.ggml.seperator_token_id") {
-                v.sep_id = static_cast<int>(scalar(type));
-            } else if (key == "tokenizer.ggml.padding_token_id") {
-                v.pad_id = static_cast<int>(scalar(type));
-            } else if (key == "tokenizer.ggml.cls_token_id") {
-                v.cls_id = static_cast<int>(scalar(type));
-            } else if (key == "tokenizer.ggml.mask_token_id") {
-                v.mask_id = static_cast<int>(scalar(type));
-            } else if (key == "tokenizer.ggml.add_bos_token") {
-                v.add_bos = scalar(type) != 0;
-            } else if (key == "tokenizer.ggml.add_eos_token") {
-                v.add_eos = scalar(type) != 0;
-            } else if (key == "tokenizer.ggml.add_space_prefix") {
-                v.add_space_prefix = scalar(type) != 0;
-            } else {
-                skip(type);
-            }
-        }
-        return m_ok;
-    }
-
-private:
-    bool need(std::size_t n) {
-        if (m_p + n > m_b.size()) m_ok = false;
-        return m_ok;
-    }
-    template <class T>
-    T raw() {
-        T v{};
-        if (need(sizeof(T))) std::memcpy(&v, m_b.data() + m_p, sizeof(T));
-        m_p += sizeof(T);
-        return v;
-    }
-    std::uint32_t u32() { return raw<std::uint32_t>(); }
-    std::uint64_t u64() { return raw<std::uint64_t>(); }
-    std::string str() {
-        const std::uint64_t n = u64();
-        if (!need(n)) return {};
-        std::string s = m_b.substr(m_p, n);
-        m_p += n;
-        return s;
-    }
-    static std::size_t size(std::uint32_t type) {
-        static const std::size_t sizes[] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
-        return type < 13 ? sizes[type] : 0;
-    }
-    double scalar(std::uint32_t type) {
-        switch (type) {
-            case 0:
-                return raw<std::uint8_t>();
-            case 1:
-                return raw<std::int8_t>();
-            case 2:
-                return raw<std::uint16_t>();
-            case 3:
-                return raw<std::int16_t>();
-            case 4:
-                return raw<std::uint32_t>();
-            case 5:
-                return raw<std::int32_t>();
-            case 6:
-                return raw<float>();
-            case 7:
-                return raw<std::uint8_t>();
-            case 10:
-                return static_cast<double>(raw<std::uint64_t>());
-            case 11:
-                return static_cast<double>(raw<std::int64_t>());
-            case 12:
-                return raw<double>();
-            default:
-                m_ok = false;
-                return 0;
-        }
-    }
-    void skip(std::uint32_t type) {
-        if (type == 8) {
-            str();
-        } else if (type == 9) {
-            const std::uint32_t et = u32();
-            const std::uint64_t n = u64();
-            for (std::uint64_t i = 0; i < n && m_ok; ++i) skip(et);
-        } else if (size(type) > 0) {
-            m_p += size(type);
-        } else {
-            m_ok = false;
-        }
-    }
-    std::vector<std::string> strings() {
-        const std::uint32_t et = u32();
-        const std::uint64_t n = u64();
-        std::vector<std::string> out;
-        if (et != 8 || n > m_b.size()) {
-            m_ok = false;
-            return out;
-        }
-        for (std::uint64_t i = 0; i < n && m_ok; ++i) out.push_back(str());
-        return out;
-    }
-    template <class T>
-    std::vector<T> numbers() {
-        const std::uint32_t et = u32();
-        const std::uint64_t n = u64();
-        std::vector<T> out;
-        if (n > m_b.size()) {
-            m_ok = false;
-            return out;
-        }
-        for (std::uint64_t i = 0; i < n && m_ok; ++i) out.push_back(static_cast<T>(scalar(et)));
-        return out;
-    }
-
-    std::string m_b;
-    std::size_t m_p = 0;
-    bool m_ok = true;
-};
 
 // ---------------------------------------------------------------------------------------------
 
@@ -227,12 +75,12 @@ TEST_P(GgufVocabTest, EveryLlamaCppCaseMatches) {
         if (testing::onCi()) FAIL() << "missing " << gguf;
         GTEST_SKIP() << "no " << gguf << " — the llama.cpp vocabulary checks did NOT run";
     }
-    GgufVocab vocab;
-    ASSERT_TRUE(MetaReader(testing::readFile(gguf.string())).read(vocab)) << gguf;
+    auto file = openGguf(gguf.string());
+    ASSERT_TRUE(file.ok()) << file.message();
     GgufTokenizerOptions options;
     options.add_special = false;  // as llama.cpp's test-tokenizer-0 tokenizes
     options.parse_special = false;
-    auto tok = tokenizerFromGgufVocab(vocab, gguf.string(), options);
+    auto tok = tokenizerFromGguf(**file, options);
     ASSERT_TRUE(tok.ok()) << tok.message();
     const std::vector<Case> cases = readCases(gguf.string() + ".inp", gguf.string() + ".out");
     ASSERT_GE(cases.size(), 40u);
@@ -260,6 +108,40 @@ INSTANTIATE_TEST_SUITE_P(LlamaCppVocabularies, GgufVocabTest,
                                  if (ch == '-') ch = '_';
                              return n;
                          });
+
+TEST(GgufTokenizer, DefaultsAddWhatTheFileAsksAndParseControlTokens) {
+    const fs::path spm = kVocabDir / "ggml-vocab-llama-spm.gguf";
+    const fs::path bert = kVocabDir / "ggml-vocab-bert-bge.gguf";
+    if (!fs::exists(spm) || !fs::exists(bert)) {
+        if (testing::onCi()) FAIL() << "missing " << spm;
+        GTEST_SKIP() << "no llama.cpp vocabularies under " << kVocabDir;
+    }
+    auto spm_file = openGguf(spm.string());
+    ASSERT_TRUE(spm_file.ok()) << spm_file.message();
+    auto tok = tokenizerFromGguf(**spm_file);
+    ASSERT_TRUE(tok.ok()) << tok.message();
+    // add_bos_token is true in the file; "<s>" written in the text is the control token, and
+    // the text after it gets its "▁" again (llama.cpp's rule after a special token).
+    const std::string text = "Hello<s>world";
+    const std::vector<Token> tokens = (*tok)->encode(text);
+    ASSERT_GE(tokens.size(), 4u);
+    EXPECT_EQ(tokens.front().id, 1);
+    EXPECT_EQ(tokens.front().begin, tokens.front().end);
+    const auto control =
+        std::find_if(tokens.begin() + 1, tokens.end(), [](const Token& t) { return t.id == 1; });
+    ASSERT_NE(control, tokens.end());
+    EXPECT_EQ(text.substr(control->begin, control->end - control->begin), "<s>");
+    EXPECT_EQ((control + 1)->text, " world");
+
+    auto bert_file = openGguf(bert.string());
+    ASSERT_TRUE(bert_file.ok()) << bert_file.message();
+    auto wp = tokenizerFromGguf(**bert_file);
+    ASSERT_TRUE(wp.ok()) << wp.message();
+    const std::vector<Token> pieces = (*wp)->encode("Hello world");
+    ASSERT_EQ(pieces.size(), 4u);
+    EXPECT_EQ(pieces.front().id, 101);  // [CLS]
+    EXPECT_EQ(pieces.back().id, 102);   // [SEP]
+}
 
 TEST(GgufTokenizer, EveryPreTypeCompilesInIcu) {
     // Build a tiny byte-level tokenizer for every pre type llama.cpp names.

@@ -1,10 +1,12 @@
 #include "attn/formats/gguf_tokenizer.h"
 
+#include <algorithm>
 #include <initializer_list>
 #include <utility>
 
 #include "attn/formats/bert.h"
 #include "attn/formats/bpe_tokenizer.h"
+#include "attn/formats/gguf.h"
 
 namespace attn {
 
@@ -422,6 +424,68 @@ Result<std::shared_ptr<const TextTokenizer>> tokenizerFromGgufVocab(
     return makeError(where + ": the tokenizer kind \"" + vocab.model +
                          "\" (tokenizer.ggml.model) is not supported; gpt2, llama and bert are",
                      ErrorCode::UnsupportedFormat);
+}
+
+Result<GgufVocab> readGgufVocab(const GgufFile& file) {
+    GgufVocab v;
+    auto model = file.getString("tokenizer.ggml.model");
+    if (!model) return model.error();
+    v.model = *model;
+    auto pre = file.getStringOr("tokenizer.ggml.pre", "");
+    if (!pre) return pre.error();
+    v.pre = *pre;
+    auto tokens = file.getStringArray("tokenizer.ggml.tokens");
+    if (!tokens) return tokens.error();
+    v.tokens = std::move(tokens).value();
+    if (file.has("tokenizer.ggml.scores")) {
+        auto scores = file.getFloatArray("tokenizer.ggml.scores");
+        if (!scores) return scores.error();
+        v.scores = std::move(scores).value();
+    }
+    if (file.has("tokenizer.ggml.token_type")) {
+        auto types = file.getIntArray("tokenizer.ggml.token_type");
+        if (!types) return types.error();
+        v.token_types.reserve(types->size());
+        for (const std::int64_t t : *types) {
+            v.token_types.push_back(static_cast<int>(std::clamp<std::int64_t>(t, -1, 255)));
+        }
+    }
+    if (file.has("tokenizer.ggml.merges")) {
+        auto merges = file.getStringArray("tokenizer.ggml.merges");
+        if (!merges) return merges.error();
+        v.merges = std::move(merges).value();
+    }
+    for (const auto& [key, slot] : std::initializer_list<std::pair<const char*, int*>>{
+             {"tokenizer.ggml.bos_token_id", &v.bos_id},
+             {"tokenizer.ggml.eos_token_id", &v.eos_id},
+             {"tokenizer.ggml.unknown_token_id", &v.unk_id},
+             {"tokenizer.ggml.seperator_token_id", &v.sep_id},
+             {"tokenizer.ggml.padding_token_id", &v.pad_id},
+             {"tokenizer.ggml.cls_token_id", &v.cls_id},
+             {"tokenizer.ggml.mask_token_id", &v.mask_id}}) {
+        auto id = file.getIntOr(key, -1);
+        if (!id) return id.error();
+        // Out-of-range ids are reported by tokenizerFromGgufVocab with the vocabulary size.
+        *slot = static_cast<int>(std::clamp<std::int64_t>(*id, -2, 1 << 30));
+    }
+    for (const auto& [key, slot] :
+         std::initializer_list<std::pair<const char*, std::optional<bool>*>>{
+             {"tokenizer.ggml.add_bos_token", &v.add_bos},
+             {"tokenizer.ggml.add_eos_token", &v.add_eos},
+             {"tokenizer.ggml.add_space_prefix", &v.add_space_prefix}}) {
+        if (!file.has(key)) continue;
+        auto b = file.getBool(key);
+        if (!b) return b.error();
+        *slot = *b;
+    }
+    return v;
+}
+
+Result<std::shared_ptr<const TextTokenizer>> tokenizerFromGguf(
+    const GgufFile& file, const GgufTokenizerOptions& options) {
+    auto vocab = readGgufVocab(file);
+    if (!vocab) return vocab.error();
+    return tokenizerFromGgufVocab(*vocab, file.path(), options);
 }
 
 }  // namespace attn

@@ -22,6 +22,8 @@
 
 namespace attn {
 
+class GgufFile;
+
 /// tokenizer.ggml.* as plain values (the GGUF reader fills it; tests may too).
 struct GgufVocab {
     std::string model;                ///< tokenizer.ggml.model
@@ -48,5 +50,13 @@ Result<std::vector<std::string>> ggufPrePatterns(const std::string& pre);
 /// Builds the tokenizer; where names the file in messages.
 Result<std::shared_ptr<const TextTokenizer>> tokenizerFromGgufVocab(
     const GgufVocab& vocab, const std::string& where, const GgufTokenizerOptions& options = {});
+
+/// Reads tokenizer.ggml.* from an open GGUF file (model and tokens required, the rest
+/// optional); a value of the wrong type is an error naming the key.
+Result<GgufVocab> readGgufVocab(const GgufFile& file);
+
+/// readGgufVocab, then tokenizerFromGgufVocab.
+Result<std::shared_ptr<const TextTokenizer>> tokenizerFromGguf(
+    const GgufFile& file, const GgufTokenizerOptions& options = {});
 
 }  // namespace attn
