@@ -61,12 +61,6 @@ std::vector<Case> readCases(const fs::path& inp, const fs::path& out) {
     return cases;
 }
 
-std::string idList(const std::vector<int>& ids) {
-    std::ostringstream s;
-    for (std::size_t i = 0; i < ids.size(); ++i) s << (i ? " " : "") << ids[i];
-    return s.str();
-}
-
 class GgufVocabTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(GgufVocabTest, EveryLlamaCppCaseMatches) {
@@ -91,7 +85,8 @@ TEST_P(GgufVocabTest, EveryLlamaCppCaseMatches) {
         if (got != c.ids) {
             ++mismatches;
             ADD_FAILURE() << GetParam() << ": text " << nlohmann::json(c.text).dump()
-                          << "\n  expected " << idList(c.ids) << "\n  got      " << idList(got);
+                          << "\n  expected " << testing::idList(c.ids) << "\n  got      "
+                          << testing::idList(got);
         }
     }
     EXPECT_EQ(mismatches, 0) << mismatches << " of " << cases.size() << " cases differ";

@@ -8,7 +8,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <sstream>
+#include <random>
 
 #include "attn/formats/hf_tokenizer.h"
 #include "formats_test_util.h"
@@ -21,12 +21,6 @@ using nlohmann::json;
 
 const fs::path kHfDir = testing::sharedDir() / "tokenizers" / "hf";
 const fs::path kDataDir = fs::path(ATTN_SOURCE_DIR) / "tests" / "data" / "tokenizers";
-
-std::string idList(const std::vector<int>& ids) {
-    std::ostringstream s;
-    for (std::size_t i = 0; i < ids.size(); ++i) s << (i ? " " : "") << ids[i];
-    return s.str();
-}
 
 // Compares every case of <name>.expected.json; returns the number of cases compared.
 int compareWithReference(const std::string& name) {
@@ -48,8 +42,8 @@ int compareWithReference(const std::string& name) {
             if (got != want) {
                 ++mismatches;
                 ADD_FAILURE() << name << (special ? "" : " (no special tokens)") << ": text "
-                              << json(text).dump() << "\n  expected " << idList(want)
-                              << "\n  got      " << idList(got);
+                              << json(text).dump() << "\n  expected " << testing::idList(want)
+                              << "\n  got      " << testing::idList(got);
             }
         }
     }
@@ -123,6 +117,40 @@ TEST(HfTokenizerReference, Llama2ByteFallbackGroupsBackIntoCharacters) {
     // "▁b": the dummy "▁" of a space maps back to the space, the piece covers " b".
     EXPECT_EQ(tokens.back().text, " b");
     EXPECT_EQ(text.substr(tokens.back().begin), " b");
+}
+
+TEST(HfTokenizerReference, RandomTextKeepsSpansAndRoundTrips) {
+    REQUIRE_HF("qwen3");
+    REQUIRE_HF("llama2");
+    auto qwen = loadHfTokenizer((kHfDir / "qwen3" / "tokenizer.json").string());
+    auto llama = loadHfTokenizer((kHfDir / "llama2" / "tokenizer.json").string());
+    ASSERT_TRUE(qwen.ok() && llama.ok());
+    // NFC-stable pieces plus invalid UTF-8 (a lone continuation byte, a cut-off lead byte).
+    const std::vector<std::string> alphabet = {"a", "Z", " ", "  ", "\n",   "\t",   "7",    "'s",
+                                               ".", "é", "Ж", "中", "🦙", "\xff", "\xe4", "\x80"};
+    std::mt19937 rng(12);
+    for (int round = 0; round < 200; ++round) {
+        std::string text;
+        const int n = static_cast<int>(rng() % 40);
+        for (int k = 0; k < n; ++k) text += alphabet[rng() % alphabet.size()];
+        for (const auto* tok : {&*qwen, &*llama}) {
+            const std::vector<Token> tokens = (*tok)->encode(text, false);
+            std::size_t last = 0;
+            for (const Token& t : tokens) {
+                ASSERT_LE(t.begin, t.end);
+                ASSERT_LE(t.end, text.size());
+                ASSERT_GE(t.begin, last) << "spans go forward";
+                last = t.begin;
+            }
+            if (tok == &*qwen) {
+                // Byte-level BPE loses nothing, not even invalid bytes.
+                std::string back;
+                for (const Token& t : tokens) back += (*tok)->decode(t.id);
+                EXPECT_EQ(back, text)
+                    << json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,9 +6,24 @@
 #include <cstddef>
 #include <optional>
 #include <queue>
+#include <string_view>
 #include <vector>
 
 namespace attn::detail {
+
+/// SentencePiece's byte-fallback pieces: "<0xHH>" → HH, -1 for any other piece.
+inline int bytePieceValue(std::string_view piece) {
+    if (piece.size() != 6 || piece.substr(0, 3) != "<0x" || piece[5] != '>') return -1;
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        return -1;
+    };
+    const int hi = hex(piece[3]);
+    const int lo = hex(piece[4]);
+    return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
 
 /// One symbol of a piece: a vocabulary id (-1 when it has none) and its byte span in the piece.
 struct BpeSymbol {

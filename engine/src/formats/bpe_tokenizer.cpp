@@ -28,20 +28,6 @@ std::uint64_t pairKey(int left, int right) {
            static_cast<std::uint32_t>(right);
 }
 
-// "<0xHH>" → HH, or -1.
-int bytePiece(std::string_view piece) {
-    if (piece.size() != 6 || piece.substr(0, 3) != "<0x" || piece[5] != '>') return -1;
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        return -1;
-    };
-    const int hi = hex(piece[3]);
-    const int lo = hex(piece[4]);
-    return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
-}
-
 // A segment after normalization: every byte of text remembers the input bytes [begin, end) it
 // came from (empty for inserted bytes such as the dummy-prefix "▁").
 struct Normalized {
@@ -84,7 +70,6 @@ struct BpeTokenizer::Tables {
     std::unordered_map<std::uint64_t, std::pair<int, int>> merge_of;  // (l, r) → (rank, id)
     std::array<int, 256> byte_id{};  // byte → its symbol (ByteLevel) or <0xHH> piece, or -1
     std::vector<int> byte_of;        // id → byte of a <0xHH> piece, or -1
-    std::unordered_map<UChar32, unsigned char> byte_of_symbol;  // ByteLevel code point → byte
     std::vector<std::unique_ptr<icu::RegexPattern>> patterns;
     std::vector<BpeTokenizerConfig::Added> added;  // the ones matched in text
     const icu::Normalizer2* nfc = nullptr;
@@ -148,7 +133,7 @@ Result<std::shared_ptr<const BpeTokenizer>> BpeTokenizer::create(BpeTokenizerCon
         }
         t->id_of.emplace(tok, id);
         if (config.kind == Kind::SentencePiece) {
-            const int b = bytePiece(tok);
+            const int b = detail::bytePieceValue(tok);
             if (b >= 0) {
                 t->byte_of[static_cast<std::size_t>(id)] = b;
                 t->matchable[static_cast<std::size_t>(id)] = 0;
@@ -167,10 +152,6 @@ Result<std::shared_ptr<const BpeTokenizer>> BpeTokenizer::create(BpeTokenizerCon
                 ByteLevelBpeTokenizer::byteToSymbol(static_cast<unsigned char>(b));
             const auto it = t->id_of.find(sym);
             t->byte_id[static_cast<std::size_t>(b)] = it == t->id_of.end() ? -1 : it->second;
-            UChar32 c = 0;
-            std::size_t i = 0;
-            U8_NEXT(reinterpret_cast<const uint8_t*>(sym.data()), i, sym.size(), c);
-            t->byte_of_symbol.emplace(c, static_cast<unsigned char>(b));
         }
     }
     t->merge_of.reserve(config.merges.size());
@@ -243,22 +224,7 @@ std::string BpeTokenizer::decode(int id) const {
         }
         return out;
     }
-    std::string out;
-    const auto* s = reinterpret_cast<const uint8_t*>(tok.data());
-    const auto len = static_cast<int32_t>(tok.size());
-    int32_t i = 0;
-    while (i < len) {
-        const int32_t start = i;
-        UChar32 c = 0;
-        U8_NEXT(s, i, len, c);
-        const auto it = c < 0 ? m_tables->byte_of_symbol.end() : m_tables->byte_of_symbol.find(c);
-        if (it != m_tables->byte_of_symbol.end()) {
-            out += static_cast<char>(it->second);
-        } else {
-            out.append(tok, static_cast<std::size_t>(start), static_cast<std::size_t>(i - start));
-        }
-    }
-    return out;
+    return ByteLevelBpeTokenizer::symbolsToBytes(tok);
 }
 
 std::vector<Token> BpeTokenizer::encode(std::string_view text) const { return encode(text, true); }

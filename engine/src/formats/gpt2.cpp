@@ -61,8 +61,7 @@ CharClass classify(UChar32 c) {
 
 struct ByteLevelBpeTokenizer::Index {
     std::unordered_map<std::string, int> id_of;
-    std::unordered_map<std::string, int> rank_of;        // "a b" → merge rank
-    std::unordered_map<UChar32, unsigned char> byte_of;  // code point → byte
+    std::unordered_map<std::string, int> rank_of;  // "a b" → merge rank
 };
 
 std::string ByteLevelBpeTokenizer::byteToSymbol(unsigned char byte) {
@@ -84,10 +83,6 @@ ByteLevelBpeTokenizer::ByteLevelBpeTokenizer(
     }
     for (std::size_t r = 0; r < merges.size(); ++r) {
         index->rank_of.emplace(merges[r].first + " " + merges[r].second, static_cast<int>(r));
-    }
-    for (int b = 0; b < 256; ++b) {
-        index->byte_of.emplace(byteToCodePoint()[static_cast<std::size_t>(b)],
-                               static_cast<unsigned char>(b));
     }
     for (auto& s : special_tokens) {
         if (!s.empty() && index->id_of.count(s) != 0) m_special.push_back(std::move(s));
@@ -148,25 +143,34 @@ const std::string& ByteLevelBpeTokenizer::tokenString(int id) const {
     return m_tokens[static_cast<std::size_t>(id)];
 }
 
-std::string ByteLevelBpeTokenizer::decode(int id) const {
-    const std::string& tok = tokenString(id);
+std::string ByteLevelBpeTokenizer::symbolsToBytes(std::string_view token) {
+    static const std::unordered_map<UChar32, unsigned char> byte_of = [] {
+        std::unordered_map<UChar32, unsigned char> m;
+        for (int b = 0; b < 256; ++b)
+            m.emplace(byteToCodePoint()[static_cast<std::size_t>(b)],
+                      static_cast<unsigned char>(b));
+        return m;
+    }();
     std::string out;
-    const auto* s = reinterpret_cast<const uint8_t*>(tok.data());
-    const auto n = static_cast<int32_t>(tok.size());
+    const auto* s = reinterpret_cast<const uint8_t*>(token.data());
+    const auto n = static_cast<int32_t>(token.size());
     int32_t i = 0;
     while (i < n) {
         const int32_t start = i;
         UChar32 c;
         U8_NEXT(s, i, n, c);
-        const auto it = c < 0 ? m_index->byte_of.end() : m_index->byte_of.find(c);
-        if (it != m_index->byte_of.end()) {
+        const auto it = c < 0 ? byte_of.end() : byte_of.find(c);
+        if (it != byte_of.end()) {
             out += static_cast<char>(it->second);
         } else {
-            out.append(tok, static_cast<std::size_t>(start), static_cast<std::size_t>(i - start));
+            out.append(
+                token.substr(static_cast<std::size_t>(start), static_cast<std::size_t>(i - start)));
         }
     }
     return out;
 }
+
+std::string ByteLevelBpeTokenizer::decode(int id) const { return symbolsToBytes(tokenString(id)); }
 
 std::string ByteLevelBpeTokenizer::decodeIds(const std::vector<int>& ids) const {
     std::string out;

@@ -35,20 +35,6 @@ float readF32(const std::byte* p) {
     return f;
 }
 
-// Parses "<0xHH>"; -1 when the piece is not a byte piece.
-int bytePieceValue(const std::string& piece) {
-    if (piece.size() != 6 || piece.compare(0, 3, "<0x") != 0 || piece[5] != '>') return -1;
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        return -1;
-    };
-    const int hi = hex(piece[3]);
-    const int lo = hex(piece[4]);
-    return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
-}
-
 Result<Llama2cConfig> parseHeader(const std::string& path, const std::byte* data,
                                   std::uint64_t size) {
     if (size >= 4 && static_cast<std::uint32_t>(readLe32(data)) == kVersionedMagic) {
@@ -159,7 +145,7 @@ Llama2cTokenizer::Llama2cTokenizer(std::vector<std::string> pieces, std::vector<
     index->id_of.reserve(m_pieces.size());
     for (int id = 0; id < static_cast<int>(m_pieces.size()); ++id) {
         const std::string& p = m_pieces[static_cast<std::size_t>(id)];
-        const int byte = bytePieceValue(p);
+        const int byte = detail::bytePieceValue(p);
         if (byte >= 0) {
             m_byte_of[static_cast<std::size_t>(id)] = byte;
             if (m_byte_id[static_cast<std::size_t>(byte)] < 0)
