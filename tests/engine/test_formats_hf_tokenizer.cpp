@@ -182,6 +182,32 @@ TEST(HfTokenizerJson, MergesByRankInBothForms) {
     }
 }
 
+TEST(HfTokenizerJson, NormalizersKeepSpansOfTheTypedText) {
+    // NFKC turns the ligature "ﬁ" (3 bytes) into "fi", Lowercase "A" into "a": both pieces of
+    // the ligature span the ligature, and the ids are those of the normalized letters.
+    const std::string file = R"({"normalizer":{"type":"Sequence","normalizers":[{"type":"NFKC"},
+        {"type":"Lowercase"}]},
+      "pre_tokenizer":{"type":"ByteLevel","add_prefix_space":false,"use_regex":false},
+      "model":{"type":"BPE","vocab":{"f":0,"i":1,"a":2,"fi":3},"merges":[]}})";
+    auto tok = parseHfTokenizerJson(file, "norm.json");
+    ASSERT_TRUE(tok.ok()) << tok.message();
+    const std::string text =
+        "\xEF\xAC\x81"
+        "A";  // "ﬁA"
+    const std::vector<Token> tokens = (*tok)->encode(text);
+    ASSERT_EQ(tokens.size(), 3u);
+    EXPECT_EQ(tokens[0].id, 0);
+    EXPECT_EQ(tokens[1].id, 1);
+    EXPECT_EQ(tokens[2].id, 2);
+    EXPECT_EQ(tokens[0].begin, 0u);
+    EXPECT_EQ(tokens[0].end, 3u);
+    EXPECT_EQ(tokens[1].begin, 0u);
+    EXPECT_EQ(tokens[1].end, 3u);
+    EXPECT_EQ(tokens[2].begin, 3u);
+    EXPECT_EQ(tokens[2].end, 4u);
+    EXPECT_EQ(tokens[2].text, "a");
+}
+
 TEST(HfTokenizerJson, RefusesWhatItDoesNotRead) {
     auto expectError = [](const std::string& text, const std::string& part) {
         auto tok = parseHfTokenizerJson(text, "bad.json");
@@ -194,7 +220,8 @@ TEST(HfTokenizerJson, RefusesWhatItDoesNotRead) {
     expectError(R"({"model":{"type":"WordPiece","vocab":{"a":0}}})", "WordPiece");
     expectError(R"({"model":{"type":"BPE","vocab":{"a":-3}}})", "-3");
     expectError(R"({"model":{"type":"BPE","vocab":{"a":0},"merges":["ab"]}})", "merge 0");
-    expectError(R"({"normalizer":{"type":"NFKD"},"model":{"type":"BPE","vocab":{"a":0}}})", "NFKD");
+    expectError(R"({"normalizer":{"type":"StripAccents"},"model":{"type":"BPE","vocab":{"a":0}}})",
+                "StripAccents");
     expectError(R"({"pre_tokenizer":{"type":"Split","pattern":{"Regex":"(("},"behavior":"Isolated"},
                    "model":{"type":"BPE","vocab":{"a":0}}})",
                 "ICU");

@@ -1,5 +1,6 @@
 #include "attn/formats/bpe_tokenizer.h"
 
+#include <unicode/locid.h>
 #include <unicode/normalizer2.h>
 #include <unicode/regex.h>
 #include <unicode/unistr.h>
@@ -72,7 +73,7 @@ struct BpeTokenizer::Tables {
     std::vector<int> byte_of;        // id → byte of a <0xHH> piece, or -1
     std::vector<std::unique_ptr<icu::RegexPattern>> patterns;
     std::vector<BpeTokenizerConfig::Added> added;  // the ones matched in text
-    const icu::Normalizer2* nfc = nullptr;
+    const icu::Normalizer2* nfc = nullptr;         // the Unicode normalization asked for, if any
 
     int plainId(std::string_view s) const {
         const auto it = id_of.find(std::string(s));
@@ -187,10 +188,27 @@ Result<std::shared_ptr<const BpeTokenizer>> BpeTokenizer::create(BpeTokenizerCon
         if (a.special && !config.parse_special) continue;
         t->added.push_back(a);
     }
-    if (config.nfc) {
+    if (config.normalization != BpeTokenizerConfig::Normalization::None) {
+        using N = BpeTokenizerConfig::Normalization;
         UErrorCode status = U_ZERO_ERROR;
-        t->nfc = icu::Normalizer2::getNFCInstance(status);
-        if (U_FAILURE(status)) return makeError(where + ": ICU has no NFC normalizer");
+        switch (config.normalization) {
+            case N::NFC:
+                t->nfc = icu::Normalizer2::getNFCInstance(status);
+                break;
+            case N::NFKC:
+                t->nfc = icu::Normalizer2::getNFKCInstance(status);
+                break;
+            case N::NFD:
+                t->nfc = icu::Normalizer2::getNFDInstance(status);
+                break;
+            case N::NFKD:
+                t->nfc = icu::Normalizer2::getNFKDInstance(status);
+                break;
+            case N::None:
+                break;
+        }
+        if (U_FAILURE(status) || t->nfc == nullptr)
+            return makeError(where + ": ICU lacks the Unicode normalization asked for");
     }
     if (config.name.empty()) {
         config.name = config.kind == Kind::ByteLevel ? "byte-level BPE" : "SentencePiece BPE";
@@ -327,6 +345,29 @@ void BpeTokenizer::encodeSegment(std::string_view text, std::size_t begin, std::
                 norm.append(seg.substr(i, 1), begin + i, begin + i + 1);
             }
         }
+    }
+    if (m_config.lowercase) {
+        // Code point by code point (as Rust's char::to_lowercase), each keeping its span.
+        Normalized lower;
+        const auto* bytes = reinterpret_cast<const uint8_t*>(norm.text.data());
+        const auto len = static_cast<int32_t>(norm.text.size());
+        int32_t i = 0;
+        while (i < len) {
+            const int32_t start = i;
+            UChar32 c = 0;
+            U8_NEXT(bytes, i, len, c);
+            const auto b = static_cast<std::size_t>(start);
+            const auto e = static_cast<std::size_t>(i);
+            if (c < 0) {
+                lower.append(std::string_view(norm.text).substr(b, e - b), norm.begin[b],
+                             norm.end[e - 1]);
+                continue;
+            }
+            std::string l;
+            icu::UnicodeString(c).toLower(icu::Locale::getRoot()).toUTF8String(l);
+            lower.append(l, norm.begin[b], norm.end[e - 1]);
+        }
+        norm = std::move(lower);
     }
     if (norm.text.empty()) return;
     auto insertFront = [&](std::string_view bytes) {

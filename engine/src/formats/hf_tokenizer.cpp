@@ -215,8 +215,17 @@ private:
     Status readNormalizer(const json* n, Config& c) {
         return walk(
             n, "normalizers", "normalizer", [&](const json& s, const std::string& type) -> Status {
+                using N = Config::Normalization;
                 if (type == "NFC") {
-                    c.nfc = true;
+                    c.normalization = N::NFC;
+                } else if (type == "NFKC") {
+                    c.normalization = N::NFKC;
+                } else if (type == "NFD") {
+                    c.normalization = N::NFD;
+                } else if (type == "NFKD") {
+                    c.normalization = N::NFKD;
+                } else if (type == "Lowercase") {
+                    c.lowercase = true;
                 } else if (type == "Prepend" && str(s, "prepend", "") == kMarker) {
                     c.prepend_marker = true;
                 } else if (type == "Replace") {

@@ -4,7 +4,8 @@
 //
 //  1. Added / special tokens are cut out of the text first (leftmost, longest among those
 //     starting at the same place); they never go through the steps below.
-//  2. Each remaining segment is normalized: NFC, then "▁" put in front (SentencePiece's dummy
+//  2. Each remaining segment is normalized: NFC (or NFKC, NFD, NFKD), lower case, then "▁" put in
+//  front (SentencePiece's dummy
 //     prefix: Hugging Face's Prepend normalizer, GGUF's add_space_prefix), then spaces
 //     replaced by "▁". Every normalized byte remembers which input bytes it came from, so
 //     tokens keep exact spans in the text the user typed.
@@ -55,7 +56,9 @@ struct BpeTokenizerConfig {
     bool fuse_unk = false;  ///< consecutive unknown characters become one unknown token
 
     // Step 2.
-    bool nfc = false;
+    enum class Normalization { None, NFC, NFKC, NFD, NFKD };
+    Normalization normalization = Normalization::None;
+    bool lowercase = false;       ///< after the Unicode normalization, code point by code point
     bool prepend_marker = false;  ///< "▁" in front of every non-empty segment
     /// "▁" in front only of the first segment and of segments right after a special token
     /// (llama.cpp's SentencePiece rule) — used with prepend_marker = false.

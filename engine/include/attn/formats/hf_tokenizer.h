@@ -6,10 +6,10 @@
 //    normalizer Prepend("▁") + Replace(" " → "▁"), or pre_tokenizer Metaspace.
 // Read: model (vocab, merges as "a b" strings or [a, b] pairs, byte_fallback, unk_token,
 // fuse_unk, ignore_merges), added_tokens (matched in the text before the model), normalizer
-// (NFC, Prepend, Replace, Sequence), pre_tokenizer (Split Isolated, ByteLevel, Metaspace,
-// Digits, Sequence), post_processor (TemplateProcessing: its special tokens before and after
-// the text become BOS / EOS; ByteLevel; Sequence). Anything else is named in the error.
-// See bpe_tokenizer.h for what encoding then does.
+// (NFC/NFKC/NFD/NFKD, Lowercase, Prepend, Replace, Sequence), pre_tokenizer (Split Isolated,
+// ByteLevel, Metaspace, Digits, Sequence), post_processor (TemplateProcessing: its special tokens
+// before and after the text become BOS / EOS; ByteLevel; Sequence). Anything else is named in the
+// error. See bpe_tokenizer.h for what encoding then does.
 
 #include <memory>
 #include <string>
