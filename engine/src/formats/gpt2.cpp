@@ -9,6 +9,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "attn/formats/hf_tokenizer.h"
 #include "bpe_merge.h"
 #include "hf_common.h"
 
@@ -17,7 +18,6 @@ namespace attn {
 namespace {
 
 namespace fs = std::filesystem;
-using detail::json;
 
 // GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves, the other 68 bytes
 // take the code points 256, 257, … in byte order.
@@ -325,11 +325,18 @@ std::vector<Token> ByteLevelBpeTokenizer::encode(std::string_view text) const {
 
 namespace {
 
-Result<std::shared_ptr<const ByteLevelBpeTokenizer>> loadGpt2Tokenizer(const fs::path& dir) {
+struct Gpt2Tokenizer {
+    std::shared_ptr<const TextTokenizer> tokenizer;
+    int eot = -1;  // <|endoftext|>, -1 when the vocabulary has none
+};
+
+Result<Gpt2Tokenizer> loadGpt2Tokenizer(const fs::path& dir) {
     std::error_code ec;
     if (fs::exists(dir / "vocab.json", ec) && fs::exists(dir / "merges.txt", ec)) {
-        return ByteLevelBpeTokenizer::load((dir / "vocab.json").string(),
-                                           (dir / "merges.txt").string());
+        auto tok = ByteLevelBpeTokenizer::load((dir / "vocab.json").string(),
+                                               (dir / "merges.txt").string());
+        if (!tok) return tok.error();
+        return Gpt2Tokenizer{*tok, (*tok)->idOf("<|endoftext|>")};
     }
     // Newer uploads may carry only the "fast" tokenizer.json.
     const fs::path tj = dir / "tokenizer.json";
@@ -337,37 +344,9 @@ Result<std::shared_ptr<const ByteLevelBpeTokenizer>> loadGpt2Tokenizer(const fs:
         return makeError((dir / "vocab.json").string() +
                          ": no such file (and no merges.txt or tokenizer.json either)");
     }
-    auto j = detail::readJsonFile(tj.string());
-    if (!j) return j.error();
-    const json* model = j->contains("model") ? &j->at("model") : nullptr;
-    if (model == nullptr || !model->is_object() || !model->contains("vocab") ||
-        !model->contains("merges") || !model->at("vocab").is_object() ||
-        !model->at("merges").is_array()) {
-        return makeError(tj.string() + ": has no BPE \"model\" with \"vocab\" and \"merges\"");
-    }
-    std::vector<std::pair<std::string, int>> vocab;
-    for (const auto& [tok, id] : model->at("vocab").items()) {
-        if (!id.is_number_integer() || id.get<long long>() < 0 ||
-            id.get<long long>() >= (1 << 24)) {
-            return makeError(tj.string() + ": the id of token '" + tok + "' is not valid");
-        }
-        vocab.emplace_back(tok, static_cast<int>(id.get<long long>()));
-    }
-    std::vector<std::pair<std::string, std::string>> merges;
-    for (const auto& m : model->at("merges")) {
-        if (m.is_string()) {
-            const std::string s = m.get<std::string>();
-            const std::size_t sp = s.find(' ');
-            if (sp == std::string::npos) return makeError(tj.string() + ": bad merge '" + s + "'");
-            merges.emplace_back(s.substr(0, sp), s.substr(sp + 1));
-        } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-            merges.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
-        } else {
-            return makeError(tj.string() + ": a merge is neither \"a b\" nor [\"a\", \"b\"]");
-        }
-    }
-    return std::shared_ptr<const ByteLevelBpeTokenizer>(
-        std::make_shared<ByteLevelBpeTokenizer>(vocab, merges));
+    auto tok = loadHfTokenizer(tj.string());
+    if (!tok) return tok.error();
+    return Gpt2Tokenizer{*tok, (*tok)->idOf("<|endoftext|>")};
 }
 
 }  // namespace
@@ -417,9 +396,9 @@ Result<std::shared_ptr<Model>> loadGpt2Folder(const std::string& folder) {
 
     auto tokenizer = loadGpt2Tokenizer(dir);
     if (!tokenizer) return tokenizer.error();
-    if ((*tokenizer)->vocabSize() > *V) {
+    if (tokenizer->tokenizer->vocabSize() > *V) {
         return makeError(folder + ": the tokenizer has ids up to " +
-                         std::to_string((*tokenizer)->vocabSize() - 1) +
+                         std::to_string(tokenizer->tokenizer->vocabSize() - 1) +
                          " but config.json says vocab_size " + std::to_string(*V));
     }
 
@@ -519,9 +498,8 @@ Result<std::shared_ptr<Model>> loadGpt2Folder(const std::string& folder) {
     if (auto s = ts.vector("ln_f.weight", D, w.final_norm.gamma); !s) return s.error();
     if (auto s = ts.vector("ln_f.bias", D, w.final_norm.beta); !s) return s.error();
 
-    const int eot = (*tokenizer)->idOf("<|endoftext|>");
-    model->eos_id = eot;
-    model->tokenizer = std::move(tokenizer).value();
+    model->eos_id = tokenizer->eot;
+    model->tokenizer = tokenizer->tokenizer;
     model->source_path = folder;
     return model;
 }
