@@ -20,8 +20,8 @@ struct Token {
     int id = -1;           ///< vocabulary id, or -1 when the model has no vocabulary
     bool unknown = false;  ///< the word is not in the model's vocabulary
     /// The token holds only some of the bytes of a character (byte-level BPE or a byte-fallback
-    /// piece such as <0xF0>): its span starts or ends inside a UTF-8 character. Its text is then
-    /// U+FFFD; groupPartialCharacters puts such tokens back together for display.
+    /// piece such as <0xF0>): its span starts or ends inside a UTF-8 character. Its text shows
+    /// U+FFFD for those bytes; groupPartialCharacters puts such tokens back together.
     bool partial = false;
 };
 

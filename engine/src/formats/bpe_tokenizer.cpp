@@ -299,9 +299,6 @@ std::vector<Token> BpeTokenizer::encode(std::string_view text, bool add_special)
     }
     if (add_special && m_config.add_eos) special(m_config.eos_id, text.size(), text.size());
     markPartialCharacters(text, out);
-    for (Token& t : out) {
-        if (t.partial) t.text = "\xEF\xBF\xBD";
-    }
     return out;
 }
 

@@ -90,9 +90,9 @@ public:
     static Result<std::shared_ptr<const BpeTokenizer>> create(BpeTokenizerConfig config,
                                                               const std::string& where);
 
-    /// BOS/EOS as configured. Token text is the piece of input it covers (U+FFFD for a token
-    /// that holds part of a character: partial = true); BOS/EOS and special tokens show their
-    /// content. Spans refer to text.
+    /// BOS/EOS as configured. Token text is what the token stands for, as UTF-8 ("▁" read as a
+    /// space; U+FFFD for the bytes of a character it holds only part of: partial = true);
+    /// BOS/EOS and special tokens show their content. Spans refer to text.
     std::vector<Token> encode(std::string_view text) const override;
     /// add_special = false leaves out BOS/EOS (Hugging Face's add_special_tokens=False).
     std::vector<Token> encode(std::string_view text, bool add_special) const;
