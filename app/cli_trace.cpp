@@ -190,7 +190,9 @@ void printTrace(const Trace& tr, std::ostream& out) {
     if (c.kvHeads() != c.n_heads) out << " sharing " << c.kvHeads() << " key/value heads";
     out << ", d_k " << c.headDim() << ", " << c.n_layers << " layer(s), PE "
         << toString(c.positional) << ", score " << toString(tr.attention.score) << ", projection "
-        << toString(tr.attention.projection) << ", seed " << c.seed << ")\n";
+        << toString(tr.attention.projection) << ", seed " << c.seed;
+    if (!tr.model->quantization.empty()) out << ", weights stored as " << tr.model->quantization;
+    out << ")\n";
     out << "Steps:";
     for (std::size_t i = 0; i < tr.steps.size() && i < 14; ++i)
         out << (i ? " → " : " ") << tr.steps[i].title;
@@ -240,6 +242,7 @@ void printTraceJson(const Trace& tr, std::ostream& out) {
                   {"mask", toString(k.mask)},
                   {"seed", c.seed}};
     j["model"]["vocab_size"] = c.vocab_size;
+    if (!tr.model->quantization.empty()) j["model"]["quantization"] = tr.model->quantization;
     j["text"] = tr.text;
     j["tokens"] = tokensJson(tr.tokens);
     nlohmann::json spans = nlohmann::json::array();

@@ -101,6 +101,8 @@ Status validate(const AttentionConfig& c) {
     } else if (!(c.temperature >= 0.0f) || !std::isfinite(c.temperature)) {
         m << "The temperature must be zero (hard look-up) or positive (it is " << c.temperature
           << ").";
+    } else if (!(c.qk_norm_eps >= 0.0f)) {
+        m << "The eps of the q/k norm must not be negative (it is " << c.qk_norm_eps << ").";
     } else if (c.rope && c.d_head % 2 != 0) {
         m << "Rotary positions (RoPE) need an even head size; d_k is " << c.d_head << ".";
     }
@@ -256,6 +258,22 @@ void scaleAndMask(const AttentionConfig& c, const MaskSpec& mask, const BoolMat*
         applyMask(*hidden, S);
 }
 
+// RMSNorm of every head's slice of every row of X (T, heads·d_head), gamma (d_head): Qwen3's
+// q_norm/k_norm, the same arithmetic as applyNorm's RMSNorm.
+void rmsNormHeads(Mat& X, const RowVec& gamma, float eps) {
+    const Eigen::Index dh = gamma.size();
+    assert(dh > 0 && X.cols() % dh == 0);
+    for (Eigen::Index h = 0; h < X.cols() / dh; ++h) {
+        auto block = X.middleCols(h * dh, dh);
+        for (Eigen::Index t = 0; t < block.rows(); ++t) {
+            auto row = block.row(t);
+            const float ms = row.squaredNorm() / static_cast<float>(dh);
+            row *= 1.0f / std::sqrt(ms + eps);
+            row.array() *= gamma.array();
+        }
+    }
+}
+
 }  // namespace
 
 AttentionTrace attend(const AttentionConfig& c, const AttentionWeights& w, const Mat& Xq,
@@ -333,11 +351,18 @@ AttentionTrace attend(const AttentionConfig& c, const AttentionWeights& w, const
 #pragma omp for schedule(dynamic, 1)
         for (std::size_t i = 0; i < projections.size(); ++i) fast::runSlice(projections[i]);
 
+        if (!embeddings && (w.q_norm.size() != 0 || w.k_norm.size() != 0)) {
+#pragma omp single
+            {
+                if (w.q_norm.size() != 0) rmsNormHeads(Q_all, w.q_norm, c.qk_norm_eps);
+                if (w.k_norm.size() != 0) rmsNormHeads(K_all, w.k_norm, c.qk_norm_eps);
+            }
+        }
         if (c.rope) {
 #pragma omp single
             {
-                applyRope(Q_all, dh, c.rope_theta, opt.q_position_offset);
-                applyRope(K_all, dh, c.rope_theta, 0);
+                applyRope(Q_all, dh, c.rope_theta, opt.q_position_offset, c.rope_pairs);
+                applyRope(K_all, dh, c.rope_theta, 0, c.rope_pairs);
             }
         }
 

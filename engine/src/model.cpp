@@ -44,6 +44,8 @@ AttentionConfig ModelConfig::attentionConfig(const AttentionKnobs& knobs) const 
     c.temperature = knobs.temperature;
     c.rope = positional == PositionalKind::Rope;
     c.rope_theta = rope_theta;
+    c.rope_pairs = rope_pairs;
+    c.qk_norm_eps = norm_eps;
     return c;
 }
 

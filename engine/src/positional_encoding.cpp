@@ -101,20 +101,24 @@ Eigen::MatrixXf ropeAngleTable(int positions, int d_head, float theta) {
     return table;
 }
 
-void applyRope(Eigen::MatrixXf& x, int d_head, float theta, int offset) {
+void applyRope(Eigen::MatrixXf& x, int d_head, float theta, int offset, RopePairs pairs) {
     assert(d_head > 0 && d_head % 2 == 0 && x.cols() % d_head == 0);
     const int T = static_cast<int>(x.rows());
-    for (int c = 0; c + 1 < x.cols(); c += 2) {
-        const int pair = (c % d_head) / 2;
-        const double w = std::pow(static_cast<double>(theta), -2.0 * pair / d_head);
-        for (int t = 0; t < T; ++t) {
-            const double a = (t + offset) * w;
-            const float cs = static_cast<float>(std::cos(a));
-            const float sn = static_cast<float>(std::sin(a));
-            const float v0 = x(t, c);
-            const float v1 = x(t, c + 1);
-            x(t, c) = v0 * cs - v1 * sn;
-            x(t, c + 1) = v0 * sn + v1 * cs;
+    const int half = d_head / 2;
+    for (int head = 0; head < x.cols() / d_head; ++head) {
+        for (int pair = 0; pair < half; ++pair) {
+            const int c0 = head * d_head + (pairs == RopePairs::Adjacent ? 2 * pair : pair);
+            const int c1 = pairs == RopePairs::Adjacent ? c0 + 1 : c0 + half;
+            const double w = std::pow(static_cast<double>(theta), -2.0 * pair / d_head);
+            for (int t = 0; t < T; ++t) {
+                const double a = (t + offset) * w;
+                const float cs = static_cast<float>(std::cos(a));
+                const float sn = static_cast<float>(std::sin(a));
+                const float v0 = x(t, c0);
+                const float v1 = x(t, c1);
+                x(t, c0) = v0 * cs - v1 * sn;
+                x(t, c1) = v0 * sn + v1 * cs;
+            }
         }
     }
 }

@@ -334,6 +334,8 @@ void attentionForward(const AttentionConfig& c, const AttentionWeights& w, const
             cache.V.resize(0, 0);
         }
     }
+    // Training runs our teaching models: adjacent RoPE pairs, no q/k norm (GGUF/HF only).
+    assert(c.rope_pairs == RopePairs::Adjacent && w.q_norm.size() == 0 && w.k_norm.size() == 0);
     if (c.rope) {
         ropeRows(cache.Q, pq, dh, c.rope_theta, false);
         ropeRows(cache.K, pk, dh, c.rope_theta, false);

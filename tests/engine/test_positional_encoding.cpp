@@ -123,3 +123,38 @@ TEST(PositionalEncoding, FrequenciesAndWrappedRopeAngles) {
     EXPECT_GE(a.minCoeff(), 0.0f);
     EXPECT_LT(a.maxCoeff(), 2.0f * std::numbers::pi_v<float>);
 }
+
+TEST(PositionalEncoding, RopeHalvesByHandAndAsPermutedAdjacentPairs) {
+    // One head of 4 at position 1, theta 100: pair 0 turns by 1 rad, pair 1 by 0.1 rad.
+    // Halves pairs dims (0, 2) and (1, 3).
+    Eigen::MatrixXf x(2, 4);
+    x << 1, 2, 3, 4, 1, 2, 3, 4;
+    applyRope(x, 4, 100.0f, 0, RopePairs::Halves);
+    EXPECT_FLOAT_EQ(x(0, 0), 1.0f) << "position 0 does not turn";
+    const float c1 = std::cos(1.0f), s1 = std::sin(1.0f);
+    const float c2 = std::cos(0.1f), s2 = std::sin(0.1f);
+    EXPECT_NEAR(x(1, 0), 1 * c1 - 3 * s1, 1e-6f);
+    EXPECT_NEAR(x(1, 2), 1 * s1 + 3 * c1, 1e-6f);
+    EXPECT_NEAR(x(1, 1), 2 * c2 - 4 * s2, 1e-6f);
+    EXPECT_NEAR(x(1, 3), 2 * s2 + 4 * c2, 1e-6f);
+
+    // Two heads of 8: rotating halves equals rotating adjacent pairs of the dimensions
+    // reordered (i, i + 4) → (2i, 2i + 1), llama.cpp's permutation of Q and K.
+    Eigen::MatrixXf h = Eigen::MatrixXf::Random(5, 16);
+    Eigen::MatrixXf a = h;
+    for (int head = 0; head < 2; ++head)
+        for (int i = 0; i < 4; ++i) {
+            a.col(head * 8 + 2 * i) = h.col(head * 8 + i);
+            a.col(head * 8 + 2 * i + 1) = h.col(head * 8 + i + 4);
+        }
+    applyRope(h, 8, 10000.0f, 3, RopePairs::Halves);
+    applyRope(a, 8, 10000.0f, 3, RopePairs::Adjacent);
+    for (int head = 0; head < 2; ++head)
+        for (int i = 0; i < 4; ++i) {
+            EXPECT_NEAR((a.col(head * 8 + 2 * i) - h.col(head * 8 + i)).cwiseAbs().maxCoeff(), 0,
+                        1e-6f);
+            EXPECT_NEAR(
+                (a.col(head * 8 + 2 * i + 1) - h.col(head * 8 + i + 4)).cwiseAbs().maxCoeff(), 0,
+                1e-6f);
+        }
+}

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "attn/positional_encoding.h"
 #include "attn/result.h"
 
 namespace attn {
@@ -69,6 +70,8 @@ struct AttentionConfig {
     float temperature = 1.0f;  ///< scores ÷ T before softmax; 0 = hard arg-max look-up
     bool rope = false;         ///< rotate Q and K (RoPE) before scoring
     float rope_theta = 10000.0f;
+    RopePairs rope_pairs = RopePairs::Adjacent;  ///< which dimensions RoPE rotates together
+    float qk_norm_eps = 1e-6f;  ///< eps of the per-head RMSNorm of q and k (when weighted)
     int d_additive = 0;  ///< hidden size of the additive score (0 = d_head)
 
     int kvHeadOf(int head) const { return head / (n_heads / n_kv_heads); }
@@ -81,6 +84,8 @@ struct AttentionWeights {
     Mat W_V;  // (d_model, n_kv_heads·d_head)
     Mat W_O;  // (n_heads·d_head, d_model)
     RowVec b_Q, b_K, b_V, b_O;
+    RowVec q_norm, k_norm;       // (d_head) each or empty: Qwen3's RMSNorm of every head's q and
+                                 // k, before RoPE
     std::vector<Mat> W_general;  // per head (d_head, d_head), for ScoreFunction::General
     std::vector<Mat> W_add_q;    // per head (d_head, d_additive), for ScoreFunction::Additive
     std::vector<Mat> W_add_k;    // per head (d_head, d_additive)

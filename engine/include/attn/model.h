@@ -44,6 +44,7 @@ struct ModelConfig {
     PositionalKind positional = PositionalKind::Sinusoidal;
     float pe_base = 10000.0f;
     float rope_theta = 10000.0f;
+    RopePairs rope_pairs = RopePairs::Adjacent;  ///< how RoPE pairs a head's dimensions
     NormKind norm = NormKind::LayerNorm;
     bool pre_norm = false;  ///< false = post-norm (Vaswani, BERT), true = pre-norm (GPT-2, llama)
     bool embedding_norm = false;  ///< LayerNorm right after the embeddings (BERT)
@@ -109,6 +110,10 @@ struct Model {
     int eos_id = -1;
     int mask_id = -1;         ///< [MASK] of a masked-word model
     std::string source_path;  ///< file or folder it came from, empty when built in memory
+    /// How the weights were stored when the file holds them in fewer bits than float32: the
+    /// GGUF file type ("Q4_K_M", "Q8_0", "F16", "F32" …); empty for other formats. The engine
+    /// computes in float32 whatever this says.
+    std::string quantization;
     /// The knobs the weights were made for: a teaching model's training choices (stored in its
     /// file), causal for GPT-2 / llama2.c, the defaults otherwise. A run without its own
     /// RunOptions::attention uses these; the window starts its controls from them.

@@ -23,7 +23,8 @@ struct OpenOptions {
 ///   (UnknownBuiltin for another NAME, NotFound when its file is not installed);
 /// - a .safetensors file: one of our teaching models; when the teaching reader says
 ///   UnsupportedFormat (not ours), the weights of the Hugging Face folder it lies in;
-/// - any other file: a llama2.c checkpoint; config.json opens its folder;
+/// - a GGUF file (by its magic); any other file: a llama2.c checkpoint; config.json opens its
+///   folder;
 /// - a folder: a Hugging Face model (config.json with model_type gpt2 or bert), a cache entry
 ///   (…/models--org--name/snapshots/<hash> or models--org--name itself), or a folder holding a
 ///   llama2.c checkpoint.

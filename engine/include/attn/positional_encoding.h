@@ -8,6 +8,13 @@ namespace attn {
 
 enum class PositionalKind { Sinusoidal, Learned, Rope, None };
 
+/// Which dimensions of a head RoPE rotates together. Both give the same attention when the
+/// weights were laid out for them; they differ in the order of Q's and K's dimensions.
+enum class RopePairs {
+    Adjacent,  ///< (2i, 2i+1): Meta's original Llama, llama2.c, GGUF `llama`
+    Halves     ///< (i, i + d_head/2): Hugging Face's rotate_half, GGUF `qwen2`/`qwen3` (NeoX)
+};
+
 std::string toString(PositionalKind kind);
 /// Parses "sinusoidal", "learned", "rope", "none"; false when unknown.
 bool parsePositionalKind(const std::string& text, PositionalKind* out);
@@ -42,9 +49,10 @@ struct OffsetCheck {
 OffsetCheck sinusoidalOffsetCheck(int t, int k, int d, float base = 10000.0f);
 
 /// Rotary position embedding applied in place to x, (T, n_heads·d_head): inside every head
-/// the adjacent pairs (2i, 2i+1) of row t are rotated by angle (t + offset)·theta^(-2i/d_head),
-/// as llama2.c does.
-void applyRope(Eigen::MatrixXf& x, int d_head, float theta = 10000.0f, int offset = 0);
+/// pair i of row t is rotated by angle (t + offset)·theta^(-2i/d_head). Pair i is the adjacent
+/// dimensions (2i, 2i+1), as llama2.c does, or with RopePairs::Halves (i, i + d_head/2).
+void applyRope(Eigen::MatrixXf& x, int d_head, float theta = 10000.0f, int offset = 0,
+               RopePairs pairs = RopePairs::Adjacent);
 
 /// The RoPE angle of pair i at position t: t·θ^(−2i/d_head) radians.
 float ropeAngle(int t, int pair, int d_head, float theta = 10000.0f);

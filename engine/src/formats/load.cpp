@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include "attn/formats/bert.h"
+#include "attn/formats/gguf.h"
+#include "attn/formats/gguf_model.h"
 #include "attn/formats/gpt2.h"
 #include "attn/formats/llama2c.h"
 #include "hf_common.h"
@@ -82,16 +84,26 @@ Result<std::shared_ptr<Model>> loadModel(const std::string& path) {
         }
         // A folder holding a llama2.c checkpoint (stories260K/ with its tok512.bin).
         std::vector<fs::path> bins;
+        std::vector<fs::path> ggufs;
         for (const auto& e : fs::directory_iterator(p, ec)) {
-            if (e.is_regular_file(ec) && e.path().extension() == ".bin") bins.push_back(e.path());
+            if (!e.is_regular_file(ec)) continue;
+            if (e.path().extension() == ".bin") bins.push_back(e.path());
+            if (e.path().extension() == ".gguf") ggufs.push_back(e.path());
         }
         std::sort(bins.begin(), bins.end());
         for (const auto& b : bins) {
             if (readLlama2cHeader(b.string())) return loadLlama2c(b.string());
         }
+        // Else a folder holding one GGUF file; with several, which one is the user's choice.
+        if (ggufs.size() == 1) return loadGguf(ggufs.front().string());
+        if (ggufs.size() > 1) {
+            return makeError(path + ": holds " + std::to_string(ggufs.size()) +
+                                 " GGUF files; open one of them",
+                             ErrorCode::UnsupportedFormat);
+        }
         return makeError(path +
-                             ": holds no config.json (Hugging Face model) and no llama2.c "
-                             "checkpoint",
+                             ": holds no config.json (Hugging Face model), no llama2.c "
+                             "checkpoint and no GGUF file",
                          ErrorCode::UnsupportedFormat);
     }
 
@@ -100,6 +112,8 @@ Result<std::shared_ptr<Model>> loadModel(const std::string& path) {
         name == "model.safetensors.index.json") {
         return loadModel(p.parent_path().string());
     }
+    // GGUF files are known by their magic, whatever their name (Ollama's blobs have none).
+    if (looksLikeGguf(path)) return loadGguf(path);
     return loadLlama2c(path);
 }
 

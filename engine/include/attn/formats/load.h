@@ -13,13 +13,15 @@ namespace attn {
 
 /// Opens the pretrained model at path (callers open models with openModel, attn/open_model.h,
 /// which reads our own teaching models first and comes here for the rest):
+/// - a GGUF file, known by its magic whatever its name (architectures llama, qwen2, qwen3; see
+///   loadGguf in attn/formats/gguf_model.h);
 /// - a llama2.c checkpoint file (its tokenizer beside it, see loadLlama2c);
 /// - a Hugging Face folder with config.json: "model_type" "gpt2" or "bert" (another type is an
 ///   error naming it and the file); config.json or model.safetensors given as the path open
 ///   their folder;
 /// - a Hugging Face cache snapshot (…/models--org--name/snapshots/<hash>) or the
 ///   models--org--name folder itself (its refs/main snapshot, else the newest);
-/// - a folder holding one llama2.c checkpoint;
+/// - a folder holding one llama2.c checkpoint, else one GGUF file;
 /// - a .safetensors file: the Hugging Face folder it lies in.
 /// Every failure is a message naming the file and the problem, with an ErrorCode (NotFound,
 /// UnsupportedFormat, UnsupportedArchitecture, Corrupt; Invalid for a reader's other checks).
