@@ -289,14 +289,12 @@ Status checkIds(const GgufVocab& v, const std::string& where) {
                              " tokens",
                          ErrorCode::Corrupt);
     }
+    // The ids the tokenizer uses; sep/pad/cls/mask are not read (WordPiece finds [CLS] and
+    // [SEP] by name), so, as llama.cpp does, a wrong one there does not stop the file.
     for (const auto& [key, id] :
          std::initializer_list<std::pair<const char*, int>>{{"bos_token_id", v.bos_id},
                                                             {"eos_token_id", v.eos_id},
-                                                            {"unknown_token_id", v.unk_id},
-                                                            {"seperator_token_id", v.sep_id},
-                                                            {"padding_token_id", v.pad_id},
-                                                            {"cls_token_id", v.cls_id},
-                                                            {"mask_token_id", v.mask_id}}) {
+                                                            {"unknown_token_id", v.unk_id}}) {
         if (id < -1 || id >= n) {
             return makeError(where + ": tokenizer.ggml." + key + " is " + std::to_string(id) +
                                  ", outside the " + std::to_string(n) + " tokens",
@@ -465,8 +463,13 @@ Result<GgufVocab> readGgufVocab(const GgufFile& file) {
              {"tokenizer.ggml.mask_token_id", &v.mask_id}}) {
         auto id = file.getIntOr(key, -1);
         if (!id) return id.error();
-        // Out-of-range ids are reported by tokenizerFromGgufVocab with the vocabulary size.
-        *slot = static_cast<int>(std::clamp<std::int64_t>(*id, -2, 1 << 30));
+        // Converters write "none" as uint32 0xFFFFFFFF (or -1). Other out-of-range ids are
+        // reported by tokenizerFromGgufVocab with the vocabulary size.
+        if (*id == 0xFFFFFFFFLL || *id == -1) {
+            *slot = -1;
+        } else {
+            *slot = static_cast<int>(std::clamp<std::int64_t>(*id, -2, 1 << 30));
+        }
     }
     for (const auto& [key, slot] :
          std::initializer_list<std::pair<const char*, std::optional<bool>*>>{
