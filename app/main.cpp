@@ -9,6 +9,7 @@
 
 #include "cli_export.h"
 #include "cli_screenshots.h"
+#include "cli_tokenize.h"
 #include "cli_trace.h"
 #include "cli_train.h"
 #include "window_main.h"
@@ -27,6 +28,8 @@ Usage:
   attention-lab export --text "..." --view weights|scores|pe|values|heads --format png|svg|pdf|csv|json --out PATH
                     [--layer L --head H] (counted from 1, as in the window)
   attention-lab screenshots --out DIR   every view and step at 1024×768 and 1920×1080, audited
+  attention-lab tokenize --model tokenizer.json|FILE.gguf|FOLDER|SPEC --text "..." [--json]
+                    ids and pieces of a text (also --text-file FILE)
   attention-lab train --corpus english|translation --out FILE
   attention-lab translate --text "the ball is blue" [--json]
   attention-lab fill --text "the black cat drank the [MASK]"
@@ -69,6 +72,7 @@ int main(int argc, char** argv) {
     if (cmd == "fill") return attn::cli::runFillCommand(argc, argv);
     if (cmd == "evaluate") return attn::cli::runEvaluateCommand(argc, argv);
     if (cmd == "export") return attn::cli::runExportCommand(argc, argv);
+    if (cmd == "tokenize") return attn::cli::runTokenizeCommand(argc, argv);
     if (cmd == "screenshots") return attn::cli::runScreenshotsCommand(argc, argv);
     if (!cmd.empty() && cmd[0] != '-') {
         std::cerr << "attention-lab: unknown command '" << cmd << "'. Try --help.\n";

@@ -438,4 +438,60 @@ std::string VocabTokenizer::decode(int id) const {
     return m_vocab[static_cast<std::size_t>(id)];
 }
 
+namespace {
+
+// boundary[i] is true when a character of text starts at byte i (and at text.size()).
+std::vector<bool> characterBoundaries(std::string_view text) {
+    const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+    std::vector<bool> boundary(text.size() + 1, false);
+    for (std::size_t i = 0; i < text.size();) {
+        boundary[i] = true;
+        i += decodeUtf8(bytes + i, text.size() - i).length;
+    }
+    boundary[text.size()] = true;
+    return boundary;
+}
+
+}  // namespace
+
+void markPartialCharacters(std::string_view text, std::vector<Token>& tokens) {
+    const std::vector<bool> boundary = characterBoundaries(text);
+    for (Token& t : tokens) {
+        t.partial =
+            t.begin < t.end && t.end <= text.size() && (!boundary[t.begin] || !boundary[t.end]);
+    }
+}
+
+std::vector<TokenGroup> groupPartialCharacters(std::string_view text,
+                                               const std::vector<Token>& tokens) {
+    const std::vector<bool> boundary = characterBoundaries(text);
+    std::vector<TokenGroup> groups;
+    std::size_t i = 0;
+    while (i < tokens.size()) {
+        TokenGroup g;
+        g.first = i;
+        g.begin = tokens[i].begin;
+        g.end = tokens[i].end;
+        std::size_t j = i + 1;
+        if (tokens[i].partial) {
+            // Take partial tokens until the bytes so far end where a character ends.
+            while (j < tokens.size() && tokens[j].partial &&
+                   !(g.end <= text.size() && boundary[g.begin] && boundary[g.end])) {
+                g.begin = std::min(g.begin, tokens[j].begin);
+                g.end = std::max(g.end, tokens[j].end);
+                ++j;
+            }
+        }
+        g.count = j - i;
+        if (g.count == 1 && !tokens[i].partial) {
+            g.text = tokens[i].text;
+        } else if (g.end <= text.size() && g.begin <= g.end) {
+            g.text = std::string(text.substr(g.begin, g.end - g.begin));
+        }
+        groups.push_back(std::move(g));
+        i = j;
+    }
+    return groups;
+}
+
 }  // namespace attn

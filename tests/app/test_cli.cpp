@@ -923,5 +923,66 @@ TEST(CliTraceJson, TheTrainedTranslationModelAlignsItsWords) {
     EXPECT_EQ(j.at("decoder_layers").at(1).at("self_attention").at("heads").size(), 4u);
 }
 
+// --- tokenize -------------------------------------------------------------------------------
+
+const std::string kTokenizers = ATTN_SHARED_DIR "/tokenizers";
+
+#define REQUIRE_SHARED_FILE(path)                                                         \
+    do {                                                                                  \
+        if (!QFileInfo::exists(QString::fromStdString(path))) {                           \
+            if (std::getenv("CI") != nullptr && std::string(std::getenv("CI")) == "true") \
+                FAIL() << "missing " << (path);                                           \
+            GTEST_SKIP() << "no " << (path) << " — the tokenize checks did NOT run";      \
+        }                                                                                 \
+    } while (0)
+
+TEST(CliTokenize, GgufVocabularyGivesLlamaCppIdsWithBos) {
+    const std::string gguf = kTokenizers + "/ggml-vocab-llama-spm.gguf";
+    REQUIRE_SHARED_FILE(gguf);
+    const Outcome r = runBinary(
+        QStringList{"tokenize", "--model", QString::fromStdString(gguf), "--text", "Hello world"});
+    ASSERT_TRUE(r.finished);
+    ASSERT_EQ(r.code, 0) << r.err;
+    // llama.cpp's ids for " Hello world" (its .out) after the BOS the file asks for.
+    EXPECT_NE(r.out.find("ids: 1 15043 3186\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("SentencePiece BPE, 3 tokens"), std::string::npos) << r.out;
+}
+
+TEST(CliTokenize, JsonMarksBytesOfOneCharacter) {
+    const std::string tj = kTokenizers + "/hf/qwen3/tokenizer.json";
+    REQUIRE_SHARED_FILE(tj);
+    const Outcome r = runBinary(QStringList{"tokenize", "--model", QString::fromStdString(tj),
+                                            "--text", QString::fromUtf8("a 🦙"), "--json"});
+    ASSERT_TRUE(r.finished);
+    ASSERT_EQ(r.code, 0) << r.err;
+    const json j = json::parse(r.out);
+    EXPECT_EQ(j.at("tokenizer"), "byte-level BPE");
+    ASSERT_EQ(j.at("ids").size(), j.at("tokens").size());
+    int partial = 0;
+    std::size_t end = 0;
+    for (const json& t : j.at("tokens")) {
+        end = std::max(end, t.at("end").get<std::size_t>());
+        if (t.value("partial", false)) {
+            ++partial;
+            // The whole characters its run of tokens makes (here " 🦙": the space rides along).
+            EXPECT_NE(t.at("character").get<std::string>().find("🦙"), std::string::npos) << t;
+        }
+    }
+    EXPECT_GE(partial, 2) << "the llama emoji is split into byte tokens: " << r.out;
+    EXPECT_EQ(end, std::string("a 🦙").size());
+}
+
+TEST(CliTokenize, NeedsExactlyOneTextAndAReadableModel) {
+    Outcome r = runBinary(qargs({"tokenize", "--model", "untrained"}));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("--text"), std::string::npos) << r.err;
+    r = runBinary(qargs({"tokenize", "--model", "/no/such/tokenizer.json", "--text", "x"}));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("/no/such/tokenizer.json"), std::string::npos) << r.err;
+    r = runBinary(qargs({"tokenize", "--text-file", "/no/such/file.txt"}));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("/no/such/file.txt"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace attn::cli

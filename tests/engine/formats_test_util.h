@@ -13,6 +13,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "attn/attention.h"
 
@@ -112,6 +113,13 @@ inline Difference compare(const Mat& got, const Mat& ref) {
 
 /// The shared folder (…/shared) beside the repository.
 inline std::filesystem::path sharedDir() { return ATTN_SHARED_DIR; }
+
+/// "1 2 3" for messages.
+inline std::string idList(const std::vector<int>& ids) {
+    std::string s;
+    for (std::size_t i = 0; i < ids.size(); ++i) s += (i ? " " : "") + std::to_string(ids[i]);
+    return s;
+}
 
 /// True when running on CI, where missing shared files are a failure, not a skip.
 inline bool onCi() {

@@ -303,6 +303,38 @@ TEST_P(Gpt2FolderTest, TracedHiddenStatesMatchReferenceForward) {
 
 INSTANTIATE_TEST_SUITE_P(Prefixes, Gpt2FolderTest, ::testing::Values("", "transformer."));
 
+TEST(Gpt2FolderTokenizerJson, OnlyATokenizerJsonGivesTheSameTokens) {
+    // Newer uploads carry tokenizer.json instead of vocab.json + merges.txt: the same vocabulary
+    // and merges written that way must tokenize alike (read by the tokenizer.json reader).
+    TempDir dir;
+    const Gpt2Hf hf = fixture::randomGpt2(Gpt2Shape{}, 3);
+    ASSERT_TRUE(fixture::writeGpt2Folder(dir.path().string(), hf, handTokenizer(), ""));
+    auto with_files = loadModel(dir.path().string());
+    ASSERT_TRUE(with_files) << with_files.message();
+    nlohmann::json merges = nlohmann::json::array();
+    for (const auto& [a, b] : handTokenizer().merges) merges.push_back(a + " " + b);
+    const nlohmann::json vocab = nlohmann::json::parse(testing::readFile(dir / "vocab.json"));
+    const nlohmann::json tj = {
+        {"added_tokens",
+         {{{"id", vocab.at("<|endoftext|>")}, {"content", "<|endoftext|>"}, {"special", true}}}},
+        {"pre_tokenizer",
+         {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
+        {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", merges}}}};
+    testing::writeFile(dir / "tokenizer.json", tj.dump());
+    std::filesystem::remove(dir / "vocab.json");
+    std::filesystem::remove(dir / "merges.txt");
+    auto with_json = loadModel(dir.path().string());
+    ASSERT_TRUE(with_json) << with_json.message();
+    EXPECT_EQ((*with_json)->eos_id, (*with_files)->eos_id);
+    EXPECT_GE((*with_json)->eos_id, 0);
+    for (const std::string text : {"the cat sat", " hello  world<|endoftext|>x", "naïve 🦙"}) {
+        std::vector<int> a, b;
+        for (const Token& t : (*with_files)->tokenizer->encode(text)) a.push_back(t.id);
+        for (const Token& t : (*with_json)->tokenizer->encode(text)) b.push_back(t.id);
+        EXPECT_EQ(a, b) << text;
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Broken folders
 

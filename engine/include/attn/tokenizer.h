@@ -19,7 +19,31 @@ struct Token {
     std::size_t end = 0;
     int id = -1;           ///< vocabulary id, or -1 when the model has no vocabulary
     bool unknown = false;  ///< the word is not in the model's vocabulary
+    /// The token holds only some of the bytes of a character (byte-level BPE or a byte-fallback
+    /// piece such as <0xF0>): its span starts or ends inside a UTF-8 character. Its text shows
+    /// U+FFFD for those bytes; groupPartialCharacters puts such tokens back together.
+    bool partial = false;
 };
+
+/// Sets Token::partial on every token whose non-empty span starts or ends inside a UTF-8
+/// character of text (tokenizers call it; spans must refer to text).
+void markPartialCharacters(std::string_view text, std::vector<Token>& tokens);
+
+/// Consecutive tokens that together cover whole characters.
+struct TokenGroup {
+    std::size_t first = 0;  ///< index of the first token
+    std::size_t count = 0;  ///< number of tokens (1 for a token that stands alone)
+    std::size_t begin = 0;  ///< byte span in the text
+    std::size_t end = 0;
+    std::string text;  ///< the characters the tokens make together (UTF-8)
+};
+
+/// Groups tokens for display: a token that is not partial is a group of its own; a run of
+/// partial tokens becomes one group as soon as their bytes end on a character boundary
+/// (e.g. the four byte tokens of 🦙 become one group showing "🦙"). Tokens must be in text
+/// order.
+std::vector<TokenGroup> groupPartialCharacters(std::string_view text,
+                                               const std::vector<Token>& tokens);
 
 struct WordTokenizerOptions {
     bool lowercase = false;  ///< lower-case with ICU (root locale, full mapping: ΟΔΟΣ → οδος)

@@ -239,7 +239,7 @@ std::vector<Token> WordPieceTokenizer::encode(std::string_view text) const {
         t.end = e;
         out.push_back(std::move(t));
     };
-    if (m_cls >= 0) special(m_cls, "[CLS]", 0, 0);
+    if (m_cls >= 0 && m_options.add_cls_sep) special(m_cls, "[CLS]", 0, 0);
 
     std::size_t pos = 0;
     while (pos <= text.size()) {
@@ -306,7 +306,7 @@ std::vector<Token> WordPieceTokenizer::encode(std::string_view text) const {
         special(idOf(*sp), *sp, hit, hit + sp->size());
         pos = hit + sp->size();
     }
-    if (m_sep >= 0) special(m_sep, "[SEP]", text.size(), text.size());
+    if (m_sep >= 0 && m_options.add_cls_sep) special(m_sep, "[SEP]", text.size(), text.size());
     return out;
 }
 

@@ -6,7 +6,7 @@
 #include <map>
 
 #include "attn/formats/ggml_quants.h"
-#include "attn/formats/llama2c.h"
+#include "attn/formats/gguf_tokenizer.h"
 
 namespace attn {
 
@@ -143,68 +143,7 @@ std::string ggufQuantization(const GgufFile& file) {
 }
 
 Result<std::shared_ptr<const TextTokenizer>> loadGgufTokenizer(const GgufFile& f) {
-    auto model = f.getStringOr("tokenizer.ggml.model", "");
-    if (!model) return model.error();
-    if (model->empty()) {
-        return makeError(f.path() + ": carries no tokenizer (tokenizer.ggml.model is missing)",
-                         ErrorCode::UnsupportedFormat);
-    }
-    if (*model != "llama") {
-        return makeError(f.path() + ": its tokenizer '" + *model +
-                             "' is not read yet (we read 'llama' SentencePiece vocabularies)",
-                         ErrorCode::UnsupportedFormat);
-    }
-    auto tokens = f.getStringArray("tokenizer.ggml.tokens");
-    if (!tokens) return tokens.error();
-    std::vector<float> scores;
-    if (f.has("tokenizer.ggml.scores")) {
-        auto s = f.getFloatArray("tokenizer.ggml.scores");
-        if (!s) return s.error();
-        scores = std::move(s).value();
-    }
-    const std::size_t n = tokens->size();
-    if (n < 3 || static_cast<std::int64_t>(n) > kMaxVocab) {
-        return makeError(f.path() + ": tokenizer.ggml.tokens holds " + std::to_string(n) +
-                             " tokens (3.." + std::to_string(kMaxVocab) + " are read)",
-                         ErrorCode::Corrupt);
-    }
-    if (!scores.empty() && scores.size() != n) {
-        return makeError(f.path() + ": " + std::to_string(scores.size()) + " scores for " +
-                             std::to_string(n) + " tokens",
-                         ErrorCode::Corrupt);
-    }
-    auto id = [&](const char* k, std::int64_t fallback) -> Result<int> {
-        auto v = f.getIntOr(k, fallback);
-        if (!v) return v.error();
-        if (*v < 0 || *v >= static_cast<std::int64_t>(n)) {
-            return makeError(f.path() + ": " + k + " = " + std::to_string(*v) +
-                                 " is not a token id (0.." + std::to_string(n - 1) + ")",
-                             ErrorCode::Corrupt);
-        }
-        return static_cast<int>(*v);
-    };
-    auto bos = id("tokenizer.ggml.bos_token_id", 1);
-    if (!bos) return bos.error();
-    auto eos = id("tokenizer.ggml.eos_token_id", 2);
-    if (!eos) return eos.error();
-    // SentencePiece writes a space as U+2581 "▁"; llama2.c's pieces (and our tokenizer) hold
-    // the space itself.
-    static const std::string kSpace = "\xE2\x96\x81";
-    for (std::string& piece : *tokens) {
-        std::string out;
-        out.reserve(piece.size());
-        for (std::size_t i = 0; i < piece.size();) {
-            if (piece.compare(i, 3, kSpace) == 0) {
-                out += ' ';
-                i += 3;
-            } else {
-                out += piece[i++];
-            }
-        }
-        piece = std::move(out);
-    }
-    return std::shared_ptr<const TextTokenizer>(std::make_shared<Llama2cTokenizer>(
-        std::move(tokens).value(), std::move(scores), *bos, *eos));
+    return tokenizerFromGguf(f);
 }
 
 Result<std::shared_ptr<Model>> loadGgufModel(const std::shared_ptr<const GgufFile>& file) {
@@ -304,7 +243,15 @@ Result<std::shared_ptr<Model>> loadGgufModel(const std::shared_ptr<const GgufFil
     auto ctx = ld.countOr(ld.key("context_length"), std::numeric_limits<std::int32_t>::max(), 4096);
     if (!ctx) return ctx.error();
 
-    auto tokenizer = loadGgufTokenizer(f);
+    // The tokenizer the file stores (gpt2 byte-level BPE with its pre type, llama
+    // SentencePiece, bert WordPiece): gguf_tokenizer.h.
+    auto vocab = readGgufVocab(f);
+    if (!vocab) return vocab.error();
+    if (vocab->tokens.size() > static_cast<std::size_t>(kMaxVocab)) {
+        return ld.corrupt("tokenizer.ggml.tokens holds " + std::to_string(vocab->tokens.size()) +
+                          " tokens, more than the " + std::to_string(kMaxVocab) + " we read");
+    }
+    auto tokenizer = tokenizerFromGgufVocab(*vocab, f.path());
     if (!tokenizer) return tokenizer.error();
     if ((*tokenizer)->vocabSize() > V) {
         return ld.corrupt("the tokenizer has " + std::to_string((*tokenizer)->vocabSize()) +
@@ -408,13 +355,8 @@ Result<std::shared_ptr<Model>> loadGgufModel(const std::shared_ptr<const GgufFil
     }
 
     model->tokenizer = std::move(tokenizer).value();
-    // From the metadata, not the tokenizer's type, so that any tokenizer kind keeps them.
-    auto tokenId = [&](const char* k) -> int {
-        auto v = f.getIntOr(k, -1);
-        return v && *v >= 0 && *v < V ? static_cast<int>(*v) : -1;
-    };
-    model->bos_id = tokenId("tokenizer.ggml.bos_token_id");
-    model->eos_id = tokenId("tokenizer.ggml.eos_token_id");
+    model->bos_id = vocab->bos_id;
+    model->eos_id = vocab->eos_id;
     model->source_path = f.path();
     model->quantization = ggufQuantization(f);
     return model;

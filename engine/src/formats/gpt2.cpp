@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <array>
 #include <filesystem>
-#include <queue>
+#include <optional>
 #include <unordered_map>
 
+#include "attn/formats/hf_tokenizer.h"
+#include "bpe_merge.h"
 #include "hf_common.h"
 
 namespace attn {
@@ -16,7 +18,6 @@ namespace attn {
 namespace {
 
 namespace fs = std::filesystem;
-using detail::json;
 
 // GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves, the other 68 bytes
 // take the code points 256, 257, … in byte order.
@@ -60,8 +61,7 @@ CharClass classify(UChar32 c) {
 
 struct ByteLevelBpeTokenizer::Index {
     std::unordered_map<std::string, int> id_of;
-    std::unordered_map<std::string, int> rank_of;        // "a b" → merge rank
-    std::unordered_map<UChar32, unsigned char> byte_of;  // code point → byte
+    std::unordered_map<std::string, int> rank_of;  // "a b" → merge rank
 };
 
 std::string ByteLevelBpeTokenizer::byteToSymbol(unsigned char byte) {
@@ -83,10 +83,6 @@ ByteLevelBpeTokenizer::ByteLevelBpeTokenizer(
     }
     for (std::size_t r = 0; r < merges.size(); ++r) {
         index->rank_of.emplace(merges[r].first + " " + merges[r].second, static_cast<int>(r));
-    }
-    for (int b = 0; b < 256; ++b) {
-        index->byte_of.emplace(byteToCodePoint()[static_cast<std::size_t>(b)],
-                               static_cast<unsigned char>(b));
     }
     for (auto& s : special_tokens) {
         if (!s.empty() && index->id_of.count(s) != 0) m_special.push_back(std::move(s));
@@ -147,25 +143,34 @@ const std::string& ByteLevelBpeTokenizer::tokenString(int id) const {
     return m_tokens[static_cast<std::size_t>(id)];
 }
 
-std::string ByteLevelBpeTokenizer::decode(int id) const {
-    const std::string& tok = tokenString(id);
+std::string ByteLevelBpeTokenizer::symbolsToBytes(std::string_view token) {
+    static const std::unordered_map<UChar32, unsigned char> byte_of = [] {
+        std::unordered_map<UChar32, unsigned char> m;
+        for (int b = 0; b < 256; ++b)
+            m.emplace(byteToCodePoint()[static_cast<std::size_t>(b)],
+                      static_cast<unsigned char>(b));
+        return m;
+    }();
     std::string out;
-    const auto* s = reinterpret_cast<const uint8_t*>(tok.data());
-    const auto n = static_cast<int32_t>(tok.size());
+    const auto* s = reinterpret_cast<const uint8_t*>(token.data());
+    const auto n = static_cast<int32_t>(token.size());
     int32_t i = 0;
     while (i < n) {
         const int32_t start = i;
         UChar32 c;
         U8_NEXT(s, i, n, c);
-        const auto it = c < 0 ? m_index->byte_of.end() : m_index->byte_of.find(c);
-        if (it != m_index->byte_of.end()) {
+        const auto it = c < 0 ? byte_of.end() : byte_of.find(c);
+        if (it != byte_of.end()) {
             out += static_cast<char>(it->second);
         } else {
-            out.append(tok, static_cast<std::size_t>(start), static_cast<std::size_t>(i - start));
+            out.append(
+                token.substr(static_cast<std::size_t>(start), static_cast<std::size_t>(i - start)));
         }
     }
     return out;
 }
+
+std::string ByteLevelBpeTokenizer::decode(int id) const { return symbolsToBytes(tokenString(id)); }
 
 std::string ByteLevelBpeTokenizer::decodeIds(const std::vector<int>& ids) const {
     std::string out;
@@ -234,72 +239,43 @@ std::vector<std::pair<std::size_t, std::size_t>> ByteLevelBpeTokenizer::splitPie
 
 void ByteLevelBpeTokenizer::encodePiece(std::string_view text, std::size_t offset,
                                         std::vector<Token>& out) const {
-    // Symbols in a linked list; a merge keeps the left slot. The lowest-ranked adjacent pair
-    // merges first, leftmost first among equals (as Hugging Face's BPE does with a heap). A
-    // merge that uses a token always ranks after the merge that made it, so this equals
-    // GPT-2's "merge every occurrence of the best pair, repeat" in O(n log n).
-    struct Sym {
-        std::string s;  // byte↔unicode form
-        std::size_t begin, end;
-        int prev, next;
-        bool alive;
-    };
-    const int n = static_cast<int>(text.size());
-    std::vector<Sym> sym;
-    sym.reserve(text.size());
-    for (int k = 0; k < n; ++k) {
-        sym.push_back(
-            Sym{byteToSymbol(static_cast<unsigned char>(text[static_cast<std::size_t>(k)])),
-                offset + static_cast<std::size_t>(k), offset + static_cast<std::size_t>(k) + 1,
-                k - 1, k + 1 < n ? k + 1 : -1, true});
+    // One symbol per byte, merged by rank (lowest first, leftmost among equals, as Hugging
+    // Face's BPE does with a heap). Ranks are looked up by the byte↔unicode strings, so a
+    // hand-made vocabulary that lacks a merged token still merges as merges.txt says.
+    std::vector<std::string> byte_sym(text.size());
+    std::vector<detail::BpeSymbol> sym(text.size());
+    for (std::size_t k = 0; k < text.size(); ++k) {
+        byte_sym[k] = byteToSymbol(static_cast<unsigned char>(text[k]));
+        sym[k] = detail::BpeSymbol{idOf(byte_sym[k]), k, k + 1, true};
     }
-    struct Cand {
-        int rank, left, right;
-        std::size_t left_len, right_len;  // detect stale entries: a merged symbol grows
+    auto form = [&](std::size_t b, std::size_t e) {
+        std::string s;
+        for (std::size_t k = b; k < e; ++k) s += byte_sym[k];
+        return s;
     };
-    auto later = [](const Cand& a, const Cand& b) {
-        return a.rank != b.rank ? a.rank > b.rank : a.left > b.left;
-    };
-    std::priority_queue<Cand, std::vector<Cand>, decltype(later)> heap(later);
-    auto consider = [&](int l) {
-        if (l < 0) return;
-        const int r = sym[static_cast<std::size_t>(l)].next;
-        if (r < 0) return;
-        const Sym& a = sym[static_cast<std::size_t>(l)];
-        const Sym& b = sym[static_cast<std::size_t>(r)];
-        const auto it = m_index->rank_of.find(a.s + " " + b.s);
-        if (it != m_index->rank_of.end()) heap.push(Cand{it->second, l, r, a.s.size(), b.s.size()});
-    };
-    for (int k = 0; k + 1 < n; ++k) consider(k);
-    while (!heap.empty()) {
-        const Cand c = heap.top();
-        heap.pop();
-        Sym& a = sym[static_cast<std::size_t>(c.left)];
-        Sym& b = sym[static_cast<std::size_t>(c.right)];
-        if (!a.alive || !b.alive || a.next != c.right || a.s.size() != c.left_len ||
-            b.s.size() != c.right_len)
-            continue;
-        a.s += b.s;
-        a.end = b.end;
-        a.next = b.next;
-        if (b.next >= 0) sym[static_cast<std::size_t>(b.next)].prev = c.left;
-        b.alive = false;
-        consider(a.prev);
-        consider(c.left);
-    }
-    for (const Sym& symbol : sym) {
-        if (!symbol.alive) continue;
-        const int id = idOf(symbol.s);
-        if (id >= 0) {
+    detail::bpeMerge(
+        sym,
+        [&](const detail::BpeSymbol& a,
+            const detail::BpeSymbol& b) -> std::optional<detail::BpeMerge> {
+            const std::string left = form(a.begin, a.end);
+            const std::string right = form(b.begin, b.end);
+            const auto it = m_index->rank_of.find(left + " " + right);
+            if (it == m_index->rank_of.end()) return std::nullopt;
+            return detail::BpeMerge{static_cast<double>(it->second), idOf(left + right)};
+        });
+    for (const detail::BpeSymbol& symbol : sym) {
+        const std::size_t sb = symbol.begin + offset;
+        const std::size_t se = symbol.end + offset;
+        if (symbol.id >= 0) {
             Token t;
-            t.id = id;
-            t.begin = symbol.begin;
-            t.end = symbol.end;
+            t.id = symbol.id;
+            t.begin = sb;
+            t.end = se;
             out.push_back(std::move(t));
             continue;
         }
         // Not in the vocabulary (only with hand-made vocabularies): fall back to single bytes.
-        for (std::size_t b = symbol.begin; b < symbol.end; ++b) {
+        for (std::size_t b = sb; b < se; ++b) {
             Token t;
             t.id = idOf(byteToSymbol(static_cast<unsigned char>(text[b - offset])));
             t.unknown = t.id < 0;
@@ -349,11 +325,18 @@ std::vector<Token> ByteLevelBpeTokenizer::encode(std::string_view text) const {
 
 namespace {
 
-Result<std::shared_ptr<const ByteLevelBpeTokenizer>> loadGpt2Tokenizer(const fs::path& dir) {
+struct Gpt2Tokenizer {
+    std::shared_ptr<const TextTokenizer> tokenizer;
+    int eot = -1;  // <|endoftext|>, -1 when the vocabulary has none
+};
+
+Result<Gpt2Tokenizer> loadGpt2Tokenizer(const fs::path& dir) {
     std::error_code ec;
     if (fs::exists(dir / "vocab.json", ec) && fs::exists(dir / "merges.txt", ec)) {
-        return ByteLevelBpeTokenizer::load((dir / "vocab.json").string(),
-                                           (dir / "merges.txt").string());
+        auto tok = ByteLevelBpeTokenizer::load((dir / "vocab.json").string(),
+                                               (dir / "merges.txt").string());
+        if (!tok) return tok.error();
+        return Gpt2Tokenizer{*tok, (*tok)->idOf("<|endoftext|>")};
     }
     // Newer uploads may carry only the "fast" tokenizer.json.
     const fs::path tj = dir / "tokenizer.json";
@@ -361,37 +344,9 @@ Result<std::shared_ptr<const ByteLevelBpeTokenizer>> loadGpt2Tokenizer(const fs:
         return makeError((dir / "vocab.json").string() +
                          ": no such file (and no merges.txt or tokenizer.json either)");
     }
-    auto j = detail::readJsonFile(tj.string());
-    if (!j) return j.error();
-    const json* model = j->contains("model") ? &j->at("model") : nullptr;
-    if (model == nullptr || !model->is_object() || !model->contains("vocab") ||
-        !model->contains("merges") || !model->at("vocab").is_object() ||
-        !model->at("merges").is_array()) {
-        return makeError(tj.string() + ": has no BPE \"model\" with \"vocab\" and \"merges\"");
-    }
-    std::vector<std::pair<std::string, int>> vocab;
-    for (const auto& [tok, id] : model->at("vocab").items()) {
-        if (!id.is_number_integer() || id.get<long long>() < 0 ||
-            id.get<long long>() >= (1 << 24)) {
-            return makeError(tj.string() + ": the id of token '" + tok + "' is not valid");
-        }
-        vocab.emplace_back(tok, static_cast<int>(id.get<long long>()));
-    }
-    std::vector<std::pair<std::string, std::string>> merges;
-    for (const auto& m : model->at("merges")) {
-        if (m.is_string()) {
-            const std::string s = m.get<std::string>();
-            const std::size_t sp = s.find(' ');
-            if (sp == std::string::npos) return makeError(tj.string() + ": bad merge '" + s + "'");
-            merges.emplace_back(s.substr(0, sp), s.substr(sp + 1));
-        } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-            merges.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
-        } else {
-            return makeError(tj.string() + ": a merge is neither \"a b\" nor [\"a\", \"b\"]");
-        }
-    }
-    return std::shared_ptr<const ByteLevelBpeTokenizer>(
-        std::make_shared<ByteLevelBpeTokenizer>(vocab, merges));
+    auto tok = loadHfTokenizer(tj.string());
+    if (!tok) return tok.error();
+    return Gpt2Tokenizer{*tok, (*tok)->idOf("<|endoftext|>")};
 }
 
 }  // namespace
@@ -441,9 +396,9 @@ Result<std::shared_ptr<Model>> loadGpt2Folder(const std::string& folder) {
 
     auto tokenizer = loadGpt2Tokenizer(dir);
     if (!tokenizer) return tokenizer.error();
-    if ((*tokenizer)->vocabSize() > *V) {
+    if (tokenizer->tokenizer->vocabSize() > *V) {
         return makeError(folder + ": the tokenizer has ids up to " +
-                         std::to_string((*tokenizer)->vocabSize() - 1) +
+                         std::to_string(tokenizer->tokenizer->vocabSize() - 1) +
                          " but config.json says vocab_size " + std::to_string(*V));
     }
 
@@ -543,9 +498,8 @@ Result<std::shared_ptr<Model>> loadGpt2Folder(const std::string& folder) {
     if (auto s = ts.vector("ln_f.weight", D, w.final_norm.gamma); !s) return s.error();
     if (auto s = ts.vector("ln_f.bias", D, w.final_norm.beta); !s) return s.error();
 
-    const int eot = (*tokenizer)->idOf("<|endoftext|>");
-    model->eos_id = eot;
-    model->tokenizer = std::move(tokenizer).value();
+    model->eos_id = tokenizer->eot;
+    model->tokenizer = tokenizer->tokenizer;
     model->source_path = folder;
     return model;
 }

@@ -5,9 +5,10 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
-#include <queue>
+#include <optional>
 #include <unordered_map>
 
+#include "bpe_merge.h"
 #include "mapped_file.h"
 
 namespace attn {
@@ -32,20 +33,6 @@ float readF32(const std::byte* p) {
     float f;
     std::memcpy(&f, p, 4);
     return f;
-}
-
-// Parses "<0xHH>"; -1 when the piece is not a byte piece.
-int bytePieceValue(const std::string& piece) {
-    if (piece.size() != 6 || piece.compare(0, 3, "<0x") != 0 || piece[5] != '>') return -1;
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        return -1;
-    };
-    const int hi = hex(piece[3]);
-    const int lo = hex(piece[4]);
-    return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
 }
 
 Result<Llama2cConfig> parseHeader(const std::string& path, const std::byte* data,
@@ -158,7 +145,7 @@ Llama2cTokenizer::Llama2cTokenizer(std::vector<std::string> pieces, std::vector<
     index->id_of.reserve(m_pieces.size());
     for (int id = 0; id < static_cast<int>(m_pieces.size()); ++id) {
         const std::string& p = m_pieces[static_cast<std::size_t>(id)];
-        const int byte = bytePieceValue(p);
+        const int byte = detail::bytePieceValue(p);
         if (byte >= 0) {
             m_byte_of[static_cast<std::size_t>(id)] = byte;
             if (m_byte_id[static_cast<std::size_t>(byte)] < 0)
@@ -281,23 +268,12 @@ std::vector<int> Llama2cTokenizer::encodeIds(std::string_view text, bool bos) co
 }
 
 std::vector<Token> Llama2cTokenizer::encode(std::string_view text) const {
-    // Symbols in a doubly linked list; a merge keeps the left slot and kills the right one.
-    struct Sym {
-        int id;
-        std::size_t begin, end;
-        int prev, next;
-        bool alive;
-        bool byte_fallback;
-    };
-    std::vector<Sym> syms;
+    // The dummy-prefix space has an empty span; byte-fallback symbols never merge.
+    std::vector<detail::BpeSymbol> syms;
     syms.reserve(text.size() + 1);
-    auto push = [&](int id, std::size_t b, std::size_t e, bool fallback) {
-        const int n = static_cast<int>(syms.size());
-        syms.push_back(Sym{id, b, e, n - 1, n + 1, true, fallback});
-    };
     if (!text.empty()) {
         const int space = idOf(" ");
-        if (space >= 0) push(space, 0, 0, false);
+        if (space >= 0) syms.push_back(detail::BpeSymbol{space, 0, 0, true});
     }
     std::size_t i = 0;
     while (i < text.size()) {
@@ -308,55 +284,24 @@ std::vector<Token> Llama2cTokenizer::encode(std::string_view text) const {
             ++len;
         const int id = idOf(text.substr(i, len));
         if (id >= 0) {
-            push(id, i, i + len, false);
+            syms.push_back(detail::BpeSymbol{id, i, i + len, true});
         } else {
             for (std::size_t k = 0; k < len; ++k) {
                 const int b = m_byte_id[static_cast<unsigned char>(text[i + k])];
-                push(b >= 0 ? b : 0, i + k, i + k + 1, true);
+                syms.push_back(detail::BpeSymbol{b >= 0 ? b : 0, i + k, i + k + 1, false});
             }
         }
         i += len;
     }
-    if (!syms.empty()) syms.back().next = -1;
-
-    // Candidate merges, best score first, leftmost first among equal scores (as llama2.c's
-    // full rescan picks them). Entries go stale when a neighbour changes; they are checked on pop.
-    struct Cand {
-        float score;
-        int left, right, left_id, right_id, merged;
-    };
-    auto worse = [](const Cand& a, const Cand& b) {
-        return a.score != b.score ? a.score < b.score : a.left > b.left;
-    };
-    std::priority_queue<Cand, std::vector<Cand>, decltype(worse)> heap(worse);
-    auto consider = [&](int l) {
-        if (l < 0) return;
-        const int r = syms[static_cast<std::size_t>(l)].next;
-        if (r < 0) return;
-        const Sym& a = syms[static_cast<std::size_t>(l)];
-        const Sym& b = syms[static_cast<std::size_t>(r)];
-        const int merged = idOf(piece(a.id) + piece(b.id));
-        if (a.byte_fallback || b.byte_fallback) return;
-        if (merged < 0) return;
-        heap.push(Cand{score(merged), l, r, a.id, b.id, merged});
-    };
-    for (int k = 0; k < static_cast<int>(syms.size()); ++k) consider(k);
-    while (!heap.empty()) {
-        const Cand c = heap.top();
-        heap.pop();
-        Sym& a = syms[static_cast<std::size_t>(c.left)];
-        Sym& b = syms[static_cast<std::size_t>(c.right)];
-        if (!a.alive || !b.alive || a.next != c.right || a.id != c.left_id || b.id != c.right_id)
-            continue;
-        a.id = c.merged;
-        a.begin = std::min(a.begin, b.begin);
-        a.end = std::max(a.end, b.end);
-        a.next = b.next;
-        if (b.next >= 0) syms[static_cast<std::size_t>(b.next)].prev = c.left;
-        b.alive = false;
-        consider(a.prev);
-        consider(c.left);
-    }
+    // The pair whose joined piece has the highest score merges first (as llama2.c's full
+    // rescan picks them).
+    detail::bpeMerge(syms,
+                     [&](const detail::BpeSymbol& a,
+                         const detail::BpeSymbol& b) -> std::optional<detail::BpeMerge> {
+                         const int merged = idOf(piece(a.id) + piece(b.id));
+                         if (merged < 0) return std::nullopt;
+                         return detail::BpeMerge{-static_cast<double>(score(merged)), merged};
+                     });
 
     std::vector<Token> tokens;
     tokens.reserve(syms.size() + 1);
@@ -364,13 +309,12 @@ std::vector<Token> Llama2cTokenizer::encode(std::string_view text) const {
     bos.text = "<s>";
     bos.id = m_bos;
     tokens.push_back(bos);
-    for (const Sym& s : syms) {
-        if (!s.alive) continue;
+    for (const detail::BpeSymbol& s : syms) {
         Token t;
         t.id = s.id;
         t.begin = s.begin;
         t.end = s.end;
-        t.unknown = s.byte_fallback;
+        t.unknown = !s.mergeable;
         t.text = s.id == 0 ? std::string("<unk>") : piece(s.id);
         tokens.push_back(std::move(t));
     }

@@ -26,6 +26,7 @@ struct WordPieceOptions {
     bool strip_accents = true;     ///< NFD and drop Mn marks (BERT: follows lowercase by default)
     bool split_cjk = true;         ///< tokenize_chinese_chars
     int max_chars_per_word = 100;  ///< longer words become [UNK]
+    bool add_cls_sep = true;       ///< [CLS] … [SEP] around (add_special_tokens)
 };
 
 class WordPieceTokenizer : public TextTokenizer {

@@ -32,9 +32,9 @@ Result<std::shared_ptr<Model>> loadGguf(const std::string& path);
 /// The same from an open file.
 Result<std::shared_ptr<Model>> loadGgufModel(const std::shared_ptr<const GgufFile>& file);
 
-/// The tokenizer a GGUF file carries (tokenizer.ggml.*). For now tokenizer.ggml.model "llama"
-/// (SentencePiece BPE with byte fallback, as Llama2cTokenizer runs it; "▁" read as a space);
-/// another model is UnsupportedFormat naming it.
+/// The tokenizer a GGUF file carries (tokenizer.ggml.*: "gpt2" byte-level BPE with its pre
+/// type, "llama" SentencePiece, "bert" WordPiece; see gguf_tokenizer.h); another model is
+/// UnsupportedFormat naming it.
 Result<std::shared_ptr<const TextTokenizer>> loadGgufTokenizer(const GgufFile& file);
 
 /// The file's quantization as llama.cpp names it: general.file_type ("Q4_K_M", "Q8_0", "F16"

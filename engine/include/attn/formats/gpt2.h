@@ -53,6 +53,9 @@ public:
     static std::vector<std::pair<std::size_t, std::size_t>> splitPieces(std::string_view text);
     /// GPT-2's byte↔unicode table: the printable character (UTF-8) that stands for a byte.
     static std::string byteToSymbol(unsigned char byte);
+    /// The bytes a token in byte↔unicode form stands for ("Ġthe" → " the"); characters
+    /// outside the table are kept as they are.
+    static std::string symbolsToBytes(std::string_view token);
 
 private:
     void encodePiece(std::string_view text, std::size_t offset, std::vector<Token>& out) const;
