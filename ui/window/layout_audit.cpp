@@ -461,13 +461,14 @@ void setMode(MainWindow& w, const SweepOptions& o) {
     w.setPresentationMode(o.presentation);
     // Presentation mode goes full screen; the sweep wants its fonts at a chosen size.
     w.showNormal();
-    w.resize(o.size);
-    settleEvents();
-    // The window finishes fitting its docks to the new fonts a moment later (150 ms timers):
-    // the audit looks at it as a person would, after that moment.
+    // The window finishes fitting its docks to the new fonts, and itself to the screen, a
+    // moment later (timers of up to 150 ms): the audit looks at it after that moment, as a
+    // person would, and then gives it the size under test (which may exceed the offscreen
+    // screen; the audit is told the screen it stands for).
     QElapsedTimer clock;
     clock.start();
     while (clock.elapsed() < 300) QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
+    w.resize(o.size);
     settleEvents();
 }
 
