@@ -97,9 +97,9 @@ Result<std::shared_ptr<Model>> loadModel(const std::string& path) {
         // Else a folder holding one GGUF file; with several, which one is the user's choice.
         if (ggufs.size() == 1) return loadGguf(ggufs.front().string());
         if (ggufs.size() > 1) {
-            return makeError(path + ": holds " + std::to_string(ggufs.size()) +
-                                 " GGUF files; open one of them",
-                             ErrorCode::UnsupportedFormat);
+            return makeError(
+                path + ": holds " + std::to_string(ggufs.size()) + " GGUF files; open one of them",
+                ErrorCode::UnsupportedFormat);
         }
         return makeError(path +
                              ": holds no config.json (Hugging Face model), no llama2.c "
