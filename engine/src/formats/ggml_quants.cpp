@@ -54,12 +54,13 @@ void scaleMinK4(int j, const std::byte* q, int* sc, int* m) {
     }
 }
 
-void dequantQ4_K(const std::byte* b, float* y) {
+// Q4_K and Q5_K share their layout: d, dmin, 12 bytes of 6-bit scales and mins, then four
+// chunks of 64 values, 32 bytes whose low nibbles are sub-block 2c and high nibbles 2c+1. Q5_K
+// adds 32 bytes qh before the nibbles: the fifth bit of value l of sub-block s is bit s of qh[l].
+void dequantK4or5(const std::byte* b, float* y, const std::byte* qh, const std::byte* qs) {
     const float d = halfToFloat(le16(b));
     const float dmin = halfToFloat(le16(b + 2));
     const std::byte* scales = b + 4;
-    const std::byte* qs = b + 16;
-    // Four chunks of 64 values: 32 bytes whose low nibbles are sub-block 2c, high nibbles 2c+1.
     for (int c = 0; c < 4; ++c) {
         int sc0, m0, sc1, m1;
         scaleMinK4(2 * c, scales, &sc0, &m0);
@@ -68,34 +69,17 @@ void dequantQ4_K(const std::byte* b, float* y) {
         const float d1 = d * static_cast<float>(sc1), min1 = dmin * static_cast<float>(m1);
         const std::byte* q = qs + 32 * c;
         for (int l = 0; l < 32; ++l) {
-            y[64 * c + l] = d0 * static_cast<float>(u8(q, l) & 0x0F) - min0;
-            y[64 * c + 32 + l] = d1 * static_cast<float>(u8(q, l) >> 4) - min1;
-        }
-    }
-}
-
-void dequantQ5_K(const std::byte* b, float* y) {
-    const float d = halfToFloat(le16(b));
-    const std::byte* scales = b + 4;
-    const float dmin = halfToFloat(le16(b + 2));
-    const std::byte* qh = b + 16;
-    const std::byte* qs = b + 48;
-    // As Q4_K; the fifth bit of value l of sub-block s is bit s of qh[l].
-    for (int c = 0; c < 4; ++c) {
-        int sc0, m0, sc1, m1;
-        scaleMinK4(2 * c, scales, &sc0, &m0);
-        scaleMinK4(2 * c + 1, scales, &sc1, &m1);
-        const float d0 = d * static_cast<float>(sc0), min0 = dmin * static_cast<float>(m0);
-        const float d1 = d * static_cast<float>(sc1), min1 = dmin * static_cast<float>(m1);
-        const std::byte* q = qs + 32 * c;
-        for (int l = 0; l < 32; ++l) {
-            const int h0 = (u8(qh, l) >> (2 * c)) & 1;
-            const int h1 = (u8(qh, l) >> (2 * c + 1)) & 1;
+            const int h0 = qh ? (u8(qh, l) >> (2 * c)) & 1 : 0;
+            const int h1 = qh ? (u8(qh, l) >> (2 * c + 1)) & 1 : 0;
             y[64 * c + l] = d0 * static_cast<float>((u8(q, l) & 0x0F) + 16 * h0) - min0;
             y[64 * c + 32 + l] = d1 * static_cast<float>((u8(q, l) >> 4) + 16 * h1) - min1;
         }
     }
 }
+
+void dequantQ4_K(const std::byte* b, float* y) { dequantK4or5(b, y, nullptr, b + 16); }
+
+void dequantQ5_K(const std::byte* b, float* y) { dequantK4or5(b, y, b + 16, b + 48); }
 
 void dequantQ6_K(const std::byte* b, float* y) {
     const std::byte* ql = b;
