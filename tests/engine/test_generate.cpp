@@ -18,6 +18,7 @@
 #include "attn/generate.h"
 #include "attn/trace.h"
 #include "formats_test_util.h"
+#include "gpt2_fixture.h"
 
 namespace attn {
 namespace {
@@ -451,6 +452,38 @@ TEST(Generate, RefusesWhatCannotGenerate) {
     r = generate(model, idsToTokens(*model, {1}));
     ASSERT_FALSE(r);
     EXPECT_NE(r.message().find("output layer"), std::string::npos) << r.message();
+}
+
+TEST(Generate, AGpt2FolderGeneratesAsItsFullTraceSays) {
+    // The loader's GPT-2 (learned positions, tied output layer, byte-level BPE pieces).
+    testing::TempDir dir;
+    fixture::Gpt2TokenizerFiles tok;
+    tok.extra = {"\xC4\xA0t", "he"};
+    tok.merges = {{"\xC4\xA0", "t"}, {"h", "e"}};
+    const fixture::Gpt2Hf hf = fixture::randomGpt2(fixture::Gpt2Shape{}, 5);
+    ASSERT_TRUE(fixture::writeGpt2Folder(dir.path().string(), hf, tok));
+    auto loaded = loadModel(dir.path().string());
+    ASSERT_TRUE(loaded) << loaded.message();
+    std::shared_ptr<const Model> model = *loaded;
+    GenerateOptions opt;
+    opt.max_new_tokens = 20;  // 32 positions: room for all
+    opt.sampling.temperature = 1.0f;
+    opt.stop_at_eos = false;
+    auto gen = generateFromText(model, "the hat", opt);
+    ASSERT_TRUE(gen) << gen.message();
+    ASSERT_EQ(gen->steps.size(), 20u);
+    const StepDifference d = compareWithFullTrace(model, *gen, opt);
+    EXPECT_LE(d.attention, 1e-5);
+    EXPECT_LE(d.prob, 1e-5);
+    std::string pieces;
+    for (const auto& st : gen->steps) pieces += model->tokenizer->decode(st.token);
+    EXPECT_EQ(gen->text(), pieces);
+    // The 32 learned positions end generation when they are used up.
+    opt.max_new_tokens = 100;
+    auto longer = generateFromText(model, "the hat", opt);
+    ASSERT_TRUE(longer);
+    EXPECT_EQ(longer->stopped_by, StopReason::ContextFull);
+    EXPECT_EQ(longer->prompt.size() + longer->steps.size(), 33u);
 }
 
 // ---- stories260K -----------------------------------------------------------------------------
