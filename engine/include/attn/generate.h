@@ -54,7 +54,8 @@ struct GenerationStep {
     /// The most probable next tokens (id, softmax probability at temperature 1), best first.
     std::vector<std::pair<int, float>> top;
     /// attention[layer][head]: the softmax weights of the query at `position` over keys
-    /// 0 … position, (position + 1) values summing to 1.
+    /// 0 … position, (position + 1) values summing to 1. The keys of step i are
+    /// Generation::tokens(i): the prompt and the i tokens generated before it.
     std::vector<std::vector<RowVec>> attention;
 };
 
