@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
+#include "attn/generate.h"
 #include "attn/open_model.h"
 
 namespace attn::cli {
@@ -178,13 +182,86 @@ Result<TracePtr> traceFromArgs(const Args& a) {
     const bool seq2seq = a.has("source") || a.has("target");
     if (seq2seq && !(a.has("source") && a.has("target")))
         return makeError("Encoder–decoder attention needs both --source and --target.");
-    if (!seq2seq && !a.has("text")) return makeError("Give the text with --text \"...\".");
+    if (seq2seq && a.has("ids"))
+        return makeError(
+            "--ids gives the tokens of one text; it cannot go with --source/--target.");
+    if (!seq2seq && !a.has("text") && !a.has("ids"))
+        return makeError("Give the text with --text \"...\" (or token ids with --ids 1,2,3).");
+    if (a.has("text") && a.has("ids")) return makeError("Give either --text or --ids, not both.");
     auto model = resolveModel(a, seq2seq);
     if (!model) return model.error();
     auto opt = runOptionsFromArgs(a, **model);
     if (!opt) return opt.error();
     if (seq2seq) return runSeq2Seq(*model, a.get("source"), a.get("target"), *opt);
+    if (a.has("ids")) {
+        auto ids = parseIdList(a.get("ids"));
+        if (!ids) return ids.error();
+        auto tokens = tokensFromIds(**model, *ids);
+        if (!tokens) return tokens.error();
+        return runTokens(*model, std::move(*tokens), *opt);
+    }
     return run(*model, a.get("text"), *opt);
+}
+
+Result<std::string> textFromArgs(const Args& a) {
+    namespace fs = std::filesystem;
+    constexpr std::uintmax_t kMaxTextFileBytes = 64u << 20;
+    if (a.has("text") == a.has("text-file"))
+        return makeError("Give the text with --text \"...\" or --text-file FILE (one of them).");
+    if (a.has("text")) return a.get("text");
+    const std::string path = a.get("text-file");
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) return makeError(path + ": no such file");
+    if (fs::file_size(path, ec) > kMaxTextFileBytes)
+        return makeError(path + ": larger than the 64 MB we tokenize at once");
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    if (!in && !in.eof()) return makeError(path + ": cannot be read");
+    return s.str();
+}
+
+Result<std::vector<int>> parseIdList(const std::string& text, const std::string& option) {
+    constexpr std::size_t kMaxIds = 1'000'000;
+    std::vector<int> ids;
+    std::size_t at = 0;
+    const auto isSpace = [](char c) { return c == ' ' || c == '\t'; };
+    while (true) {
+        std::size_t end = text.find(',', at);
+        if (end == std::string::npos) end = text.size();
+        std::size_t b = at, e = end;
+        while (b < e && isSpace(text[b])) ++b;
+        while (e > b && isSpace(text[e - 1])) --e;
+        const std::string item = text.substr(b, e - b);
+        int v = 0;
+        auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+        if (item.empty() || ec != std::errc() || p != item.data() + item.size() || v < 0)
+            return makeError("--" + option + " takes token ids ≥ 0 separated by commas (1,2,3); '" +
+                             item.substr(0, 40) + "' (number " + std::to_string(ids.size() + 1) +
+                             ") is not one.");
+        if (ids.size() >= kMaxIds) return makeError("--" + option + " takes at most 1000000 ids.");
+        ids.push_back(v);
+        if (end == text.size()) break;
+        at = end + 1;
+    }
+    return ids;
+}
+
+Result<std::vector<Token>> tokensFromArgs(const Args& a, const Model& model) {
+    const int given = int(a.has("text")) + int(a.has("text-file")) + int(a.has("ids"));
+    if (given != 1)
+        return makeError(
+            "Give the prompt with one of --text \"...\", --text-file FILE or --ids 1,2,3.");
+    if (a.has("ids")) {
+        auto ids = parseIdList(a.get("ids"));
+        if (!ids) return ids.error();
+        return tokensFromIds(model, *ids);
+    }
+    auto text = textFromArgs(a);
+    if (!text) return text.error();
+    auto in = tokenizeInput(model, *text);
+    if (!in) return in.error();
+    return std::move(in->tokens);
 }
 
 }  // namespace attn::cli

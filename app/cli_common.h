@@ -63,7 +63,18 @@ Result<RunOptions> runOptionsFromArgs(const Args& args, const Model& model);
 /// are an error: it keeps its own shape.
 Result<std::shared_ptr<const Model>> resolveModel(const Args& args, bool wantSeq2Seq);
 
-/// Runs the trace the options ask for (--text, or --source/--target).
+/// Runs the trace the options ask for (--text or --ids, or --source/--target).
 Result<TracePtr> traceFromArgs(const Args& args);
+
+/// The text of --text or --text-file (exactly one of them; a file of at most 64 MB).
+Result<std::string> textFromArgs(const Args& args);
+
+/// "1,2,3" (spaces allowed around the commas) as ids; the message names the option and the
+/// first bad entry. At most 1,000,000 ids.
+Result<std::vector<int>> parseIdList(const std::string& text, const std::string& option = "ids");
+
+/// The tokens a command runs: exactly one of --text, --text-file (tokenized by the model) or
+/// --ids (each checked against the model's vocabulary).
+Result<std::vector<Token>> tokensFromArgs(const Args& args, const Model& model);
 
 }  // namespace attn::cli

@@ -21,8 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr std::uintmax_t kMaxTextFileBytes = 64u << 20;
-
 // The tokenizer SPEC names: a tokenizer file directly, else the model's.
 Result<std::shared_ptr<const TextTokenizer>> resolveTokenizer(const Args& args) {
     const std::string spec = args.get("model", "untrained");
@@ -49,22 +47,6 @@ Result<std::shared_ptr<const TextTokenizer>> resolveTokenizer(const Args& args) 
     if (!model) return model.error();
     if (!(*model)->tokenizer) return makeError(spec + ": the model has no tokenizer");
     return (*model)->tokenizer;
-}
-
-Result<std::string> readText(const Args& args) {
-    if (args.has("text") == args.has("text-file"))
-        return makeError("Give the text with --text \"...\" or --text-file FILE (one of them).");
-    if (args.has("text")) return args.get("text");
-    const std::string path = args.get("text-file");
-    std::error_code ec;
-    if (!fs::is_regular_file(path, ec)) return makeError(path + ": no such file");
-    if (fs::file_size(path, ec) > kMaxTextFileBytes)
-        return makeError(path + ": larger than the 64 MB we tokenize at once");
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    if (!in && !in.eof()) return makeError(path + ": cannot be read");
-    return s.str();
 }
 
 // A piece as one printable line: control characters escaped, the rest as it is.
@@ -117,7 +99,7 @@ int runTokenizeCommand(int argc, char** argv) {
                   << "' (quote the text: --text \"...\").\n";
         return 2;
     }
-    auto text = readText(*args);
+    auto text = textFromArgs(*args);
     if (!text) {
         std::cerr << "attention-lab tokenize: " << text.message() << '\n';
         return 2;

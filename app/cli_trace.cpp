@@ -266,7 +266,7 @@ void printTraceJson(const Trace& tr, std::ostream& out) {
 
 int runTraceCommand(int argc, char** argv) {
     std::vector<std::string> values = modelOptionNames();
-    for (const char* v : {"text", "source", "target"}) values.push_back(v);
+    for (const char* v : {"text", "ids", "source", "target"}) values.push_back(v);
     auto args = parseArgs(argc, argv, 2, values, {"json", "no-scale", "help"});
     if (!args) {
         std::cerr << "attention-lab trace: " << args.message() << '\n';
@@ -274,7 +274,8 @@ int runTraceCommand(int argc, char** argv) {
     }
     // -h as in every other command (parseArgs reads it as a positional word).
     if (args->flag("help") || (args->positional.size() == 1 && args->positional[0] == "-h")) {
-        std::cout << "attention-lab trace --text \"...\" [--layers N --heads H --d-model D "
+        std::cout << "attention-lab trace --text \"...\" (or --ids 1,2,3) [--layers N --heads H "
+                     "--d-model D "
                      "--mask none|causal|padding --pe sinusoidal|learned|rope|none --score "
                      "scaled-dot|dot|cosine|general|additive --projection embeddings|qk|qkv "
                      "--temperature T --seed S --no-scale --model untrained|builtin:NAME|PATH] "

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli_export.h"
+#include "cli_generate.h"
 #include "cli_screenshots.h"
 #include "cli_tokenize.h"
 #include "cli_trace.h"
@@ -23,13 +24,18 @@ void printHelp() {
 Usage:
   attention-lab                      open the window
   attention-lab --model SPEC --text "..." --view TITLE [--presentation]   open it on a model, a sentence, a view
-  attention-lab trace --text "..."   print every step of attention on a sentence
+  attention-lab trace --text "..."   print every step of attention on a sentence (or --ids 1,2,3)
   attention-lab trace --source "..." --target "..."   encoder–decoder (cross-attention)
   attention-lab export --text "..." --view weights|scores|pe|values|heads --format png|svg|pdf|csv|json --out PATH
                     [--layer L --head H] (counted from 1, as in the window)
   attention-lab screenshots --out DIR   every view and step at 1024×768 and 1920×1080, audited
   attention-lab tokenize --model tokenizer.json|FILE.gguf|FOLDER|SPEC --text "..." [--json]
                     ids and pieces of a text (also --text-file FILE)
+  attention-lab generate --model SPEC --text "..." --tokens N [--temperature T --seed S
+                    --top-k K --top-p P] [--json]   continue a prompt (also --text-file, --ids),
+                    keeping every generated token's attention
+  attention-lab models [PATH ...] [--json]   the models on this computer (Hugging Face cache,
+                    Ollama, LM Studio) with architecture, quantization and size
   attention-lab train --corpus english|translation --out FILE
   attention-lab translate --text "the ball is blue" [--json]
   attention-lab fill --text "the black cat drank the [MASK]"
@@ -73,6 +79,8 @@ int main(int argc, char** argv) {
     if (cmd == "evaluate") return attn::cli::runEvaluateCommand(argc, argv);
     if (cmd == "export") return attn::cli::runExportCommand(argc, argv);
     if (cmd == "tokenize") return attn::cli::runTokenizeCommand(argc, argv);
+    if (cmd == "generate") return attn::cli::runGenerateCommand(argc, argv);
+    if (cmd == "models") return attn::cli::runModelsCommand(argc, argv);
     if (cmd == "screenshots") return attn::cli::runScreenshotsCommand(argc, argv);
     if (!cmd.empty() && cmd[0] != '-') {
         std::cerr << "attention-lab: unknown command '" << cmd << "'. Try --help.\n";

@@ -333,7 +333,8 @@ TEST(CliBinary, HelpListsEveryCommand) {
         expectOk(r);
         EXPECT_TRUE(r.err.empty()) << r.err;
         EXPECT_TRUE(has(r.out, "Usage:"));
-        for (const char* c : {"trace", "export", "train", "translate", "fill", "evaluate"})
+        for (const char* c : {"trace", "export", "train", "translate", "fill", "evaluate",
+                              "tokenize", "generate", "models"})
             EXPECT_TRUE(has(r.out, std::string("attention-lab ") + c + " "));
     }
 }
@@ -400,7 +401,7 @@ TEST_P(CliEveryCommand, AMissingValueExitsTwoAndIsNamed) {
 
 INSTANTIATE_TEST_SUITE_P(Commands, CliEveryCommand,
                          ::testing::Values("trace", "export", "train", "translate", "fill",
-                                           "evaluate"));
+                                           "evaluate", "generate"));
 
 // trace
 
