@@ -258,7 +258,10 @@ TEST(Llama2cTest, TokenizerEncodesLikeLlama2c) {
     EXPECT_EQ(t.encodeIds(zoe), zoe_ids);
     EXPECT_EQ(t.decodeIds(zoe_ids), zoe);  // the lone dummy space right after BOS is dropped
     const std::vector<Token> zt = t.encode(zoe);
-    EXPECT_TRUE(zt[4].unknown);  // byte fallback
+    EXPECT_FALSE(zt[4].unknown) << "a byte-fallback piece is read exactly, not as <unk>";
+    EXPECT_TRUE(zt[4].partial) << "it holds one of ë's two bytes";
+    EXPECT_TRUE(zt[5].partial);
+    EXPECT_FALSE(zt[3].partial);
     EXPECT_EQ(zt[4].begin, 2u);
     EXPECT_EQ(zt[4].end, 3u);
     EXPECT_EQ(t.decode(198), "\xC3");

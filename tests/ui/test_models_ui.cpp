@@ -169,6 +169,53 @@ TEST_F(ModelActionsTest, MenuHasTheModelChoices) {
     EXPECT_GT(colourCount(image), 2);
 }
 
+TEST_F(ModelActionsTest, OnThisComputerListsTheHuggingFaceCacheAndRecentFilesAndOpensThem) {
+    REQUIRE_STORIES();
+    // A Hugging Face cache with one Llama snapshot (config only: listed, described by its
+    // config.json) and no Ollama store.
+    const QString hub = m_dir.filePath(QStringLiteral("hub"));
+    const QString snapshot = hub + QStringLiteral("/models--acme--tiny-llama/snapshots/abc123");
+    ASSERT_TRUE(QDir().mkpath(snapshot));
+    {
+        QFile config(snapshot + QStringLiteral("/config.json"));
+        ASSERT_TRUE(config.open(QIODevice::WriteOnly));
+        config.write(R"({"architectures": ["LlamaForCausalLM"], "model_type": "llama",
+                         "torch_dtype": "bfloat16"})");
+    }
+    const QByteArray oldHub = qgetenv("HF_HUB_CACHE"), oldOllama = qgetenv("OLLAMA_MODELS");
+    qputenv("HF_HUB_CACHE", hub.toLocal8Bit());
+    qputenv("OLLAMA_MODELS", m_dir.filePath(QStringLiteral("no-ollama")).toLocal8Bit());
+    m_actions->load(kStories);  // a recent file
+    m_actions->waitForIdle();
+    m_actions->discover();
+    m_actions->waitForDiscovery();
+    qputenv("HF_HUB_CACHE", oldHub);
+    qputenv("OLLAMA_MODELS", oldOllama);
+    if (oldHub.isEmpty()) qunsetenv("HF_HUB_CACHE");
+    if (oldOllama.isEmpty()) qunsetenv("OLLAMA_MODELS");
+
+    QStringList texts;
+    QAction* stories = nullptr;
+    for (QAction* a : m_actions->computerMenu()->actions()) {
+        texts << a->text();
+        if (a->text().startsWith(QStringLiteral("stories260K"))) stories = a;
+    }
+    const QString joined = texts.join(QStringLiteral(" | "));
+    EXPECT_TRUE(joined.contains(QStringLiteral("acme/tiny-llama — LlamaForCausalLM · bfloat16")))
+        << joined.toStdString();
+    EXPECT_TRUE(texts.contains(QStringLiteral("Hugging Face cache"))) << "a section per place";
+    EXPECT_TRUE(texts.contains(QStringLiteral("Recent files"))) << joined.toStdString();
+    ASSERT_NE(stories, nullptr) << joined.toStdString();
+    EXPECT_TRUE(stories->text().contains(QStringLiteral("llama"))) << stories->text().toStdString();
+
+    m_actions->useUntrained();
+    QSignalSpy loaded(m_actions.get(), &ModelActions::modelLoaded);
+    stories->trigger();
+    m_actions->waitForIdle();
+    ASSERT_EQ(loaded.count(), 1);
+    EXPECT_EQ(m_session.model()->config.n_kv_heads, 4) << "stories260K is open again";
+}
+
 TEST_F(ModelActionsTest, LoadsStories260KAndPredictsTheNextToken) {
     REQUIRE_STORIES();
     PredictionView prediction(&m_session);

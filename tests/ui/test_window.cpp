@@ -868,3 +868,29 @@ TEST_F(WindowTest, LearnIsWatchableByDefault) {
     ASSERT_NE(slow, nullptr);
     EXPECT_TRUE(slow->isChecked());
 }
+
+TEST_F(WindowTest, UnknownWordsAreMarkedAndTheWindowSaysWhichAndWhatHelps) {
+    auto model = attn::openModel("builtin:english");
+    if (!model) GTEST_SKIP() << model.message();
+    s->setModel(std::move(model.value()));
+    s->setText(QStringLiteral("the black cat drank the zorblax"));
+    s->runNow();
+    s->waitForIdle();
+    ASSERT_TRUE(s->trace()) << s->lastError().toStdString();
+    QCoreApplication::processEvents();
+    goTo("L0.self.weights");
+    const QStringList rows = w->stepView()->mainHeatmap()->rowLabels();
+    EXPECT_TRUE(rows.contains("zorblax ?")) << rows.join(" | ").toStdString();
+    EXPECT_TRUE(rows.contains("cat")) << "known words keep their plain label";
+    auto* info = w->controls()->findChild<QLabel*>(QStringLiteral("runInfo"));
+    ASSERT_NE(info, nullptr);
+    EXPECT_TRUE(info->text().contains("zorblax")) << info->text().toStdString();
+    EXPECT_TRUE(info->text().contains("[UNK]")) << info->text().toStdString();
+    EXPECT_TRUE(info->text().contains("stories260K")) << "offers a model that reads any text";
+
+    s->setText(QStringLiteral("the black cat drank the milk"));
+    s->runNow();
+    s->waitForIdle();
+    QCoreApplication::processEvents();
+    EXPECT_FALSE(info->text().contains("[UNK]")) << "no note when every word is known";
+}

@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "attn/analysis.h"
+#include "common/token_labels.h"
 #include "views/step_view.h"
 #include "widgets/heatmap_view.h"
 
@@ -527,13 +528,6 @@ QString labelOr(const QStringList& labels, int i) {
     return i < labels.size() ? labels[i] : QString::number(i);
 }
 
-QStringList tokenTexts(const std::vector<Token>& tokens) {
-    QStringList out;
-    out.reserve(static_cast<int>(tokens.size()));
-    for (const Token& t : tokens) out << QString::fromStdString(t.text);
-    return out;
-}
-
 }  // namespace
 
 // --- formats -----------------------------------------------------------------------------------
@@ -812,9 +806,11 @@ Result<LabelledMatrix> headMatrix(const Trace& trace, int layer, int head, const
 
     LabelledMatrix m;
     const auto& qTokens = decoder ? trace.target_tokens : trace.tokens;
+    const auto& qText = decoder ? trace.target_text : trace.text;
     const auto& kTokens = cross ? trace.tokens : qTokens;
-    m.rows = tokenTexts(qTokens);
-    m.cols = tokenTexts(kTokens);
+    const auto& kText = cross ? trace.text : qText;
+    m.rows = tokenLabels(qText, qTokens);
+    m.cols = tokenLabels(kText, kTokens);
     if (what == QLatin1String("weights")) {
         m.values = stored.weights;
     } else if (what == QLatin1String("values")) {

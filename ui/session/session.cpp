@@ -36,13 +36,6 @@ bool sameFocus(const Session::Focus& a, const Session::Focus& b) {
 // Heads recomputed on demand that a session keeps per trace.
 constexpr std::size_t kDetailCacheSize = 4;
 
-QStringList labelsOf(const std::vector<attn::Token>& tokens) {
-    QStringList out;
-    out.reserve(static_cast<int>(tokens.size()));
-    for (const attn::Token& t : tokens) out << QString::fromStdString(t.text);
-    return out;
-}
-
 }  // namespace
 
 Session::Session(QObject* parent) : QObject(parent) {
@@ -69,6 +62,78 @@ Session::~Session() {
         w->disconnect(this);
         w->waitForFinished();
     }
+    if (m_genWatcher) {
+        m_genCancel->store(true);
+        m_genWatcher->disconnect(this);
+        m_genWatcher->waitForFinished();
+    }
+}
+
+// --- generation ------------------------------------------------------------------------------
+
+void Session::generate(int tokens, const attn::SamplingOptions& sampling) {
+    dropGeneration();
+    m_genError.clear();
+    if (!m_trace || !m_trace->model) {
+        m_genError = tr("There is no trace to continue yet.");
+        emitChange(SessionChange::Generation);
+        return;
+    }
+    attn::GenerateOptions opt;
+    opt.max_new_tokens = tokens;
+    opt.sampling = sampling;
+    opt.attention = m_runOptions.attention;
+    opt.disabled_heads = m_runOptions.disabled_heads;
+    m_genCancel = std::make_shared<std::atomic<bool>>(false);
+    opt.cancel = m_genCancel.get();
+    // Progress crosses to the GUI thread queued; the session outlives the worker (its
+    // destructor cancels and waits), and a QPointer guards the queued call.
+    QPointer<Session> self(this);
+    opt.on_step = [self](const attn::GenerationStep&, int done, int total) {
+        QMetaObject::invokeMethod(
+            qApp,
+            [self, done, total] {
+                if (self) emit self->generationProgress(done, total);
+            },
+            Qt::QueuedConnection);
+    };
+    auto* watcher = new QFutureWatcher<attn::Result<attn::Generation>>(this);
+    m_genWatcher = watcher;
+    connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher] {
+        watcher->deleteLater();
+        if (watcher != m_genWatcher) return;  // dropped with its trace
+        m_genWatcher = nullptr;
+        attn::Result<attn::Generation> r = watcher->result();
+        if (r.ok())
+            m_gen = std::make_shared<const attn::Generation>(std::move(r.value()));
+        else if (r.code() != attn::ErrorCode::Cancelled)
+            m_genError = QString::fromStdString(r.message());
+        emitChange(SessionChange::Generation);
+    });
+    watcher->setFuture(
+        QtConcurrent::run([model = m_trace->model, prompt = m_trace->tokens, opt,
+                           cancel = m_genCancel] { return attn::generate(model, prompt, opt); }));
+    emitChange(SessionChange::Generation);
+}
+
+void Session::cancelGeneration() {
+    if (m_genCancel) m_genCancel->store(true);
+}
+
+void Session::waitForGeneration() {
+    while (m_genWatcher) {
+        m_genWatcher->waitForFinished();
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
+    }
+}
+
+void Session::dropGeneration() {
+    if (m_genWatcher) {
+        // Let it finish in the background; its result is ignored (watcher != m_genWatcher).
+        m_genCancel->store(true);
+        m_genWatcher = nullptr;
+    }
+    m_gen.reset();
 }
 
 // --- input ---------------------------------------------------------------------------------
@@ -273,6 +338,7 @@ void Session::emitChange(int parts) {
 
 void Session::resetDerived() {
     m_detail.clear();
+    dropGeneration();  // its prompt was the old trace's
     for (int d = 0; d < 2; ++d) {
         m_summaries[d].reset();
         m_rollout[d].reset();
@@ -503,7 +569,14 @@ void Session::setShowNumbers(bool on) {
 
 QStringList Session::tokenLabels(bool target) const {
     if (!m_trace) return {};
-    return labelsOf(target ? m_trace->target_tokens : m_trace->tokens);
+    return target ? attn::ui::tokenLabels(m_trace->target_text, m_trace->target_tokens)
+                  : attn::ui::tokenLabels(m_trace->text, m_trace->tokens);
+}
+
+std::vector<TokenChip> Session::tokenChips(bool target) const {
+    if (!m_trace) return {};
+    return target ? attn::ui::tokenChips(m_trace->target_text, m_trace->target_tokens)
+                  : attn::ui::tokenChips(m_trace->text, m_trace->tokens);
 }
 
 QStringList Session::queryLabels() const { return tokenLabels(m_focus.decoder); }

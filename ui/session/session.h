@@ -19,9 +19,11 @@
 #include <tuple>
 
 #include "attn/analysis.h"
+#include "attn/generate.h"
 #include "attn/model.h"
 #include "attn/trace.h"
 #include "common/colormaps.h"
+#include "common/token_labels.h"
 
 namespace attn::ui {
 
@@ -35,8 +37,9 @@ struct SessionChange {
         Appearance = 4,  ///< colour map, font scale, numbers in cells
         Model = 8,       ///< another model or config
         Derived = 16,    ///< derived data computed in the background is ready (rollout)
+        Generation = 32  ///< a generation started, finished or was dropped with its trace
     };
-    static constexpr int All = Trace | Focus | Appearance | Model | Derived;
+    static constexpr int All = Trace | Focus | Appearance | Model | Derived | Generation;
     int parts = 0;
     bool has(int part) const { return (parts & part) != 0; }
 };
@@ -144,12 +147,30 @@ public:
     QStringList keyLabels() const;
     /// Token texts of the source (target = false) or the target side.
     QStringList tokenLabels(bool target) const;
+    /// The sentence as chips: one per token, one for the tokens that make one character.
+    std::vector<TokenChip> tokenChips(bool target) const;
     /// The attention block in focus (self or cross of focus().layer), or nullptr.
     const attn::AttentionTrace* focusedBlock() const;
     /// The block of any layer/stack, or nullptr when the trace has no such block.
     const attn::AttentionTrace* block(int layer, bool decoder, bool cross) const;
     /// Number of layers of a stack in the current trace.
     int layerCount(bool decoder) const;
+
+    // --- generation ----------------------------------------------------------------------
+    /// Generates up to tokens tokens after the current trace's tokens (a decoder with an LM
+    /// head), with a key/value cache, in the background; the run options (attention knobs,
+    /// heads switched off) are the session's. generationProgress while it runs, then
+    /// changed(Generation). A new trace drops the generation (its prompt is gone).
+    void generate(int tokens, const attn::SamplingOptions& sampling);
+    /// Stops after the current token; the tokens so far are kept.
+    void cancelGeneration();
+    bool generating() const { return m_genWatcher != nullptr; }
+    /// The last finished generation of the current trace, or nullptr.
+    std::shared_ptr<const attn::Generation> generation() const { return m_gen; }
+    /// Why the last generation could not run (empty when it did).
+    QString generationError() const { return m_genError; }
+    /// Blocks until no generation runs (tests).
+    void waitForGeneration();
 
     // --- appearance (shared by every view) ----------------------------------------------
     /// The sequential map for weights and other non-negative values; signed values always use
@@ -168,6 +189,8 @@ signals:
     void busyChanged(bool busy);
     void progress(double fraction);
     void errorOccurred(const QString& message);  ///< empty when the last run succeeded
+    /// While generating: tokens done of tokens asked.
+    void generationProgress(int done, int total);
 
 private:
     void scheduleRun();
@@ -211,6 +234,12 @@ private:
     ColorMapKind m_colorMap = ColorMapKind::Viridis;
     double m_fontScale = 1.0;
     bool m_showNumbers = true;
+    // Generation of the current trace.
+    void dropGeneration();
+    std::shared_ptr<const attn::Generation> m_gen;
+    QString m_genError;
+    QFutureWatcher<attn::Result<attn::Generation>>* m_genWatcher = nullptr;
+    std::shared_ptr<std::atomic<bool>> m_genCancel;
 };
 
 }  // namespace attn::ui

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "common/token_labels.h"
 #include "session/session.h"
 #include "views/heads_common.h"
 #include "widgets/analysis_view_util.h"
@@ -252,8 +253,7 @@ void PositionalView::rebuild() {
     m_ropeTheta = cfg.rope_theta;
     m_learned = model ? model->weights.position_embedding : Eigen::MatrixXf();
     m_tokenLabels.clear();
-    if (trace)
-        for (const Token& t : trace->tokens) m_tokenLabels << QString::fromStdString(t.text);
+    if (trace) m_tokenLabels = tokenLabels(trace->text, trace->tokens);
     m_tokens = static_cast<int>(m_tokenLabels.size());
     {
         const QSignalBlocker block(m_positions);

@@ -15,6 +15,7 @@
 #include "attn/evaluate.h"
 #include "attn/prediction.h"
 #include "attn/tokenizer.h"
+#include "views/generation_panel.h"
 
 namespace attn::ui {
 
@@ -290,6 +291,8 @@ PredictionView::PredictionView(Session* session, QWidget* parent)
     layout->addWidget(m_appendRow);
     layout->addWidget(m_fill, 1);
     layout->addWidget(m_compare);
+    m_generation = new GenerationPanel(session, this);
+    layout->addWidget(m_generation, 2);
 
     refreshNow();
 }

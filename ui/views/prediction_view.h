@@ -22,6 +22,8 @@ class QHBoxLayout;
 
 namespace attn::ui {
 
+class GenerationPanel;
+
 /// Horizontal probability bars with the label of each bar on the left and its percentage at the
 /// end (QCustomPlot). The first item is drawn on top.
 class ProbabilityBars : public QWidget {
@@ -118,6 +120,8 @@ public:
     QList<QPushButton*> appendButtons() const { return m_appendButtons; }
     /// What appending candidate i adds to the text ("little" → " little" after a word).
     QString appendPiece(int i) const;
+    /// Generate N tokens and step through their attention (causal models with an LM head).
+    GenerationPanel* generationPanel() const { return m_generation; }
 
 signals:
     /// After every refresh; token is empty when the model does not predict a next token.
@@ -129,6 +133,7 @@ private:
     void refresh(int parts) override;
     void rebuildAppendButtons(const attn::Model& model, bool seq2seq);
 
+    GenerationPanel* m_generation = nullptr;
     QLabel* m_heading = nullptr;
     QLabel* m_context = nullptr;
     QLabel* m_compare = nullptr;

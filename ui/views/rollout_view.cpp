@@ -7,22 +7,12 @@
 #include <QVBoxLayout>
 #include <algorithm>
 
+#include "common/token_labels.h"
 #include "session/session.h"
 #include "views/heads_common.h"
 #include "widgets/heatmap_view.h"
 
 namespace attn::ui {
-
-namespace {
-
-QStringList labelsOf(const std::vector<attn::Token>& tokens) {
-    QStringList out;
-    for (const attn::Token& t : tokens)
-        out << (t.unknown ? QStringLiteral("[UNK]") : QString::fromStdString(t.text));
-    return out;
-}
-
-}  // namespace
 
 RolloutView::RolloutView(Session* session, QWidget* parent)
     : SessionView(session,
@@ -124,7 +114,8 @@ void RolloutView::showLayer(int layer) {
     }
     layer = std::clamp(layer, 0, L - 1);
     m_layerLabel->setText(tr("after layer %1 of %2").arg(layer + 1).arg(L));
-    const QStringList labels = labelsOf(m_decoder ? m_trace->target_tokens : m_trace->tokens);
+    const QStringList labels = m_decoder ? tokenLabels(m_trace->target_text, m_trace->target_tokens)
+                                         : tokenLabels(m_trace->text, m_trace->tokens);
     m_heatmap->setTitle(tr("Rollout through layers 1–%1").arg(layer + 1));
     const attn::Mat& R = (*m_rollout)[static_cast<std::size_t>(layer)];  // (T, T)
     // From 0, so a pale cell means "little", not "the least of similar values".

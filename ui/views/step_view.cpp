@@ -640,16 +640,28 @@ QString stepSection(const Step& s) {
                      : QObject::tr("Layer %1").arg(s.layer + 1);
 }
 
-QString tokenChips(const QStringList& tokens, double scale) {
+QString tokenChips(const std::vector<TokenChip>& chips, double scale) {
     QString html = QStringLiteral("<div style='line-height:170%;'>");
     const int pt = static_cast<int>(13 * scale);
-    for (int i = 0; i < tokens.size(); ++i) {
+    for (const TokenChip& chip : chips) {
+        // t₁ … tₙ, as every label a person reads; the tokens of one character share a chip
+        // numbered by their range (t₃–t₆) and tinted.
+        const QString index =
+            chip.count > 1
+                ? QStringLiteral("%1–%2").arg(chip.first + 1).arg(chip.first + chip.count)
+                : QString::number(chip.first + 1);
+        // A word the model does not know is greyed and marked "?": it reads [UNK] there.
+        const QString background = chip.unknown            ? QStringLiteral("#e0e0e0")
+                                   : chip.pieces.isEmpty() ? QStringLiteral("#e8eefc")
+                                                           : QStringLiteral("#fbe9d0");
+        const QString text =
+            chip.text.toHtmlEscaped() + (chip.unknown ? QStringLiteral(" ?") : QString());
         html += QStringLiteral(
-                    "<span style='background-color:#e8eefc; color:#1a237e; font-size:%1pt;'>"
+                    "<span style='background-color:%4; color:%5; font-size:%1pt;'>"
                     "&nbsp;%2&nbsp;</span><sub style='color:#777;'>%3</sub>&nbsp;&nbsp; ")
                     .arg(pt)
-                    .arg(tokens[i].toHtmlEscaped())
-                    .arg(i + 1);  // t₁ … tₙ, as every label a person reads
+                    .arg(text, index, background,
+                         chip.unknown ? QStringLiteral("#616161") : QStringLiteral("#1a237e"));
     }
     return html + QStringLiteral("</div>");
 }
@@ -1599,11 +1611,11 @@ void StepView::refresh(int parts) {
     m_tokens->setVisible(content.tokens);
     m_matrices->setVisible(!content.tokens);
     if (content.tokens)
-        m_tokens->setText(tokenChips(m_session->tokenLabels(false), m_session->fontScale()));
+        m_tokens->setText(tokenChips(m_session->tokenChips(false), m_session->fontScale()));
     if (content.tokens && m_session->isSeq2Seq())
         m_tokens->setText(m_tokens->text() + QStringLiteral("<p>") + tr("Target:") +
                           QStringLiteral("</p>") +
-                          tokenChips(m_session->tokenLabels(true), m_session->fontScale()));
+                          tokenChips(m_session->tokenChips(true), m_session->fontScale()));
     m_productable = content.product;
     m_concatHeads = content.concatHeads;
     const Session::Focus& f = m_session->focus();

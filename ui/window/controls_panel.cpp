@@ -486,12 +486,29 @@ void ControlsPanel::syncFromSession() {
     if (untrained) {
         m_modelLabel->setText(tr("Untrained: random weights from the seed."));
     } else {
-        const QString name = QString::fromStdString(model->config.name);
-        m_modelLabel->setText(tr("<b>%1</b> (%2 layers × %3 heads, d_model %4)")
-                                  .arg(name.toHtmlEscaped())
-                                  .arg(model->config.n_layers)
-                                  .arg(model->config.n_heads)
-                                  .arg(model->config.d_model));
+        const attn::ModelConfig& mc = model->config;
+        const QString name = QString::fromStdString(mc.name);
+        QString label = tr("<b>%1</b> (%2 layers × %3 heads, d_model %4)")
+                            .arg(name.toHtmlEscaped())
+                            .arg(mc.n_layers)
+                            .arg(mc.n_heads)
+                            .arg(mc.d_model);
+        // Grouped-query attention: say which heads share keys and values.
+        if (mc.kvHeads() != mc.n_heads)
+            label +=
+                QStringLiteral("<br>") + tr("%1 query heads share %2 key/value heads (%3 each)")
+                                             .arg(mc.n_heads)
+                                             .arg(mc.kvHeads())
+                                             .arg(mc.n_heads / std::max(mc.kvHeads(), 1));
+        // A quantized file says so: the pictures come from its rounded weights.
+        const QString stored = QString::fromStdString(model->quantization).toHtmlEscaped();
+        if (stored == QLatin1String("F16") || stored == QLatin1String("BF16"))
+            label += QStringLiteral("<br>") +
+                     tr("Weights stored as %1 (half precision), computed in float32").arg(stored);
+        else if (!stored.isEmpty() && stored != QLatin1String("F32"))
+            label += QStringLiteral("<br>") +
+                     tr("Weights stored as %1 (quantized file), computed in float32").arg(stored);
+        m_modelLabel->setText(label);
     }
     m_backToUntrained->setVisible(!untrained);
     // A loaded model only has the weights it was trained with: general (q·W·k) and additive
@@ -551,6 +568,29 @@ void ControlsPanel::updateInfo() {
              .arg(c.n_heads)
              .arg(c.headDim())
              .arg(m_session->lastRunMs(), 0, 'f', m_session->lastRunMs() < 10 ? 2 : 0);
+    s = s.toHtmlEscaped();
+    // Words the model does not know all read as one [UNK] embedding: attention on them shows
+    // their positions, not their meaning. Say which, and what helps.
+    QStringList unknown;
+    for (const auto* tokens : {&t->tokens, &t->target_tokens})
+        for (const attn::Token& tok : *tokens)
+            if (tok.unknown && !unknown.contains(QString::fromStdString(tok.text)))
+                unknown << QString::fromStdString(tok.text);
+    if (!unknown.isEmpty()) {
+        constexpr int kListed = 6;
+        const QString words =
+            unknown.mid(0, kListed).join(QStringLiteral(", ")) +
+            (unknown.size() > kListed
+                 ? tr(" and %n more", nullptr, static_cast<int>(unknown.size()) - kListed)
+                 : QString());
+        s += QStringLiteral("<br><span style='color:#8a4b00;'>") +
+             tr("Not in this model's vocabulary: <b>%1</b> (marked ?). The model reads each as "
+                "[UNK], one shared vector, so their attention shows positions, not meaning. Use "
+                "the model's own words (docs/GRAMMAR.md) or open a model that reads any text, "
+                "such as stories260K.")
+                 .arg(words.toHtmlEscaped()) +
+             QStringLiteral("</span>");
+    }
     m_info->setText(s);
 }
 

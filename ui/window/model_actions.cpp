@@ -8,6 +8,7 @@
 #include <QEventLoop>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QLocale>
 #include <QMenu>
 #include <QMessageBox>
 #include <QMimeData>
@@ -69,14 +70,14 @@ ModelActions::ModelActions(Session* session, QWidget* window)
     QAction* open = m_menu->addAction(tr("&Open model…"));
     open->setShortcut(QKeySequence::Open);
     open->setToolTip(
-        tr("A llama2.c .bin checkpoint, or config.json of a Hugging Face GPT-2 / "
-           "BERT folder"));
+        tr("A GGUF file (llama, qwen2, qwen3; quantized too), a llama2.c .bin checkpoint, or "
+           "config.json of a Hugging Face folder (Llama, Mistral, Qwen2, Qwen3, GPT-2, BERT)"));
     connect(open, &QAction::triggered, this, &ModelActions::openDialog);
 
     QAction* openFolder = m_menu->addAction(tr("Open model &folder…"));
     openFolder->setToolTip(
         tr("A Hugging Face model folder (config.json inside) or a folder with "
-           "a llama2.c checkpoint"));
+           "a llama2.c checkpoint or a GGUF file"));
     connect(openFolder, &QAction::triggered, this, [this] {
         const QString dir = QFileDialog::getExistingDirectory(m_window, tr("Open model folder"));
         if (!dir.isEmpty()) load(dir);
@@ -86,12 +87,13 @@ ModelActions::ModelActions(Session* session, QWidget* window)
     connect(m_recentMenu, &QMenu::aboutToShow, this, &ModelActions::rebuildRecentMenu);
     rebuildRecentMenu();
 
-    m_cacheMenu = new QMenu(tr("&Hugging Face cache"), m_menu);
+    m_cacheMenu = new QMenu(tr("On this &computer"), m_menu);
     m_cacheMenu->setToolTipsVisible(true);
     m_cacheMenuAction = m_menu->addMenu(m_cacheMenu);
-    // The cache may fill while the window is open: look again each time the menu opens.
-    connect(m_menu, &QMenu::aboutToShow, this, &ModelActions::rebuildCacheMenu);
-    rebuildCacheMenu();
+    // Models may arrive while the window is open: look again each time the menu opens (in the
+    // background; the submenu fills when the search ends).
+    connect(m_menu, &QMenu::aboutToShow, this, &ModelActions::discover);
+    discover();
 
     if (m_session) {
         if (auto m = m_session->model(); m && m->config.vocab_size == 0) m_untrained = m->config;
@@ -139,8 +141,8 @@ void ModelActions::useUntrained() {
 void ModelActions::openDialog() {
     const QString path = QFileDialog::getOpenFileName(
         m_window, tr("Open model"), QString(),
-        tr("Models (*.bin *.safetensors config.json);;llama2.c checkpoints (*.bin);;"
-           "Hugging Face config (config.json);;All files (*)"));
+        tr("Models (*.gguf *.bin *.safetensors config.json);;GGUF files (*.gguf);;"
+           "llama2.c checkpoints (*.bin);;Hugging Face config (config.json);;All files (*)"));
     if (!path.isEmpty()) load(path);
 }
 
@@ -250,24 +252,80 @@ void ModelActions::rebuildRecentMenu() {
     }
 }
 
+// --- models on this computer ----------------------------------------------------------------
+
+QString ModelActions::describe(const attn::DiscoveredModel& m) {
+    QStringList parts;
+    if (!m.architecture.empty()) parts << QString::fromStdString(m.architecture);
+    if (!m.quantization.empty()) parts << QString::fromStdString(m.quantization);
+    if (m.size_bytes > 0)
+        parts << QLocale().formattedDataSize(static_cast<qint64>(m.size_bytes), 1,
+                                             QLocale::DataSizeSIFormat);
+    const QString name = QString::fromStdString(m.name);
+    return parts.isEmpty() ? name
+                           : QStringLiteral("%1 — %2").arg(name, parts.join(QStringLiteral(" · ")));
+}
+
+void ModelActions::discover() {
+    if (m_discovery) return;  // one search at a time
+    std::vector<std::string> extra;
+    for (const QString& r : recentModels()) extra.push_back(r.toStdString());
+    auto* watcher = new QFutureWatcher<std::vector<attn::DiscoveredModel>>(this);
+    m_discovery = watcher;
+    connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher] {
+        m_found = watcher->result();
+        m_searched = true;
+        watcher->deleteLater();
+        m_discovery = nullptr;
+        rebuildCacheMenu();
+    });
+    watcher->setFuture(QtConcurrent::run([extra = std::move(extra)] {
+        return attn::discoverModels(attn::defaultDiscoveryRoots(extra));
+    }));
+    if (!m_searched) rebuildCacheMenu();  // "Looking…" until the first search ends
+}
+
+void ModelActions::waitForDiscovery() {
+    while (m_discovery) {
+        m_discovery->waitForFinished();
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
+    }
+}
+
 void ModelActions::rebuildCacheMenu() {
     m_cacheMenu->clear();
-    const std::vector<std::string> snapshots = attn::listHuggingFaceCache();
-    for (const std::string& s : snapshots) {
-        const QString path = QString::fromStdString(s);
-        // …/models--openai-community--gpt2/snapshots/<hash> → "openai-community/gpt2"
-        QDir dir(path);
-        dir.cdUp();
-        dir.cdUp();
-        QString repo = dir.dirName();
-        repo.remove(0, QStringLiteral("models--").size());
-        repo.replace(QLatin1String("--"), QLatin1String("/"));
-        QAction* a = m_cacheMenu->addAction(
-            QStringLiteral("%1  ·  %2").arg(repo, QFileInfo(path).fileName().left(8)));
-        a->setToolTip(path);
+    if (!m_searched) {
+        m_cacheMenu->addAction(tr("Looking for models…"))->setEnabled(false);
+        return;
+    }
+    if (m_found.empty()) {
+        QAction* none = m_cacheMenu->addAction(tr("(no models found)"));
+        none->setEnabled(false);
+        none->setToolTip(
+            tr("Looked in the Hugging Face cache (~/.cache/huggingface/hub or $HF_HOME), "
+               "Ollama's models (~/.ollama/models or $OLLAMA_MODELS), LM Studio's models "
+               "folders and the recent files."));
+        return;
+    }
+    // One section per place, in discoverModels' order.
+    int section = -1;
+    for (const attn::DiscoveredModel& m : m_found) {
+        if (static_cast<int>(m.source) != section) {
+            section = static_cast<int>(m.source);
+            m_cacheMenu->addSection(m.source == attn::ModelSource::File
+                                        ? tr("Recent files")
+                                        : QString::fromStdString(attn::toString(m.source)));
+        }
+        const QString path = QString::fromStdString(m.path);
+        QAction* a = m_cacheMenu->addAction(describe(m));
+        if (!m.error.empty()) {
+            a->setEnabled(false);
+            a->setToolTip(QString::fromStdString(m.error));
+            continue;
+        }
+        a->setToolTip(QDir::toNativeSeparators(path));
         connect(a, &QAction::triggered, this, [this, path] { load(path); });
     }
-    m_cacheMenuAction->setVisible(!snapshots.empty());
 }
 
 // --- drag and drop ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 #pragma once
 // The "Model" menu and drag-and-drop: switches the Session between the untrained model, our two
-// trained teaching models and pretrained models from disk (llama2.c, Hugging Face GPT-2 / BERT).
+// trained teaching models and pretrained models from disk (llama2.c, GGUF, Hugging Face folders),
+// including those it finds on this computer (Hugging Face cache, Ollama, LM Studio).
 // Loading runs off the GUI thread; on failure the Session keeps the model it had.
 
 #include <QFutureWatcher>
@@ -9,7 +10,9 @@
 #include <QString>
 #include <QStringList>
 #include <memory>
+#include <vector>
 
+#include "attn/formats/discover.h"
 #include "attn/model.h"
 #include "attn/result.h"
 
@@ -61,6 +64,19 @@ public:
     /// Text for a spec in menus and messages ("stories260K.bin (…/models/stories260K)").
     static QString displayName(const QString& spec);
 
+    /// Looks for the models on this computer (Hugging Face cache, Ollama, LM Studio, recent
+    /// files; attn::discoverModels) in the background; the "On this computer" menu lists them
+    /// when it finishes. The Model menu starts one each time it opens.
+    void discover();
+    /// What the last search found.
+    const std::vector<attn::DiscoveredModel>& discoveredModels() const { return m_found; }
+    /// Blocks until no search runs and its result is in the menu (tests).
+    void waitForDiscovery();
+    /// The "On this computer" submenu.
+    QMenu* computerMenu() const { return m_cacheMenu; }
+    /// One line for a found model: "llama3.2:1b — llama · Q4_K_M · 1.3 GB".
+    static QString describe(const attn::DiscoveredModel& model);
+
 signals:
     void loadingChanged(bool loading);
     /// A plain-words message; the Session still has its previous model.
@@ -86,6 +102,9 @@ private:
     QMenu* m_recentMenu = nullptr;
     QMenu* m_cacheMenu = nullptr;
     QAction* m_cacheMenuAction = nullptr;
+    std::vector<attn::DiscoveredModel> m_found;
+    QFutureWatcher<std::vector<attn::DiscoveredModel>>* m_discovery = nullptr;
+    bool m_searched = false;
     attn::ModelConfig m_untrained;
     quint64 m_generation = 0;
     int m_inflight = 0;

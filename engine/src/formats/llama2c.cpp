@@ -314,10 +314,13 @@ std::vector<Token> Llama2cTokenizer::encode(std::string_view text) const {
         t.id = s.id;
         t.begin = s.begin;
         t.end = s.end;
-        t.unknown = !s.mergeable;
+        // A byte-fallback piece is no unknown word: the model reads the exact byte (a part of
+        // a character, marked partial below). Only a byte with no piece reads <unk>.
+        t.unknown = s.id == 0;
         t.text = s.id == 0 ? std::string("<unk>") : piece(s.id);
         tokens.push_back(std::move(t));
     }
+    markPartialCharacters(text, tokens);
     return tokens;
 }
 
