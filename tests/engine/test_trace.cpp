@@ -219,9 +219,14 @@ TEST(Trace, ValidationMessagesAreClear) {
     big.n_layers = 8;
     std::string text;
     for (int i = 0; i < 2000; ++i) text += "x ";
-    auto huge = run(model(big), text);
+    // One layer's 64 heads need 1 GB: more than a 512 MB budget even when recomputing.
+    RunOptions small;
+    small.memory_budget_bytes = std::size_t{512} << 20;
+    auto huge = run(model(big), text, small);
     ASSERT_FALSE(huge);
-    EXPECT_NE(huge.message().find("Shorten the text or use fewer heads"), std::string::npos);
+    EXPECT_EQ(huge.code(), ErrorCode::TooLarge);
+    EXPECT_NE(huge.message().find("Shorten the text or raise the budget"), std::string::npos)
+        << huge.message();
 
     auto noModel = run(nullptr, "text");
     ASSERT_FALSE(noModel);
