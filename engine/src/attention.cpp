@@ -430,6 +430,12 @@ void attentionHeadDetail(const AttentionConfig& c, const AttentionWeights& w, in
     if (mask.kind == MaskKind::Padding || mask.kind == MaskKind::Given)
         hidden = buildMask(mask, T_q, T_k);
     scaleAndMask(c, mask, &hidden, ht->masked);
+    if (!ht->weights_kept) {
+        // A trace over its memory budget dropped this head's weights too.
+        ht->weights = ht->masked;
+        finishWeights(c, ht->weights);
+        ht->weights_kept = true;
+    }
     ht->detailed = true;
 }
 

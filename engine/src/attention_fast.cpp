@@ -13,6 +13,7 @@
 #endif
 
 #include <algorithm>
+#include <cassert>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -473,47 +474,94 @@ void dotTile(const float* xt, const float* w, Eigen::Index K, float* y, Eigen::I
         }
 }
 
+// W points at the first of n columns of K floats each, column-major.
 template <int R>
-void dotRows(const float* xt, const Mat& W, Eigen::Index c0, Eigen::Index n, float* y,
+void dotRows(const float* xt, const float* W, Eigen::Index K, Eigen::Index n, float* y,
              Eigen::Index ldy) {
-    const Eigen::Index K = W.rows();
     Eigen::Index c = 0;
-    for (; c + 2 <= n; c += 2) dotTile<R, 2>(xt, W.data() + (c0 + c) * K, K, y + c * ldy, ldy);
-    if (c < n) dotTile<R, 1>(xt, W.data() + (c0 + c) * K, K, y + c * ldy, ldy);
+    for (; c + 2 <= n; c += 2) dotTile<R, 2>(xt, W + c * K, K, y + c * ldy, ldy);
+    if (c < n) dotTile<R, 1>(xt, W + c * K, K, y + c * ldy, ldy);
 }
 
-// Y.middleCols(c0, n) = X · W.middleCols(c0, n) for X (T, K) with T ≤ kSmallRows.
-void fewRowsProduct(const Mat& X, const Mat& W, Eigen::Index c0, Eigen::Index n, Mat& Y) {
-    const Mat Xt = X.transpose();  // (K, T): row t of X is column t here
-    const Eigen::Index T = X.rows(), K = X.cols();
+// Y (T, n), column stride ldy, = X (T, K) · W (K, n) for T ≤ kSmallRows; W column-major, Xt
+// is Xᵀ (K, T).
+void fewRowsProduct(const Mat& Xt, const float* W, Eigen::Index n, float* Y, Eigen::Index ldy) {
+    const Eigen::Index K = Xt.rows(), T = Xt.cols();
     for (Eigen::Index r0 = 0; r0 < T; r0 += 8) {
         const float* xt = Xt.data() + r0 * K;
-        float* y = Y.data() + r0 + c0 * Y.rows();
+        float* y = Y + r0;
         switch (std::min<Eigen::Index>(8, T - r0)) {
             case 8:
-                dotRows<8>(xt, W, c0, n, y, Y.rows());
+                dotRows<8>(xt, W, K, n, y, ldy);
                 break;
             case 7:
-                dotRows<7>(xt, W, c0, n, y, Y.rows());
+                dotRows<7>(xt, W, K, n, y, ldy);
                 break;
             case 6:
-                dotRows<6>(xt, W, c0, n, y, Y.rows());
+                dotRows<6>(xt, W, K, n, y, ldy);
                 break;
             case 5:
-                dotRows<5>(xt, W, c0, n, y, Y.rows());
+                dotRows<5>(xt, W, K, n, y, ldy);
                 break;
             case 4:
-                dotRows<4>(xt, W, c0, n, y, Y.rows());
+                dotRows<4>(xt, W, K, n, y, ldy);
                 break;
             case 3:
-                dotRows<3>(xt, W, c0, n, y, Y.rows());
+                dotRows<3>(xt, W, K, n, y, ldy);
                 break;
             case 2:
-                dotRows<2>(xt, W, c0, n, y, Y.rows());
+                dotRows<2>(xt, W, K, n, y, ldy);
                 break;
             default:
-                dotRows<1>(xt, W, c0, n, y, Y.rows());
+                dotRows<1>(xt, W, K, n, y, ldy);
                 break;
+        }
+    }
+}
+
+// Y.middleCols(c0, n) = X · W.middleCols(c0, n) for a dense W and X (T, K), T ≤ kSmallRows.
+void fewRowsProduct(const Mat& X, const Mat& W, Eigen::Index c0, Eigen::Index n, Mat& Y) {
+    const Mat Xt = X.transpose();  // (K, T): row t of X is column t here
+    fewRowsProduct(Xt, W.data() + c0 * W.rows(), n, Y.data() + c0 * Y.rows(), Y.rows());
+}
+
+// -- Packed weights. A packed weight (F16, BF16, ggml blocks) is widened a panel of columns at
+// a time into a buffer of the thread's own and the float kernels run on the panel: the
+// widening is linear in the weight's size, the product T times that, so from a few dozen
+// tokens on it costs little next to the product. Panels hold about 2 MiB of floats: big
+// enough that packing X again for every panel (addProduct packs its lhs per call) stays a
+// small part of the work, small enough to stay in L3. The few-rows product reads every
+// weight once, so there the panels stay in L2.
+constexpr Eigen::Index kPanelFloats = 1 << 19;
+constexpr Eigen::Index kFewRowsPanelFloats = 1 << 15;
+
+// Y (T, n), column stride ldy, += X (T, K) · B (K, n) where column j of B is line c0 + j of P
+// (K = P.length); Y holds the bias (or zeros) already unless few rows overwrite it.
+void packedProduct(const Mat& X, const PackedMatrix& P, Eigen::Index c0, Eigen::Index n, float* Y,
+                   Eigen::Index ldy) {
+    Scratch& s = threadScratch();
+    const Eigen::Index T = X.rows(), K = P.length;
+    assert(X.cols() == K);
+    const bool few = T <= kSmallRows;
+    const Eigen::Index budget = few ? kFewRowsPanelFloats : kPanelFloats;
+    const Eigen::Index nc =
+        std::max<Eigen::Index>(kNR, budget / std::max<Eigen::Index>(K, 1) / kNR * kNR);
+    float* wide = grow(s.wide, std::min(nc, n) * K);
+    Mat Xt;
+    if (few) Xt = X.transpose();
+    Vec yFew;
+    for (Eigen::Index j0 = 0; j0 < n; j0 += nc) {
+        const Eigen::Index m = std::min(nc, n - j0);
+        P.widenLines(c0 + j0, m, wide);
+        float* y = Y + j0 * ldy;
+        if (few) {
+            // The few-rows product stores its result: add it to what Y holds.
+            yFew.resize(T * m);
+            fewRowsProduct(Xt, wide, m, yFew.data(), T);
+            for (Eigen::Index j = 0; j < m; ++j)
+                for (Eigen::Index i = 0; i < T; ++i) y[i + j * ldy] += yFew(i + j * T);
+        } else {
+            addProduct(T, m, K, X.data(), T, wide, K, y, ldy);
         }
     }
 }
@@ -522,8 +570,9 @@ void fewRowsProduct(const Mat& X, const Mat& W, Eigen::Index c0, Eigen::Index n,
 
 // Splits Y = X·W + b into column slices, `parts` of them (multiples of kLanes columns), and
 // sizes Y. Slices of different matrices share nothing and run in parallel.
-void addProjection(std::vector<ProjectionSlice>& slices, const Mat& X, const Mat& W,
+void addProjection(std::vector<ProjectionSlice>& slices, const Mat& X, const Weight& W,
                    const RowVec& b, Mat& Y, int parts, bool fresh) {
+    assert(!W.isPacked() || W.lines() == Weight::Lines::AreColumns);
     Y.resize(X.rows(), W.cols());
     const Eigen::Index step = roundUp((W.cols() + parts - 1) / parts, kLanes);
     for (Eigen::Index c0 = 0; c0 < W.cols(); c0 += step)
@@ -534,8 +583,14 @@ void runSlice(const ProjectionSlice& s) {
     auto Y = s.Y->middleCols(s.c0, s.n);
     if (s.fresh) prepareFresh(Y.data(), Y.size());
     const bool bias = s.b->size() != 0;
+    if (const PackedMatrix* P = s.W->packedView()) {
+        for (Eigen::Index j = 0; j < s.n; ++j) Y.col(j).setConstant(bias ? (*s.b)(s.c0 + j) : 0.0f);
+        packedProduct(*s.X, *P, s.c0, s.n, Y.data(), s.Y->rows());
+        return;
+    }
+    const Mat& W = s.W->dense();
     if (s.X->rows() <= kSmallRows) {
-        fewRowsProduct(*s.X, *s.W, s.c0, s.n, *s.Y);
+        fewRowsProduct(*s.X, W, s.c0, s.n, *s.Y);
         // Column by column (contiguous); `Y.rowwise() += b` would stride through memory.
         if (bias)
             for (Eigen::Index j = 0; j < s.n; ++j) Y.col(j).array() += (*s.b)(s.c0 + j);
@@ -544,12 +599,38 @@ void runSlice(const ProjectionSlice& s) {
     // Y starts as the bias and the product adds X·W to it.
     for (Eigen::Index j = 0; j < s.n; ++j) Y.col(j).setConstant(bias ? (*s.b)(s.c0 + j) : 0.0f);
     const Eigen::Index T = s.X->rows(), K = s.X->cols();
-    addProduct(T, s.n, K, s.X->data(), T, s.W->data() + s.c0 * K, K, Y.data(), T);
+    addProduct(T, s.n, K, s.X->data(), T, W.data() + s.c0 * K, K, Y.data(), T);
 }
 
 }  // namespace attn::fast
 
 namespace attn {
+
+void linear(const Mat& X, const Weight& W, const RowVec& b, Mat& Y, bool transposedW) {
+    using namespace fast;
+    const PackedMatrix* P = W.packedView();
+    if (P == nullptr) return linear(X, W.dense(), b, Y, transposedW);
+    // The packed product reads lines as the columns of the right-hand side: a linear's
+    // columns, or the rows of a table used transposed (a tied output layer).
+    const bool linesAreColumns = (W.lines() == Weight::Lines::AreColumns) != transposedW;
+    if (!linesAreColumns) return linear(X, W.toDense(), b, Y, transposedW);
+    const Eigen::Index T = X.rows(), K = X.cols(), N = P->lines;
+    assert(P->length == K);
+    assert(b.size() == 0 || b.size() == N);
+    Y.resize(T, N);
+    const bool parallel =
+        double(T) * double(K) * double(N) > 1e5 && omp_get_max_threads() > 1 && !omp_in_parallel();
+    const int parts = parallel ? omp_get_max_threads() : 1;
+    const Eigen::Index step = roundUp((N + 2 * parts - 1) / (2 * parts), kLanes);
+    const Eigen::Index slices = (N + step - 1) / step;
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+    for (Eigen::Index s = 0; s < slices; ++s) {
+        const Eigen::Index c0 = s * step, n = std::min(step, N - c0);
+        auto Ys = Y.middleCols(c0, n);
+        for (Eigen::Index j = 0; j < n; ++j) Ys.col(j).setConstant(b.size() ? b(c0 + j) : 0.0f);
+        packedProduct(X, *P, c0, n, Ys.data(), T);
+    }
+}
 
 void linear(const Mat& X, const Mat& W, const RowVec& b, Mat& Y, bool transposedW) {
     using namespace fast;

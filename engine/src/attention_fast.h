@@ -25,6 +25,7 @@ struct Scratch {
     Eigen::VectorXf lhs, rhs;  // addProduct's packed blocks of A and B
     Eigen::VectorXf Kt, V;     // blockedHead: a head's Kᵀ and V as packed rhs panels
     Eigen::VectorXf Q, P, O;   // blockedHead: a block's panels of Q, weights and output
+    Eigen::VectorXf wide;      // a panel of a packed weight widened to float32 (K, columns)
 
     // Gives back what a very long input left behind (more than 64 MiB of projections).
     void trim() {
@@ -54,7 +55,7 @@ void assignFresh(Mat& dst, const Src& src) {
 // One slice of a projection: Y.middleCols(c0, n) = X · W.middleCols(c0, n) + b.segment(c0, n).
 struct ProjectionSlice {
     const Mat* X;
-    const Mat* W;
+    const Weight* W;
     const RowVec* b;
     Mat* Y;
     Eigen::Index c0, n;
@@ -63,7 +64,7 @@ struct ProjectionSlice {
 
 // Splits Y = X·W + b into column slices, `parts` of them (multiples of the kernel's kLanes
 // columns), and sizes Y. Slices of different matrices share nothing and run in parallel.
-void addProjection(std::vector<ProjectionSlice>& slices, const Mat& X, const Mat& W,
+void addProjection(std::vector<ProjectionSlice>& slices, const Mat& X, const Weight& W,
                    const RowVec& b, Mat& Y, int parts, bool fresh);
 // Computes one slice: the few-rows product for short inputs, the packed kernel otherwise.
 void runSlice(const ProjectionSlice& s);

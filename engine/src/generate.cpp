@@ -307,7 +307,7 @@ struct Generator::Impl {
     void feed(int id, int pos, std::vector<std::vector<RowVec>>& rows) {
         const ModelConfig& c = model->config;
         const ModelWeights& w = model->weights;
-        Mat x = w.token_embedding.row(id);  // (1, d_model)
+        Mat x = w.token_embedding.widenRow(id);  // (1, d_model): packed tables widen one row
         x += positional.row(pos);
         if (c.type_vocab_size > 0 && w.token_type_embedding.rows() > 0)
             x += w.token_type_embedding.row(0);

@@ -38,7 +38,7 @@ bool isSafetensorsFile(const fs::path& p) {
     return p.extension() == ".safetensors" && fs::is_regular_file(p, ec);
 }
 
-Result<std::shared_ptr<Model>> openPath(const std::string& path) {
+Result<std::shared_ptr<Model>> openPath(const std::string& path, const LoadOptions& load) {
     if (path.empty()) return makeError("No model path given.", ErrorCode::NotFound);
     if (isSafetensorsFile(path)) {
         // Our own format first: a lone file that carries its config in its metadata. Only when
@@ -46,7 +46,7 @@ Result<std::shared_ptr<Model>> openPath(const std::string& path) {
         auto teaching = loadTeachingModel(path);
         if (teaching || teaching.code() != ErrorCode::UnsupportedFormat) return teaching;
     }
-    return loadModel(path);
+    return loadModel(path, load);
 }
 
 }  // namespace
@@ -64,7 +64,7 @@ Result<std::shared_ptr<const Model>> openModel(const std::string& spec,
     if (spec.rfind(kBuiltinPrefix, 0) == 0) {
         opened = openBuiltin(spec.substr(std::string(kBuiltinPrefix).size()));
     } else {
-        opened = openPath(spec);
+        opened = openPath(spec, options.load);
     }
     if (!opened) {
         // The readers give the kinds they know (missing file, not this format, unknown

@@ -17,10 +17,6 @@ std::string fmtBytes(double bytes) {
     return s.str();
 }
 
-// Every head's weights are always kept; beyond this the run is refused rather than let the
-// machine swap.
-constexpr double kWeightsLimitBytes = 3e9;
-
 struct Runner {
     std::shared_ptr<const Model> model;
     const RunOptions& opt;
@@ -28,6 +24,7 @@ struct Runner {
     int blocksDone = 0;
     int blocksTotal = 1;
     bool keepDetail = true;
+    std::vector<bool> keepWeights;  // per first-stack layer; empty = every layer keeps them
 
     bool cancelled() const { return opt.cancel && opt.cancel->load(std::memory_order_relaxed); }
     void tick() {
@@ -38,20 +35,26 @@ struct Runner {
     Result<Mat> embed(const std::vector<Token>& tokens, bool target) {
         const ModelConfig& c = model->config;
         const ModelWeights& w = model->weights;
-        const Mat& table = target ? w.target_embedding : w.token_embedding;
+        // The token table may be packed: only the rows of these tokens are widened.
+        const Weight& tokenTable = w.token_embedding;
+        const Mat& targetTable = w.target_embedding;
+        const Eigen::Index tableRows = target ? targetTable.rows() : tokenTable.rows();
+        const bool noTable = target ? targetTable.size() == 0 : tokenTable.size() == 0;
         const int T = static_cast<int>(tokens.size());
         Mat E(T, c.d_model);  // (T, d_model)
         for (int t = 0; t < T; ++t) {
             const Token& tok = tokens[t];
-            if (table.size() == 0) {
+            if (noTable) {
                 E.row(t) = hashedEmbedding(tok.text, c.d_model, c.seed + (target ? 7919 : 0));
-            } else if (tok.id < 0 || tok.id >= table.rows()) {
+            } else if (tok.id < 0 || tok.id >= tableRows) {
                 std::ostringstream m;
                 m << "Token '" << tok.text << "' has id " << tok.id
-                  << ", outside the model's vocabulary of " << table.rows() << " tokens.";
+                  << ", outside the model's vocabulary of " << tableRows << " tokens.";
                 return makeError(m.str());
+            } else if (target) {
+                E.row(t) = targetTable.row(tok.id);
             } else {
-                E.row(t) = table.row(tok.id);
+                E.row(t) = tokenTable.widenRow(tok.id);
             }
         }
         return E;
@@ -85,7 +88,16 @@ struct Runner {
         ao.keep_detail = keepDetail;
         ao.focus_head = (layer == opt.focus_layer) ? opt.focus_head : -1;
         ao.head_enabled = enabledHeads(headBlockIndex(model->config, layer, decoder, cross));
-        return attend(ac, w, Xq, Xkv, mask, ao);
+        AttentionTrace at = attend(ac, w, Xq, Xkv, mask, ao);
+        if (!decoder && !keepWeights.empty() && !keepWeights[static_cast<std::size_t>(layer)]) {
+            for (HeadTrace& h : at.heads) {
+                h.weights = Mat();
+                h.scores = h.scaled = h.masked = Mat();
+                h.detailed = false;
+                h.weights_kept = false;
+            }
+        }
+        return at;
     }
 
     void addNorm(const NormWeights& nw, Mat& x) {
@@ -176,20 +188,51 @@ Status checkTokens(const Model& m, const std::vector<Token>& tokens, const char*
     return Ok{};
 }
 
-Status checkMemory(const ModelConfig& c, int T_src, int T_tgt) {
+// The attention matrices a run keeps within budget: every head's weights when they fit, else
+// the weights of the first-stack layers that fit (focus layer first). The decoder stack of an
+// encoder–decoder model (teaching models, small) always keeps its own. Refuses a run that
+// cannot stay within budget even with recomputation: one layer's heads are computed together,
+// and a view recomputes one head's four (T, T) matrices beside them.
+struct MemoryPlan {
+    std::vector<bool> keep;  // per first-stack layer; empty = all
+};
+
+Result<MemoryPlan> planMemory(const ModelConfig& c, int T_src, int T_tgt, int focus_layer,
+                              double budget) {
     const double heads = c.n_heads;
-    double bytes = heads * c.n_layers * double(T_src) * T_src * 4.0;
+    const double layerBytes = heads * double(T_src) * T_src * 4.0;  // one layer's weights
+    double decoderBytes = 0.0;
     if (c.architecture == Architecture::EncoderDecoder)
-        bytes += heads * c.n_decoder_layers * (double(T_tgt) * T_tgt + double(T_tgt) * T_src) * 4.0;
-    if (bytes > kWeightsLimitBytes) {
+        decoderBytes =
+            heads * c.n_decoder_layers * (double(T_tgt) * T_tgt + double(T_tgt) * T_src) * 4.0;
+    const double total = layerBytes * c.n_layers + decoderBytes;
+    const int T = std::max(T_src, T_tgt);
+    MemoryPlan plan;
+    if (total <= budget) return plan;
+    const double headDetail = 4.0 * 4.0 * double(T) * T;
+    const double least = layerBytes + decoderBytes + headDetail;
+    if (least > budget) {
         std::ostringstream s;
-        s << "This text is " << std::max(T_src, T_tgt)
-          << " tokens long: keeping the weights of all " << c.n_heads << " heads of " << c.n_layers
-          << " layer(s) would need " << fmtBytes(bytes)
-          << ". Shorten the text or use fewer heads or layers.";
+        s << "This text is " << T << " tokens long: even recomputing layers on demand, its "
+          << c.n_heads << " heads need " << fmtBytes(least)
+          << " of attention matrices (every head's weights while a layer is computed), more than "
+             "the memory budget of "
+          << fmtBytes(budget) << " (keeping every layer would need " << fmtBytes(total)
+          << "). Shorten the text or raise the budget.";
         return makeError(s.str(), ErrorCode::TooLarge);
     }
-    return Ok{};
+    plan.keep.assign(static_cast<std::size_t>(c.n_layers), false);
+    // What stays: the decoder's, a recomputed head's detail, then whole layers while they fit.
+    double used = decoderBytes + headDetail;
+    const auto take = [&](int l) {
+        if (l < 0 || l >= c.n_layers || plan.keep[static_cast<std::size_t>(l)]) return;
+        if (used + layerBytes > budget) return;
+        plan.keep[static_cast<std::size_t>(l)] = true;
+        used += layerBytes;
+    };
+    take(focus_layer);
+    for (int l = 0; l < c.n_layers; ++l) take(l);
+    return plan;
 }
 
 double detailBytes(const ModelConfig& c, int T_src, int T_tgt) {
@@ -218,7 +261,8 @@ Result<TracePtr> runImpl(std::shared_ptr<const Model> model, std::vector<Token> 
     }
     const int T = static_cast<int>(src.size());
     const int Tt = static_cast<int>(tgt.size());
-    if (Status s = checkMemory(c, T, Tt); !s) return s.error();
+    auto plan = planMemory(c, T, Tt, opt.focus_layer, static_cast<double>(opt.memory_budget_bytes));
+    if (!plan) return plan.error();
 
     auto trace = std::make_shared<Trace>();
     Trace& tr = *trace;
@@ -229,10 +273,18 @@ Result<TracePtr> runImpl(std::shared_ptr<const Model> model, std::vector<Token> 
     tr.target_tokens = std::move(tgt);
     tr.attention = knobs;
     tr.disabled_heads = opt.disabled_heads;
-    tr.full_detail = detailBytes(c, T, Tt) <= static_cast<double>(opt.detail_limit_bytes);
+    tr.full_detail =
+        detailBytes(c, T, Tt) <=
+            static_cast<double>(std::min(opt.detail_limit_bytes, opt.memory_budget_bytes)) &&
+        plan->keep.empty();
+    tr.all_weights_kept = plan->keep.empty();
+    for (int l = 0; l < c.n_layers; ++l)
+        if (plan->keep.empty() || plan->keep[static_cast<std::size_t>(l)])
+            tr.kept_layers.push_back(l);
 
-    Runner r{model, opt, tr};
+    Runner r{model, opt, tr, 0, 1, true, {}};
     r.keepDetail = tr.full_detail;
+    r.keepWeights = std::move(plan->keep);
     r.blocksTotal = c.n_layers + (seq2seq ? 2 * c.n_decoder_layers : 0);
 
     // Encoder (or the only stack).

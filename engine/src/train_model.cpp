@@ -53,7 +53,7 @@ struct Pass {
     // Step 1: embeddings + positions (+ token type), then the optional embedding norm.
     void embed(const std::vector<std::vector<int>>& seqs, bool target, StackState& st) const {
         const ModelWeights& w = model.weights;
-        const Mat& table = target ? w.target_embedding : w.token_embedding;
+        const Mat& table = target ? w.target_embedding : w.token_embedding.dense();
         std::vector<int> lengths;
         st.ids.clear();
         st.positions.clear();
@@ -258,7 +258,7 @@ void stackBackward(const Pass& p, const std::vector<LayerWeights>& layers,
                      g.embedding_norm);
     else
         dx0 = std::move(dx);
-    Mat& table = target ? g.target_embedding : g.token_embedding;
+    Mat& table = target ? g.target_embedding : g.token_embedding.dense();
     for (int r = 0; r < dx0.rows(); ++r) {
         table.row(st.ids[r]) += dx0.row(r);
         if (c.positional == PositionalKind::Learned)
@@ -289,7 +289,7 @@ double forward(const Model& model, const Batch& batch, ForwardState& s) {
         outStack = &s.target;
     }
     // 5. Logits over the vocabulary.
-    s.logits.noalias() = outStack->out * w.lm_head;  // (N_out, vocab)
+    s.logits.noalias() = outStack->out * w.lm_head.dense();  // (N_out, vocab)
     if (w.lm_bias.size()) s.logits.rowwise() += w.lm_bias;
     // 6. Loss.
     s.labels.clear();

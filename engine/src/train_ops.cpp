@@ -105,7 +105,7 @@ float siluGrad(float v) {
 
 void ffnForward(Activation act, const FeedForwardWeights& w, const Mat& x, Mat& y, FfnCache& c) {
     c.x = x;
-    c.pre.noalias() = x * w.W1;  // (N, d_ff)
+    c.pre.noalias() = x * w.W1.dense();  // (N, d_ff)
     if (w.b1.size()) c.pre.rowwise() += w.b1;
     switch (act) {
         case Activation::ReLU:
@@ -118,11 +118,11 @@ void ffnForward(Activation act, const FeedForwardWeights& w, const Mat& x, Mat& 
             c.hidden = c.pre.unaryExpr(&geluTanh);
             break;
         case Activation::SwiGLU:
-            c.gate.noalias() = x * w.W3;
+            c.gate.noalias() = x * w.W3.dense();
             c.hidden = c.pre.unaryExpr(&silu).cwiseProduct(c.gate);
             break;
     }
-    y.noalias() = c.hidden * w.W2;  // (N, d_model)
+    y.noalias() = c.hidden * w.W2.dense();  // (N, d_model)
     if (w.b2.size()) y.rowwise() += w.b2;
 }
 
@@ -323,12 +323,12 @@ void attentionForward(const AttentionConfig& c, const AttentionWeights& w, const
         cache.K = Xkv;
         cache.V = Xkv;
     } else {
-        cache.Q.noalias() = Xq * w.W_Q;
+        cache.Q.noalias() = Xq * w.W_Q.dense();
         if (w.b_Q.size()) cache.Q.rowwise() += w.b_Q;
-        cache.K.noalias() = Xkv * w.W_K;
+        cache.K.noalias() = Xkv * w.W_K.dense();
         if (w.b_K.size()) cache.K.rowwise() += w.b_K;
         if (c.projection == ProjectionMode::QKV) {
-            cache.V.noalias() = Xkv * w.W_V;
+            cache.V.noalias() = Xkv * w.W_V.dense();
             if (w.b_V.size()) cache.V.rowwise() += w.b_V;
         } else {
             cache.V.resize(0, 0);
@@ -371,7 +371,7 @@ void attentionForward(const AttentionConfig& c, const AttentionWeights& w, const
     if (c.projection == ProjectionMode::Embeddings || w.W_O.size() == 0) {
         out = cache.concat;
     } else {
-        out.noalias() = cache.concat * w.W_O;
+        out.noalias() = cache.concat * w.W_O.dense();
         if (w.b_O.size()) out.rowwise() += w.b_O;
     }
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <type_traits>
 
 namespace attn {
 
@@ -14,8 +15,18 @@ namespace attn {
 namespace {
 
 // Calls f(name, Mat&|RowVec&|Vec&) for every tensor slot of w, empty or not. W may be const.
+// Packed weights (a quantized file's numbers as stored) are not tensors here: they are never
+// trained nor written to a teaching model, so only dense ones are visited.
 template <class W, class F>
-void visitSlots(W& w, F&& f) {
+void visitSlots(W& w, F&& user) {
+    const auto f = [&user](const std::string& name, auto& t) {
+        if constexpr (std::is_same_v<std::remove_const_t<std::remove_reference_t<decltype(t)>>,
+                                     Weight>) {
+            if (!t.isPacked()) user(name, t.dense());
+        } else {
+            user(name, t);
+        }
+    };
     auto attention = [&](auto& a, const std::string& p) {
         f(p + "W_Q", a.W_Q);
         f(p + "W_K", a.W_K);

@@ -271,8 +271,8 @@ TEST(Attention, GroupedKeyValueHeadsEqualCopiedOutHeads) {
     fw.W_Q = gw.W_Q;
     fw.W_O = gw.W_O;
     for (int h = 0; h < 4; ++h) {
-        fw.W_K.middleCols(h * dh, dh) = gw.W_K.middleCols((h / 2) * dh, dh);
-        fw.W_V.middleCols(h * dh, dh) = gw.W_V.middleCols((h / 2) * dh, dh);
+        fw.W_K.dense().middleCols(h * dh, dh) = gw.W_K.dense().middleCols((h / 2) * dh, dh);
+        fw.W_V.dense().middleCols(h * dh, dh) = gw.W_V.dense().middleCols((h / 2) * dh, dh);
     }
     (*full)->weights.layers[0].ffn = (*grouped)->weights.layers[0].ffn;
     const char* text = "The black cat drank the milk";

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -507,6 +508,9 @@ TEST_P(GgufTinyModel, EveryHeadMatchesTheReference) {
     EXPECT_EQ(m->weights.layers[0].self_attention.b_Q.size(), c.arch == "qwen2" ? D.H * D.dh : 0);
     EXPECT_EQ(m->weights.layers[0].self_attention.q_norm.size(), c.arch == "qwen3" ? D.dh : 0);
     EXPECT_EQ(m->config.rope_freq_factors, w.rope_factors);
+    // Every type but F32 stays as the file stores it.
+    EXPECT_EQ(m->weights.layers[0].self_attention.W_K.isPacked(), c.type != GgmlType::F32);
+    EXPECT_EQ(m->weights.token_embedding.isPacked(), c.type != GgmlType::F32);
 
     const std::vector<int> ids = {1, 17, 250, 3, 99, 42, 42, 7};
     auto trace = runTokens(m, tokensOf(*m, ids));
@@ -554,6 +558,110 @@ INSTANTIATE_TEST_SUITE_P(
         return info.param.arch + "_" + ggmlTypeName(info.param.type) +
                (info.param.tied ? "_tied" : "") + (info.param.rope_factors ? "_ropefreqs" : "");
     });
+
+// Packed weights (kept as the file stores them, widened inside the products) against the same
+// file widened to float32 at load: the same numbers, so the same attention, on a text long
+// enough for the packed kernel (more than the few-rows product's 16 tokens).
+class GgufPacked : public ::testing::TestWithParam<GgmlType> {};
+
+TEST_P(GgufPacked, PackedWeightsGiveTheTraceOfWidenedOnes) {
+    const GgmlType type = GetParam();
+    const Dims D;
+    std::mt19937 rng(17);
+    const HfWeights w = randomWeights(D, "llama", /*tied=*/true, rng);
+    TempDir dir;
+    const std::string path = dir / "m.gguf";
+    writeGguf(path, D, "llama", w, type);
+    auto packed = loadGguf(path);
+    LoadOptions widen;
+    widen.pack_weights = false;
+    auto dense = loadGguf(path, widen);
+    ASSERT_TRUE(packed && dense) << packed.message() << dense.message();
+    const AttentionWeights& pa = (*packed)->weights.layers[0].self_attention;
+    ASSERT_TRUE(pa.W_Q.isPacked());
+    EXPECT_TRUE((*packed)->weights.layers[1].ffn.W2.isPacked());
+    EXPECT_TRUE((*packed)->weights.token_embedding.isPacked());
+    EXPECT_EQ(pa.W_Q.storedType(), static_cast<std::uint32_t>(type));
+    EXPECT_LT(pa.W_Q.storedBytes(), static_cast<std::size_t>(pa.W_Q.size()) * 4);
+    EXPECT_FALSE((*dense)->weights.layers[0].self_attention.W_Q.isPacked());
+    EXPECT_EQ(pa.W_Q.toDense(), (*dense)->weights.layers[0].self_attention.W_Q.dense());
+
+    std::vector<int> ids;
+    for (int i = 0; i < 40; ++i) ids.push_back(1 + (i * 37) % (D.V - 1));
+    auto tp = runTokens(*packed, tokensOf(**packed, ids));
+    auto td = runTokens(*dense, tokensOf(**dense, ids));
+    ASSERT_TRUE(tp && td) << tp.message() << td.message();
+    const double worst = maxAttentionDifference(**tp, **td);
+    std::printf("[ %s ] packed vs widened: max |diff| %.3g\n",
+                ggmlTypeName(static_cast<std::uint32_t>(type)).c_str(), worst);
+    EXPECT_LE(worst, 1e-5);
+    const Mat& lp = (*tp)->logits;
+    const Mat& ld = (*td)->logits;
+    ASSERT_EQ(lp.rows(), 40);
+    ASSERT_EQ(lp.cols(), D.V);
+    EXPECT_LE((lp - ld).cwiseAbs().maxCoeff(), 1e-4 * ld.cwiseAbs().maxCoeff());
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, GgufPacked,
+                         ::testing::Values(GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0,
+                                           GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q5_K,
+                                           GgmlType::Q6_K),
+                         [](const ::testing::TestParamInfo<GgmlType>& info) {
+                             return ggmlTypeName(static_cast<std::uint32_t>(info.param));
+                         });
+
+TEST(GgufModel, PackedWeightsKeepTheFileMappedWhileTheModelLives) {
+    const Dims D;
+    std::mt19937 rng(3);
+    const HfWeights w = randomWeights(D, "qwen3", true, rng);
+    TempDir dir;
+    const std::string path = dir / "m.gguf";
+    writeGguf(path, D, "qwen3", w, GgmlType::Q4_K);
+    auto loaded = loadGguf(path);
+    ASSERT_TRUE(loaded) << loaded.message();
+    std::shared_ptr<Model> m = std::move(loaded).value();
+    const PackedMatrix* view = m->weights.layers[0].self_attention.W_Q.packedView();
+    ASSERT_NE(view, nullptr);
+    std::weak_ptr<const void> map = view->owner;
+    Weight kept = m->weights.layers[0].ffn.W1;
+    const Mat before = kept.toDense();
+    m.reset();
+    ASSERT_FALSE(map.expired()) << "a weight still uses the file";
+    EXPECT_EQ(kept.toDense(), before);
+    kept = Weight();
+    EXPECT_TRUE(map.expired()) << "the last user of the file has gone: the map is released";
+}
+
+TEST(GgufModel, LoadReportsProgressAndCanBeCancelled) {
+    const Dims D;
+    std::mt19937 rng(4);
+    const HfWeights w = randomWeights(D, "llama", false, rng);
+    TempDir dir;
+    const std::string path = dir / "m.gguf";
+    writeGguf(path, D, "llama", w, GgmlType::Q8_0);
+    std::vector<double> seen;
+    OpenOptions o;
+    o.load.progress = [&seen](double f) { seen.push_back(f); };
+    auto m = openModel(path, o);
+    ASSERT_TRUE(m) << m.message();
+    ASSERT_GE(seen.size(), static_cast<std::size_t>(D.L));
+    for (std::size_t i = 1; i < seen.size(); ++i) EXPECT_GE(seen[i], seen[i - 1]);
+    EXPECT_GT(seen.front(), 0.0);
+    EXPECT_EQ(seen.back(), 1.0);
+
+    // Cancelled after the first layer: the load stops with Cancelled.
+    std::atomic<bool> cancel{false};
+    o.load.cancel = &cancel;
+    o.load.progress = [&cancel](double) { cancel = true; };
+    auto c = openModel(path, o);
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.code(), ErrorCode::Cancelled) << c.message();
+    // Cancelled before it starts.
+    o.load.progress = nullptr;
+    auto early = loadModel(path, o.load);
+    ASSERT_FALSE(early);
+    EXPECT_EQ(early.code(), ErrorCode::Cancelled);
+}
 
 TEST(GgufModel, QuantizedModelStaysCloseToItsFloat32Original) {
     // The Q8_0 file's attention against the F32 file's: quantization moves it, but little.

@@ -326,5 +326,48 @@ TEST(SafetensorsTest, RandomHeaderDamageNeverCrashes) {
                 opened, kTrials - opened);
 }
 
+// Half-precision weights stay in the file's map (packed, zero-copy) and widen to exactly what
+// readMatrix gives; F32 ones are read dense; the Weight keeps the file mapped.
+TEST(SafetensorsTest, HalfWeightsStayMappedAsStored) {
+    TempDir dir;
+    std::mt19937 rng(3);
+    std::normal_distribution<float> n(0.0f, 1.0f);
+    Mat linear(5, 64), table(7, 32);  // (out, in) and (vocab, d), as stored
+    for (Eigen::Index i = 0; i < linear.size(); ++i) linear.data()[i] = n(rng);
+    for (Eigen::Index i = 0; i < table.size(); ++i) table.data()[i] = n(rng);
+    for (DType dt : {DType::F16, DType::BF16, DType::F32}) {
+        const std::string path = dir / ("w_" + toString(dt) + ".safetensors");
+        ASSERT_TRUE(
+            writeSafetensors(path, {{"lin", toTensor(linear)}, {"emb", toTensor(table)}}, {}, dt));
+        auto f = SafetensorsFile::open(path);
+        ASSERT_TRUE(f) << f.message();
+        auto W = readWeight(*f, "lin", Weight::Lines::AreColumns);
+        auto E = readWeight(*f, "emb", Weight::Lines::AreRows);
+        ASSERT_TRUE(W && E) << W.message() << E.message();
+        EXPECT_EQ(W->isPacked(), dt != DType::F32) << toString(dt);
+        EXPECT_EQ(E->isPacked(), dt != DType::F32) << toString(dt);
+        EXPECT_EQ(W->rows(), 64);
+        EXPECT_EQ(W->cols(), 5);
+        EXPECT_EQ(E->rows(), 7);
+        EXPECT_EQ(W->toDense(), *(*f)->readMatrix("lin", true)) << toString(dt);
+        EXPECT_EQ(E->toDense(), *(*f)->readMatrix("emb")) << toString(dt);
+        EXPECT_EQ(E->widenRow(3), (*f)->readMatrix("emb")->row(3));
+        auto dense = readWeight(*f, "lin", Weight::Lines::AreColumns, /*pack=*/false);
+        ASSERT_TRUE(dense);
+        EXPECT_FALSE(dense->isPacked());
+        if (dt != DType::F32) {
+            std::weak_ptr<const SafetensorsFile> watch = *f;
+            f = makeError("closed");
+            EXPECT_FALSE(watch.expired()) << "the packed weights keep the file mapped";
+            EXPECT_EQ(W->toDense(), dense->dense());
+        }
+    }
+    auto f = SafetensorsFile::open(dir / "w_F16.safetensors");
+    ASSERT_TRUE(f);
+    auto missing = readWeight(*f, "nope", Weight::Lines::AreColumns);
+    ASSERT_FALSE(missing);
+    EXPECT_NE(missing.message().find("nope"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace attn

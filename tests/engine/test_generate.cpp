@@ -65,8 +65,8 @@ std::shared_ptr<Model> makeDecoder(const DecoderCase& dc) {
     std::mt19937 rng(3);
     for (LayerWeights& l : model->weights.layers) {
         // Sharper attention than Xavier gives, so a wrong key or position shows.
-        l.self_attention.W_Q *= 3.0f;
-        l.self_attention.W_K *= 3.0f;
+        l.self_attention.W_Q.dense() *= 3.0f;
+        l.self_attention.W_K.dense() *= 3.0f;
         if (dc.qwen_extras) {
             AttentionWeights& a = l.self_attention;
             a.b_Q = testing::randomVec(static_cast<int>(a.W_Q.cols()), 0, 0.5f, rng);
@@ -77,7 +77,7 @@ std::shared_ptr<Model> makeDecoder(const DecoderCase& dc) {
         }
     }
     if (dc.qwen_extras) {
-        model->weights.lm_head.resize(0, 0);
+        model->weights.lm_head = Mat();
         model->weights.lm_head_tied = true;
     }
     if (dc.positional == PositionalKind::Learned)
@@ -448,7 +448,7 @@ TEST(Generate, RefusesWhatCannotGenerate) {
     opt = {};
     opt.sampling.temperature = -1.0f;
     EXPECT_FALSE(generate(model, idsToTokens(*model, {1}), opt));
-    model->weights.lm_head.resize(0, 0);
+    model->weights.lm_head = Mat();
     r = generate(model, idsToTokens(*model, {1}));
     ASSERT_FALSE(r);
     EXPECT_NE(r.message().find("output layer"), std::string::npos) << r.message();

@@ -219,9 +219,14 @@ TEST(Trace, ValidationMessagesAreClear) {
     big.n_layers = 8;
     std::string text;
     for (int i = 0; i < 2000; ++i) text += "x ";
-    auto huge = run(model(big), text);
+    // One layer's 64 heads need 1 GB: more than a 512 MB budget even when recomputing.
+    RunOptions small;
+    small.memory_budget_bytes = std::size_t{512} << 20;
+    auto huge = run(model(big), text, small);
     ASSERT_FALSE(huge);
-    EXPECT_NE(huge.message().find("Shorten the text or use fewer heads"), std::string::npos);
+    EXPECT_EQ(huge.code(), ErrorCode::TooLarge);
+    EXPECT_NE(huge.message().find("Shorten the text or raise the budget"), std::string::npos)
+        << huge.message();
 
     auto noModel = run(nullptr, "text");
     ASSERT_FALSE(noModel);
@@ -254,7 +259,7 @@ TEST(Trace, ScoreFunctionWithoutItsWeightsIsAMessage) {
 
 TEST(Trace, ProjectionWithoutItsWeightsIsAMessage) {
     auto m = model(ModelConfig{});
-    for (auto& l : m->weights.layers) l.self_attention.W_V.resize(0, 0);  // trained with V = K
+    for (auto& l : m->weights.layers) l.self_attention.W_V = Mat();  // trained with V = K
     RunOptions opt;
     opt.attention = AttentionKnobs{};  // QKV
     auto qkv = run(m, "the cat", opt);
@@ -264,7 +269,7 @@ TEST(Trace, ProjectionWithoutItsWeightsIsAMessage) {
     EXPECT_TRUE(run(m, "the cat", opt));
     opt.attention->projection = ProjectionMode::Embeddings;
     EXPECT_TRUE(run(m, "the cat", opt));
-    for (auto& l : m->weights.layers) l.self_attention.W_Q.resize(0, 0);
+    for (auto& l : m->weights.layers) l.self_attention.W_Q = Mat();
     opt.attention->projection = ProjectionMode::QK;
     auto qk = run(m, "the cat", opt);
     ASSERT_FALSE(qk);
@@ -431,3 +436,77 @@ TEST(Trace, TokenizedInputRunsLikeTheText) {
     EXPECT_EQ((*ta)->target_text, "La bola es azul .");
     EXPECT_FALSE(tokenizeSeq2SeqInput(*m, "a", "b"));  // not an encoder–decoder model
 }
+
+namespace attn {
+namespace {
+
+// A trace over its memory budget keeps the weights of the layers that fit (the focus layer
+// first), recomputes the others on demand to the same numbers, and refuses in advance what
+// cannot fit even so.
+TEST(TraceBudget, KeepsTheLayersThatFitAndRecomputesTheRest) {
+    ModelConfig c;
+    c.d_model = 16;
+    c.n_heads = 2;
+    c.n_layers = 5;
+    c.architecture = Architecture::Decoder;
+    std::shared_ptr<const Model> m = model(c);
+    std::string text;
+    for (int i = 0; i < 40; ++i) text += "w" + std::to_string(i % 13) + " ";
+    auto full = run(m, text);
+    ASSERT_TRUE(full) << full.message();
+    const double T = (*full)->tokenCount();
+    ASSERT_EQ(T, 40);
+    EXPECT_TRUE((*full)->all_weights_kept);
+    EXPECT_EQ((*full)->kept_layers, (std::vector<int>{0, 1, 2, 3, 4}));
+
+    const auto layerBytes = static_cast<std::size_t>(2 * T * T * 4);  // 2 heads' weights
+    const auto headDetail = static_cast<std::size_t>(4 * 4 * T * T);  // one recomputed head
+    RunOptions opt;
+    opt.focus_layer = 2;
+    opt.memory_budget_bytes = headDetail + 2 * layerBytes;  // two of the five layers fit
+    auto lean = run(m, text, opt);
+    ASSERT_TRUE(lean) << lean.message();
+    const Trace& t = **lean;
+    EXPECT_FALSE(t.all_weights_kept);
+    EXPECT_FALSE(t.full_detail);
+    EXPECT_EQ(t.kept_layers, (std::vector<int>{0, 2})) << "the focus layer, then from layer 0";
+    // Dropping weights changes no result (the lean run takes the blocked kernels, hence the
+    // rounding).
+    EXPECT_LE((t.final_hidden - (*full)->final_hidden).cwiseAbs().maxCoeff(), 1e-4);
+    for (int l = 0; l < 5; ++l) {
+        const bool kept = l == 0 || l == 2;
+        for (int h = 0; h < 2; ++h) {
+            const HeadTrace& stored = t.layers[l].self_attention.heads[h];
+            EXPECT_EQ(stored.weights_kept, kept) << l;
+            EXPECT_EQ(stored.weights.size() > 0, kept) << l;
+            EXPECT_LE((stored.output - (*full)->layers[l].self_attention.heads[h].output)
+                          .cwiseAbs()
+                          .maxCoeff(),
+                      1e-4);
+            const HeadTrace again = t.headDetail(l, h);
+            const HeadTrace& want = (*full)->layers[l].self_attention.heads[h];
+            ASSERT_EQ(again.weights.rows(), 40) << l;
+            EXPECT_LE((again.weights - want.weights).cwiseAbs().maxCoeff(), 1e-6) << l;
+            EXPECT_LE((again.masked - want.masked).cwiseAbs().maxCoeff(), 1e-5) << l;
+        }
+    }
+
+    // Less than one layer plus one head's detail: refused before any work, saying how much.
+    opt.memory_budget_bytes = headDetail + layerBytes - 1;
+    auto refused = run(m, text, opt);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.code(), ErrorCode::TooLarge);
+    EXPECT_NE(refused.message().find("need"), std::string::npos) << refused.message();
+    EXPECT_NE(refused.message().find("budget"), std::string::npos) << refused.message();
+    opt.memory_budget_bytes = headDetail + layerBytes;  // exactly one layer: the focus layer
+    auto one = run(m, text, opt);
+    ASSERT_TRUE(one) << one.message();
+    EXPECT_EQ((*one)->kept_layers, (std::vector<int>{2}));
+}
+
+TEST(TraceBudget, DefaultIsTwoGigabytes) {
+    EXPECT_EQ(RunOptions{}.memory_budget_bytes, std::size_t{2} << 30);
+}
+
+}  // namespace
+}  // namespace attn

@@ -282,7 +282,7 @@ TEST_P(AttentionGrad, MatchesFiniteDifferencesAndAttend) {
 
     AttentionWeights g = w;
     auto zero = [](auto& m) { m.setZero(); };
-    zero(g.W_Q), zero(g.W_K), zero(g.W_V), zero(g.W_O);
+    zero(g.W_Q.dense()), zero(g.W_K.dense()), zero(g.W_V.dense()), zero(g.W_O.dense());
     zero(g.b_Q), zero(g.b_K), zero(g.b_V), zero(g.b_O);
     for (auto& m : g.W_general) zero(m);
     for (auto& m : g.W_add_q) zero(m);

@@ -285,6 +285,12 @@ Panel weightPanel(const Mat& w, const QString& title, const QString& rowTitle,
     return p;
 }
 
+// A model's weight, widened when it is packed (a quantized file's numbers as stored).
+Panel weightPanel(const Weight& w, const QString& title, const QString& rowTitle,
+                  const QString& colTitle) {
+    return weightPanel(w.isPacked() ? w.toDense() : w.dense(), title, rowTitle, colTitle);
+}
+
 const LayerWeights* layerWeights(const StepInputs& in) {
     const auto& layers =
         in.step.decoder ? in.tr->model->weights.decoder_layers : in.tr->model->weights.layers;
@@ -388,9 +394,9 @@ Content projectionsContent(const StepInputs& in, const HeadInputs& h, bool weigh
         lw ? (in.step.cross ? &lw->cross_attention : &lw->self_attention) : nullptr;
     const int dh = h.ac.d_head;
     const int qh = in.session.focus().head, kvh = hd.kv_head;
-    auto slice = [dh](const Mat& w, int head) -> Mat {
+    auto slice = [dh](const Weight& w, int head) -> Mat {
         if (w.size() == 0 || (head + 1) * dh > w.cols()) return {};
-        return w.middleCols(head * dh, dh);  // (d_model, d_head): this head's columns
+        return w.widenCols(head * dh, dh);  // (d_model, d_head): this head's columns
     };
     if (aw && h.ac.projection != ProjectionMode::Embeddings) {
         const Mat wq = slice(aw->W_Q, qh), wk = slice(aw->W_K, kvh), wv = slice(aw->W_V, kvh);

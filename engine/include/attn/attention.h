@@ -8,12 +8,11 @@
 
 #include "attn/positional_encoding.h"
 #include "attn/result.h"
+#include "attn/weight.h"
 
 namespace attn {
 
-using Mat = Eigen::MatrixXf;  // column-major; row = token unless said otherwise
-using RowVec = Eigen::RowVectorXf;
-using Vec = Eigen::VectorXf;
+// Mat, RowVec and Vec: attn/weight.h.
 using BoolMat = Eigen::Matrix<bool, Eigen::Dynamic, Eigen::Dynamic>;
 
 /// From the simplest form to the full one.
@@ -78,12 +77,14 @@ struct AttentionConfig {
     int kvHeadOf(int head) const { return head / (n_heads / n_kv_heads); }
 };
 
-/// Weights of one attention block. Biases are empty when the model has none.
+/// Weights of one attention block. Biases are empty when the model has none. The four
+/// projections may be packed (a quantized or half-precision file's numbers as stored, see
+/// attn/weight.h); everything else is dense.
 struct AttentionWeights {
-    Mat W_Q;  // (d_model, n_heads·d_head)
-    Mat W_K;  // (d_model, n_kv_heads·d_head)
-    Mat W_V;  // (d_model, n_kv_heads·d_head)
-    Mat W_O;  // (n_heads·d_head, d_model)
+    Weight W_Q;  // (d_model, n_heads·d_head)
+    Weight W_K;  // (d_model, n_kv_heads·d_head)
+    Weight W_V;  // (d_model, n_kv_heads·d_head)
+    Weight W_O;  // (n_heads·d_head, d_model)
     RowVec b_Q, b_K, b_V, b_O;
     RowVec q_norm, k_norm;       // (d_head) each or empty: Qwen3's RMSNorm of every head's q and
                                  // k, before RoPE
@@ -101,7 +102,8 @@ struct MaskSpec {
 };
 
 /// Every intermediate of one head. The (T_q, T_k) matrices scores/scaled/masked may be left
-/// empty for long inputs (detailed == false); attentionHeadDetail recomputes them.
+/// empty for long inputs (detailed == false), and weights too when a trace is over its memory
+/// budget (weights_kept == false); attentionHeadDetail (Trace::headDetail) recomputes them.
 struct HeadTrace {
     int kv_head = 0;
     Mat Q;        // (T_q, d_head), after RoPE when the model uses it
@@ -113,7 +115,8 @@ struct HeadTrace {
     Mat weights;  // (T_q, T_k): softmax of each row; rows sum to 1 (0 for a fully hidden row)
     Mat output;   // (T_q, d_head) = weights·V
     bool detailed = true;
-    bool enabled = true;  ///< false when the user switched this head off (output zeroed)
+    bool weights_kept = true;  ///< false: weights is empty (dropped to stay within the budget)
+    bool enabled = true;       ///< false when the user switched this head off (output zeroed)
 };
 
 struct AttentionTrace {
@@ -134,13 +137,17 @@ struct AttendOptions {
 AttentionTrace attend(const AttentionConfig& config, const AttentionWeights& weights, const Mat& Xq,
                       const Mat& Xkv, const MaskSpec& mask, const AttendOptions& options = {});
 
-/// Recomputes scores/scaled/masked of one head from its Q and K.
+/// Recomputes scores/scaled/masked of one head from its Q and K (and its weights when they
+/// were dropped).
 void attentionHeadDetail(const AttentionConfig& config, const AttentionWeights& weights, int head,
                          const MaskSpec& mask, HeadTrace* trace);
 
 /// Y = X·W + b (b may be empty) with the engine's packed product, on both cores when it is
 /// big enough. With transposedW, W is stored (N, K) and Wᵀ is used (a tied output layer).
 void linear(const Mat& X, const Mat& W, const RowVec& b, Mat& Y, bool transposedW = false);
+/// The same for a weight that may be packed: a panel of it at a time is widened to float32
+/// (into a buffer of the calling thread's) and multiplied by the same kernel.
+void linear(const Mat& X, const Weight& W, const RowVec& b, Mat& Y, bool transposedW = false);
 
 /// Row-wise stable softmax in place: subtracts the row maximum; a row that is all -inf
 /// becomes all zeros (never NaN).

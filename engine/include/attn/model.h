@@ -70,12 +70,13 @@ struct NormWeights {
     RowVec beta;   // (d_model); empty for RMSNorm
 };
 
+/// W1, W2, W3 may be packed (attn/weight.h).
 struct FeedForwardWeights {
-    Mat W1;     // (d_model, d_ff)
+    Weight W1;  // (d_model, d_ff)
     RowVec b1;  // (d_ff) or empty
-    Mat W2;     // (d_ff, d_model)
+    Weight W2;  // (d_ff, d_model)
     RowVec b2;  // (d_model) or empty
-    Mat W3;     // (d_model, d_ff): SwiGLU's gate: W2·(silu(x·W1) ∘ x·W3)
+    Weight W3;  // (d_model, d_ff): SwiGLU's gate: W2·(silu(x·W1) ∘ x·W3)
 };
 
 struct LayerWeights {
@@ -87,8 +88,9 @@ struct LayerWeights {
     FeedForwardWeights ffn;
 };
 
+/// token_embedding and lm_head may be packed (attn/weight.h); the other tables are dense.
 struct ModelWeights {
-    Mat token_embedding;       // (vocab_size, d_model); empty when hashed
+    Weight token_embedding;    // (vocab_size, d_model); empty when hashed
     Mat target_embedding;      // (target_vocab_size, d_model), EncoderDecoder decoder input
     Mat position_embedding;    // (max_len, d_model) for PositionalKind::Learned
     Mat token_type_embedding;  // (type_vocab_size, d_model)
@@ -97,7 +99,7 @@ struct ModelWeights {
     std::vector<LayerWeights> decoder_layers;  // EncoderDecoder decoder stack
     NormWeights final_norm;
     NormWeights decoder_final_norm;
-    Mat lm_head;  // (d_model, vocab) — for EncoderDecoder over the target vocabulary
+    Weight lm_head;  // (d_model, vocab) — for EncoderDecoder over the target vocabulary
     bool lm_head_tied = false;  // lm_head is empty and the logits use token_embedding (GPT-2)
     RowVec lm_bias;             // (vocab) or empty
 };

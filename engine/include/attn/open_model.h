@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "attn/load_options.h"
 #include "attn/model.h"
 #include "attn/result.h"
 
@@ -15,6 +16,8 @@ struct OpenOptions {
     /// The shape of the model the spec "untrained" builds (its name becomes "untrained" and it
     /// gets no vocabulary unless this config has one).
     ModelConfig untrained;
+    /// Packing, progress and cancellation of a model read from disk (attn/load_options.h).
+    LoadOptions load;
 };
 
 /// Opens the model a spec names:

@@ -75,6 +75,11 @@ struct Trace {
     Mat logits;        // (T, vocab) when the model has an LM head
     std::vector<Step> steps;
     bool full_detail = true;  ///< every head keeps scores/scaled/masked
+    /// Every head keeps its weights. false when they would have exceeded
+    /// RunOptions::memory_budget_bytes: then only the layers in kept_layers keep them (the
+    /// focus layer first), and headDetail recomputes any other head's (a few ms each).
+    bool all_weights_kept = true;
+    std::vector<int> kept_layers;  ///< first-stack layers whose heads keep their weights
     /// The run options that shaped these numbers: the knobs (resolved: RunOptions::attention or
     /// the model's trained_attention) and the heads that were switched off.
     AttentionKnobs attention;
@@ -84,7 +89,9 @@ struct Trace {
     const LayerTrace& layer(int l, bool decoder = false) const {
         return decoder ? decoder_layers.at(l) : layers.at(l);
     }
-    /// A head with scores/scaled/masked filled in (recomputed when the trace dropped them).
+    /// A head with scores/scaled/masked and weights filled in (recomputed when the trace
+    /// dropped them). Views that read heads of a trace with all_weights_kept == false must come
+    /// through here (or check HeadTrace::weights_kept).
     HeadTrace headDetail(int layer, int head, bool decoder = false, bool cross = false) const;
     /// The mask that was used by that attention block.
     MaskSpec maskOf(bool decoder, bool cross) const;
@@ -102,13 +109,22 @@ struct RunOptions {
     /// Above this many bytes of (T×T) matrices, heads keep only their weights (plus the focus
     /// head's full detail); Trace::headDetail recomputes the rest on demand.
     std::size_t detail_limit_bytes = std::size_t{256} << 20;
+    /// At most this many bytes of (T×T) attention matrices stay in the trace (default 2 GiB, a
+    /// setting of the window). Beyond it, heads keep their weights only in the layers that fit
+    /// (the focus layer first, then from layer 0 on) and recompute the others on demand. A run
+    /// that could not stay within it even so (one layer's heads are computed together) is
+    /// refused before any work, with ErrorCode::TooLarge and a message saying how much it needs.
+    std::size_t memory_budget_bytes = std::size_t{2} << 30;
     int focus_layer = 0;
     int focus_head = 0;
     /// (block, head) whose output is zeroed; block as headBlockIndex numbers it (the layer, for
     /// the encoder or only stack).
     std::vector<std::pair<int, int>> disabled_heads;
-    const std::atomic<bool>* cancel = nullptr;  ///< set to true to stop; run returns an error
-    std::function<void(double)> progress;       ///< fraction done, 0..1
+    /// Set to true (from any thread) to stop: run returns ErrorCode::Cancelled after the
+    /// attention block or feed-forward it is in.
+    const std::atomic<bool>* cancel = nullptr;
+    /// Fraction done, 0..1, once per attention block, on the running thread. May be empty.
+    std::function<void(double)> progress;
     bool compute_logits = true;
 };
 

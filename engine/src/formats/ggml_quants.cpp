@@ -57,6 +57,7 @@ void scaleMinK4(int j, const std::byte* q, int* sc, int* m) {
 // Q4_K and Q5_K share their layout: d, dmin, 12 bytes of 6-bit scales and mins, then four
 // chunks of 64 values, 32 bytes whose low nibbles are sub-block 2c and high nibbles 2c+1. Q5_K
 // adds 32 bytes qh before the nibbles: the fifth bit of value l of sub-block s is bit s of qh[l].
+template <bool kFifthBit>
 void dequantK4or5(const std::byte* b, float* y, const std::byte* qh, const std::byte* qs) {
     const float d = halfToFloat(le16(b));
     const float dmin = halfToFloat(le16(b + 2));
@@ -69,17 +70,17 @@ void dequantK4or5(const std::byte* b, float* y, const std::byte* qh, const std::
         const float d1 = d * static_cast<float>(sc1), min1 = dmin * static_cast<float>(m1);
         const std::byte* q = qs + 32 * c;
         for (int l = 0; l < 32; ++l) {
-            const int h0 = qh ? (u8(qh, l) >> (2 * c)) & 1 : 0;
-            const int h1 = qh ? (u8(qh, l) >> (2 * c + 1)) & 1 : 0;
+            const int h0 = kFifthBit ? (u8(qh, l) >> (2 * c)) & 1 : 0;
+            const int h1 = kFifthBit ? (u8(qh, l) >> (2 * c + 1)) & 1 : 0;
             y[64 * c + l] = d0 * static_cast<float>((u8(q, l) & 0x0F) + 16 * h0) - min0;
             y[64 * c + 32 + l] = d1 * static_cast<float>((u8(q, l) >> 4) + 16 * h1) - min1;
         }
     }
 }
 
-void dequantQ4_K(const std::byte* b, float* y) { dequantK4or5(b, y, nullptr, b + 16); }
+void dequantQ4_K(const std::byte* b, float* y) { dequantK4or5<false>(b, y, nullptr, b + 16); }
 
-void dequantQ5_K(const std::byte* b, float* y) { dequantK4or5(b, y, b + 16, b + 48); }
+void dequantQ5_K(const std::byte* b, float* y) { dequantK4or5<true>(b, y, b + 16, b + 48); }
 
 void dequantQ6_K(const std::byte* b, float* y) {
     const std::byte* ql = b;
@@ -89,16 +90,24 @@ void dequantQ6_K(const std::byte* b, float* y) {
     // Two halves of 128 values; in half h, value l + 32k (l < 32, k < 4) takes its low 4 bits
     // from ql[64h + l + 32(k&1)] (low nibble for k < 2, high for k ≥ 2), its high 2 bits from
     // bits 2k..2k+1 of qh[32h + l], and the scale of its 16 values, scales[8h + (l + 32k)/16].
+    // Runs of 16 values share a scale and are contiguous in ql, qh and y: loops the compiler
+    // vectorises (the products widen these blocks a panel at a time, every pass).
     for (int h = 0; h < 2; ++h) {
-        for (int l = 0; l < 32; ++l) {
-            const int hi = u8(qh, 32 * h + l);
-            for (int k = 0; k < 4; ++k) {
-                const int low = u8(ql, 64 * h + l + 32 * (k & 1));
-                const int lo4 = k < 2 ? (low & 0x0F) : (low >> 4);
-                const int q = (lo4 | (((hi >> (2 * k)) & 3) << 4)) - 32;
-                const int p = l + 32 * k;
-                const auto s = static_cast<std::int8_t>(sc[8 * h + p / 16]);
-                y[128 * h + p] = d * static_cast<float>(s) * static_cast<float>(q);
+        for (int k = 0; k < 4; ++k) {
+            for (int r = 0; r < 2; ++r) {
+                const int p0 = 32 * k + 16 * r;
+                const float ds =
+                    d * static_cast<float>(static_cast<std::int8_t>(sc[8 * h + p0 / 16]));
+                const std::byte* lo = ql + 64 * h + 32 * (k & 1) + 16 * r;
+                const std::byte* hi = qh + 32 * h + 16 * r;
+                float* out = y + 128 * h + p0;
+                for (int l = 0; l < 16; ++l) {
+                    const int low = static_cast<std::uint8_t>(lo[l]);
+                    const int lo4 = k < 2 ? (low & 0x0F) : (low >> 4);
+                    const int q =
+                        (lo4 | (((static_cast<std::uint8_t>(hi[l]) >> (2 * k)) & 3) << 4)) - 32;
+                    out[l] = ds * static_cast<float>(q);
+                }
             }
         }
     }

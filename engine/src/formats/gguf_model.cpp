@@ -6,6 +6,7 @@
 #include <map>
 
 #include "attn/formats/ggml_quants.h"
+#include "attn/formats/ggml_types.h"
 #include "attn/formats/gguf_tokenizer.h"
 
 namespace attn {
@@ -26,7 +27,9 @@ constexpr std::uint64_t kMaxFloats = 1ull << 32;
 struct Loader {
     const GgufFile& f;
     std::string arch;
-    std::uint64_t floats = 0;  // float32 values allocated so far
+    std::shared_ptr<const GgufFile> owner;  // what packed weights keep alive (the map)
+    bool pack = true;                       // keep quantized and half weights as stored
+    std::uint64_t floats = 0;               // float32 values allocated so far
 
     std::string key(const std::string& k) const { return arch + "." + k; }
 
@@ -52,9 +55,17 @@ struct Loader {
 
     const GgufTensorInfo* find(const std::string& name) const { return f.tensor(name); }
 
-    // Checks a tensor's ggml shape and type and that the floats fit our budget.
+    // Whether a tensor stays as stored: every type but F32 (which a product reads fastest as
+    // it is, copied once) when packing is on.
+    bool packs(const GgufTensorInfo& t) const {
+        return pack && t.type != static_cast<std::uint32_t>(GgmlType::F32);
+    }
+
+    // Checks a tensor's ggml shape and type and that the floats fit our budget (packed
+    // tensors allocate none).
     Result<const GgufTensorInfo*> check(const std::string& name,
-                                        const std::vector<std::uint64_t>& shape) {
+                                        const std::vector<std::uint64_t>& shape,
+                                        bool packable = false) {
         const GgufTensorInfo* t = f.tensor(name);
         if (t == nullptr) return corrupt("has no tensor '" + name + "'");
         if (t->shape != shape) {
@@ -69,6 +80,7 @@ struct Loader {
                                  "Q4_K, Q5_K and Q6_K)",
                              ErrorCode::UnsupportedFormat);
         }
+        if (packable && packs(*t)) return t;
         floats += t->n_elements;
         if (floats > kMaxFloats) {
             return makeError(f.path() + ": the model needs more than " +
@@ -81,15 +93,38 @@ struct Loader {
 
     // A weight stored [in, out] as the (in, out) matrix of X·W: its out rows of in values,
     // row-major, are that matrix column-major.
-    Result<Mat> linear(const std::string& name, int in, int out) {
-        auto t = check(name, {static_cast<std::uint64_t>(in), static_cast<std::uint64_t>(out)});
+    // Quantized and half-precision ones stay in the map as they are (packed, zero-copy).
+    Result<Weight> linear(const std::string& name, int in, int out) {
+        auto t = check(name, {static_cast<std::uint64_t>(in), static_cast<std::uint64_t>(out)},
+                       /*packable=*/true);
         if (!t) return t.error();
+        if (packs(**t)) return packedView(**t, Weight::Lines::AreColumns);
         Mat W(in, out);
         Status s = dequantizeRows(**t, 0, static_cast<std::uint64_t>(out),
                                   std::span<float>(W.data(), static_cast<std::size_t>(W.size())));
         if (!s) return withPath(s.error());
-        return W;
+        return Weight(std::move(W));
     }
+
+    // A 2-D tensor's rows (ne[0] values each) as the lines of a packed weight. check() has
+    // compared its shape and type; its data span is inside the map (gguf.cpp checked it).
+    Result<Weight> packedView(const GgufTensorInfo& t, Weight::Lines lines) const {
+        PackedMatrix p;
+        p.type = t.type;
+        p.length = static_cast<Eigen::Index>(t.rowLength());
+        p.lines = static_cast<Eigen::Index>(t.rows());
+        p.line_bytes = ggmlBytes(t.type, t.rowLength());
+        if (p.line_bytes == 0 || p.line_bytes * t.rows() != t.data.size()) {
+            return corrupt("tensor '" + t.name + "' of type " + t.typeName() + " holds " +
+                           std::to_string(t.data.size()) + " bytes, which do not make " +
+                           std::to_string(t.rows()) + " rows of " + std::to_string(t.rowLength()) +
+                           " values");
+        }
+        p.data = t.data.data();
+        p.owner = owner;
+        return Weight::packed(std::move(p), lines);
+    }
+
     Result<RowVec> vector(const std::string& name, int n) {
         auto t = check(name, {static_cast<std::uint64_t>(n)});
         if (!t) return t.error();
@@ -146,8 +181,12 @@ Result<std::shared_ptr<const TextTokenizer>> loadGgufTokenizer(const GgufFile& f
     return tokenizerFromGguf(f);
 }
 
-Result<std::shared_ptr<Model>> loadGgufModel(const std::shared_ptr<const GgufFile>& file) {
+Result<std::shared_ptr<Model>> loadGgufModel(const std::shared_ptr<const GgufFile>& file,
+                                             const LoadOptions& options) {
     const GgufFile& f = *file;
+    const auto cancelled = [&options] {
+        return options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed);
+    };
     auto archName = f.getStringOr("general.architecture", "");
     if (!archName) return archName.error();
     if (archName->empty()) {
@@ -159,7 +198,7 @@ Result<std::shared_ptr<Model>> loadGgufModel(const std::shared_ptr<const GgufFil
                              "' is not supported (we read llama, qwen2 and qwen3)",
                          ErrorCode::UnsupportedArchitecture);
     }
-    Loader ld{f, arch};
+    Loader ld{f, arch, file, options.pack_weights};
 
     // 1. Hyperparameters.
     auto d = ld.count(ld.key("embedding_length"), kMaxDim);
@@ -300,8 +339,16 @@ Result<std::shared_ptr<Model>> loadGgufModel(const std::shared_ptr<const GgufFil
     // 2. Weights.
     ModelWeights& w = model->weights;
     {
-        auto t = ld.check("token_embd.weight", emb->shape);
+        auto t = ld.check("token_embd.weight", emb->shape, /*packable=*/true);
         if (!t) return t.error();
+        if (ld.packs(**t)) {
+            // Token v's embedding is line v: a look-up widens the rows it needs.
+            auto E = ld.packedView(**t, Weight::Lines::AreRows);
+            if (!E) return E.error();
+            w.token_embedding = std::move(E).value();
+        }
+    }
+    if (w.token_embedding.empty()) {
         Mat E(*d, V);  // column v = embedding of token v
         Status s = dequantizeRows(*emb, 0, static_cast<std::uint64_t>(V),
                                   std::span<float>(E.data(), static_cast<std::size_t>(E.size())));
@@ -340,6 +387,9 @@ Result<std::shared_ptr<Model>> loadGgufModel(const std::shared_ptr<const GgufFil
         if (s) s = take(lw.ffn.W3, ld.linear(p + "ffn_up.weight", *d, *ff));
         if (s) s = take(lw.ffn.W2, ld.linear(p + "ffn_down.weight", *ff, *d));
         if (!s) return s.error();
+        if (options.progress) options.progress(static_cast<double>(l + 1) / (*L + 1));
+        if (cancelled())
+            return makeError(f.path() + ": opening was cancelled", ErrorCode::Cancelled);
     }
     {
         auto g = ld.vector("output_norm.weight", *d);
@@ -359,13 +409,14 @@ Result<std::shared_ptr<Model>> loadGgufModel(const std::shared_ptr<const GgufFil
     model->eos_id = vocab->eos_id;
     model->source_path = f.path();
     model->quantization = ggufQuantization(f);
+    if (options.progress) options.progress(1.0);
     return model;
 }
 
-Result<std::shared_ptr<Model>> loadGguf(const std::string& path) {
+Result<std::shared_ptr<Model>> loadGguf(const std::string& path, const LoadOptions& options) {
     auto file = openGguf(path);
     if (!file) return file.error();
-    return loadGgufModel(*file);
+    return loadGgufModel(*file, options);
 }
 
 }  // namespace attn

@@ -62,7 +62,20 @@ Result<std::shared_ptr<Model>> loadHfFolder(const fs::path& dir) {
 
 }  // namespace
 
-Result<std::shared_ptr<Model>> loadModel(const std::string& path) {
+namespace {
+Result<std::shared_ptr<Model>> loadModelAt(const std::string& path, const LoadOptions& options);
+}  // namespace
+
+Result<std::shared_ptr<Model>> loadModel(const std::string& path, const LoadOptions& options) {
+    if (options.cancel != nullptr && options.cancel->load())
+        return makeError(path + ": opening was cancelled", ErrorCode::Cancelled);
+    auto model = loadModelAt(path, options);
+    if (model && options.progress) options.progress(1.0);
+    return model;
+}
+
+namespace {
+Result<std::shared_ptr<Model>> loadModelAt(const std::string& path, const LoadOptions& options) {
     if (path.empty()) return makeError("no model path given", ErrorCode::NotFound);
     std::error_code ec;
     const fs::path p(path);
@@ -95,7 +108,7 @@ Result<std::shared_ptr<Model>> loadModel(const std::string& path) {
             if (readLlama2cHeader(b.string())) return loadLlama2c(b.string());
         }
         // Else a folder holding one GGUF file; with several, which one is the user's choice.
-        if (ggufs.size() == 1) return loadGguf(ggufs.front().string());
+        if (ggufs.size() == 1) return loadGguf(ggufs.front().string(), options);
         if (ggufs.size() > 1) {
             return makeError(
                 path + ": holds " + std::to_string(ggufs.size()) + " GGUF files; open one of them",
@@ -110,12 +123,13 @@ Result<std::shared_ptr<Model>> loadModel(const std::string& path) {
     const std::string name = p.filename().string();
     if (name == "config.json" || p.extension() == ".safetensors" ||
         name == "model.safetensors.index.json") {
-        return loadModel(p.parent_path().string());
+        return loadModelAt(p.parent_path().string(), options);
     }
     // GGUF files are known by their magic, whatever their name (Ollama's blobs have none).
-    if (looksLikeGguf(path)) return loadGguf(path);
+    if (looksLikeGguf(path)) return loadGguf(path, options);
     return loadLlama2c(path);
 }
+}  // namespace
 
 std::string huggingFaceCacheDir() {
     auto env = [](const char* name) -> std::string {

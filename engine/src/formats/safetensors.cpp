@@ -593,4 +593,28 @@ Status writeSafetensors(const std::string& path,
     return Ok{};
 }
 
+Result<Weight> readWeight(const std::shared_ptr<const SafetensorsFile>& file, std::string_view name,
+                          Weight::Lines lines, bool pack) {
+    const TensorInfo* info = file->find(name);
+    if (info == nullptr)
+        return makeError(file->path() + ": has no tensor '" + std::string(name) + "'");
+    const bool half = info->dtype == DType::F16 || info->dtype == DType::BF16;
+    if (!pack || !half || info->shape.size() != 2) {
+        Mat m;
+        if (Status st = file->readMatrixInto(*info, lines == Weight::Lines::AreColumns, m); !st)
+            return st.error();
+        return Weight(std::move(m));
+    }
+    // Row r of the stored (rows, cols) tensor is line r: an (out, in) linear's output r over
+    // every input, or a table's row r. open() checked that shape × 2 bytes is the tensor's span.
+    PackedMatrix p;
+    p.type = info->dtype == DType::F16 ? 1u : 30u;  // GgmlType::F16, GgmlType::BF16
+    p.lines = static_cast<Eigen::Index>(info->shape[0]);
+    p.length = static_cast<Eigen::Index>(info->shape[1]);
+    p.line_bytes = static_cast<std::size_t>(p.length) * 2;
+    p.data = file->bytes(*info).data();
+    p.owner = file;
+    return Weight::packed(std::move(p), lines);
+}
+
 }  // namespace attn

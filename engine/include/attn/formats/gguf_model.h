@@ -1,6 +1,8 @@
 #pragma once
 // Models stored in GGUF files: architectures `llama`, `qwen2` and `qwen3`, weights of types
-// F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K and Q6_K widened to float32 as they are loaded.
+// F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K and Q6_K. F32 tensors are copied into dense
+// matrices; the others stay in the file's memory map as stored (packed Weights, attn/weight.h)
+// and are widened a panel at a time by the products, unless LoadOptions::pack_weights is off.
 //
 // Tensors (ggml shapes, fastest dimension first; a weight [in, out] is nn.Linear's (out, in)
 // row-major matrix, our X·W matrix read column-major): token_embd [d, vocab]; per layer N
@@ -18,6 +20,7 @@
 #include <string>
 
 #include "attn/formats/gguf.h"
+#include "attn/load_options.h"
 #include "attn/model.h"
 #include "attn/result.h"
 #include "attn/tokenizer.h"
@@ -26,11 +29,13 @@ namespace attn {
 
 /// Opens a GGUF model file. Another architecture is UnsupportedArchitecture naming it; a tensor
 /// of a type we cannot widen is UnsupportedFormat naming the tensor and the type; missing or
-/// misshapen tensors are Corrupt. Model::quantization records the file's type ("Q4_K_M").
-Result<std::shared_ptr<Model>> loadGguf(const std::string& path);
+/// misshapen tensors are Corrupt; a cancelled load is Cancelled. Model::quantization records
+/// the file's type ("Q4_K_M"). Packed weights share ownership of the file's map.
+Result<std::shared_ptr<Model>> loadGguf(const std::string& path, const LoadOptions& options = {});
 
 /// The same from an open file.
-Result<std::shared_ptr<Model>> loadGgufModel(const std::shared_ptr<const GgufFile>& file);
+Result<std::shared_ptr<Model>> loadGgufModel(const std::shared_ptr<const GgufFile>& file,
+                                             const LoadOptions& options = {});
 
 /// The tokenizer a GGUF file carries (tokenizer.ggml.*: "gpt2" byte-level BPE with its pre
 /// type, "llama" SentencePiece, "bert" WordPiece; see gguf_tokenizer.h); another model is

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "attn/load_options.h"
 #include "attn/model.h"
 #include "attn/result.h"
 
@@ -25,7 +26,9 @@ namespace attn {
 /// - a .safetensors file: the Hugging Face folder it lies in.
 /// Every failure is a message naming the file and the problem, with an ErrorCode (NotFound,
 /// UnsupportedFormat, UnsupportedArchitecture, Corrupt; Invalid for a reader's other checks).
-Result<std::shared_ptr<Model>> loadModel(const std::string& path);
+/// options: packing, progress and cancellation (attn/load_options.h; GGUF files report
+/// progress per layer, the other formats at their end).
+Result<std::shared_ptr<Model>> loadModel(const std::string& path, const LoadOptions& options = {});
 
 /// The Hugging Face hub cache folder: $HF_HUB_CACHE, else $HF_HOME/hub, else
 /// $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub (it may not exist).

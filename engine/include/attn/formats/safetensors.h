@@ -135,6 +135,15 @@ private:
     std::map<std::string, std::string> m_metadata;
 };
 
+/// A 2-D tensor as a Weight, kept in the file's memory map when pack is true and it is F16 or
+/// BF16 (zero-copy: the Weight shares ownership of file and is widened a panel at a time by
+/// the products, attn/weight.h); F32 (or pack false) is read into a dense Mat. With
+/// Weight::Lines::AreColumns a row-major (out, in) nn.Linear weight becomes the (in, out)
+/// matrix of X·W (as readMatrix(name, true)); with AreRows a (vocab, d_model) embedding table
+/// stays (vocab, d_model) (as readMatrix(name)). Messages name the file and the tensor.
+Result<Weight> readWeight(const std::shared_ptr<const SafetensorsFile>& file, std::string_view name,
+                          Weight::Lines lines, bool pack = true);
+
 /// A float tensor to write: shape and its elements in row-major (C) order,
 /// data.size() == product(shape). A matrix (rows, cols) is shape {rows, cols} with row r at
 /// data[r·cols .. r·cols + cols); a vector is shape {n}.
