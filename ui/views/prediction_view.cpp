@@ -292,7 +292,7 @@ PredictionView::PredictionView(Session* session, QWidget* parent)
     layout->addWidget(m_fill, 1);
     layout->addWidget(m_compare);
     m_generation = new GenerationPanel(session, this);
-    layout->addWidget(m_generation, 2);
+    layout->addWidget(m_generation, 4);  // its heatmap needs the height more than the bars
 
     refreshNow();
 }

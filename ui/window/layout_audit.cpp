@@ -27,6 +27,8 @@
 #include <set>
 
 #include "session/session.h"
+#include "views/generation_panel.h"
+#include "views/prediction_view.h"
 #include "views/step_view.h"
 #include "widgets/heatmap_view.h"
 #include "window/main_window.h"
@@ -502,8 +504,21 @@ int sweepMainWindow(MainWindow& w, const SweepOptions& o) {
         const QString title = tabs->tabText(i);
         if (o.skipViews.contains(title)) continue;
         tabs->setCurrentIndex(i);
-        (void)w.tabView(i);
+        QWidget* view = w.tabView(i);
         settleEvents();
+        // The Predict tab of a model that writes text: generate a few tokens first, so the
+        // shot shows the attention behind a generated token, not an empty panel.
+        if (auto* predict = qobject_cast<PredictionView*>(view)) {
+            GenerationPanel* gen = predict->generationPanel();
+            if (gen && gen->isVisible() && !session->generation()) {
+                gen->setTokenCount(12);
+                gen->startGeneration();
+                session->waitForGeneration();
+                settleEvents();
+                gen->setShownStep(gen->stepCount() / 2);
+                settleEvents();
+            }
+        }
         const auto trace = session->trace();
         if (i == 0 && trace && o.everyStep) {
             const int steps = static_cast<int>(trace->steps.size());
