@@ -812,9 +812,12 @@ Result<LabelledMatrix> headMatrix(const Trace& trace, int layer, int head, const
     m.rows = tokenLabels(qText, qTokens);
     m.cols = tokenLabels(kText, kTokens);
     if (what == QLatin1String("weights")) {
-        m.values = stored.weights;
+        // A trace over its memory budget kept the weights of some layers only.
+        m.values = stored.weights_kept ? stored.weights
+                                       : trace.headDetail(layer, head, decoder, cross).weights;
     } else if (what == QLatin1String("values")) {
-        m.values = valueContributions(stored);
+        m.values = valueContributions(
+            stored.weights_kept ? stored : trace.headDetail(layer, head, decoder, cross));
     } else {
         const HeadTrace detail = trace.headDetail(layer, head, decoder, cross);
         m.values = what == QLatin1String("scores")   ? detail.scores

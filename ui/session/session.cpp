@@ -509,6 +509,15 @@ std::shared_ptr<const attn::HeadTrace> Session::headDetail(int layer, int head, 
     return m_detail.back().second;
 }
 
+std::shared_ptr<const attn::HeadTrace> Session::headWeights(int layer, int head, bool decoder,
+                                                            bool cross) const {
+    const attn::AttentionTrace* b = block(layer, decoder, cross);
+    if (!b || head < 0 || head >= static_cast<int>(b->heads.size())) return nullptr;
+    const attn::HeadTrace& h = b->heads[head];
+    if (h.weights_kept) return std::shared_ptr<const attn::HeadTrace>(m_trace, &h);
+    return headDetail(layer, head, decoder, cross);
+}
+
 const std::vector<attn::HeadSummary>& Session::headSummaries(bool decoder) const {
     static const std::vector<attn::HeadSummary> none;
     if (!m_trace) return none;

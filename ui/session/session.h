@@ -132,6 +132,11 @@ public:
     /// nullptr when the trace has no such head.
     std::shared_ptr<const attn::HeadTrace> headDetail(int layer, int head, bool decoder,
                                                       bool cross) const;
+    /// A head whose weights are there: the trace's own head when it kept them, else the head
+    /// recomputed as headDetail does (a trace over its memory budget keeps the weights of the
+    /// layers that fit only). nullptr when the trace has no such head.
+    std::shared_ptr<const attn::HeadTrace> headWeights(int layer, int head, bool decoder,
+                                                       bool cross) const;
     /// attn::summarizeHeads of a stack's self-attention, computed once per trace.
     const std::vector<attn::HeadSummary>& headSummaries(bool decoder = false) const;
     /// attn::attentionRollout of a stack, computed on first request: at once for inputs of at

@@ -297,7 +297,11 @@ void HeadGrid::refreshImages() {
         const AttentionTrace* b = m_session->block(t->layer(), decoder, cross);
         if (!b || t->head() >= static_cast<int>(b->heads.size())) continue;
         const HeadTrace& h = b->heads[t->head()];
-        t->setImage(matrixImage(h.weights, kind, 0.0, 1.0));
+        if (h.weights_kept) {
+            t->setImage(matrixImage(h.weights, kind, 0.0, 1.0));
+        } else if (const auto w = m_session->headWeights(t->layer(), t->head(), decoder, cross)) {
+            t->setImage(matrixImage(w->weights, kind, 0.0, 1.0));  // over the memory budget
+        }
         bool off = false;
         const int blk = blockOf(t->layer());
         for (auto [l, hh] : m_session->disabledHeads())

@@ -401,7 +401,8 @@ void LinesView::refresh(int) {
     std::vector<LinesCanvas::HeadLines> shown;
     QStringList names;
     for (int k : m_shown) {
-        shown.push_back({k, block->heads[static_cast<std::size_t>(k)].weights, headColor(k)});
+        const auto w = m_session->headWeights(f.layer, k, f.decoder, f.cross);
+        shown.push_back({k, w ? w->weights : Mat(), headColor(k)});
         names << QString::number(k + 1);
     }
     m_header->setText(tr("<b>Layer %1 · heads %2</b> (%3), each in its swatch's colour. Line "

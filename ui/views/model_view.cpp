@@ -375,9 +375,17 @@ void ModelView::rebuild() {
                         .arg(l + 1)
                         .arg(h + 1);
             if (b && h < static_cast<int>(b->heads.size())) {
-                c.weights = &b->heads[static_cast<std::size_t>(h)].weights;
-                c.image = matrixImage(*c.weights, kind, 0.0, 1.0);
-                tokens = std::max(tokens, static_cast<int>(c.weights->rows()));
+                const HeadTrace& stored = b->heads[static_cast<std::size_t>(h)];
+                if (stored.weights_kept) {
+                    c.weights = &stored.weights;
+                    c.image = matrixImage(*c.weights, kind, 0.0, 1.0);
+                    tokens = std::max(tokens, static_cast<int>(c.weights->rows()));
+                } else if (const auto w = m_session->headWeights(l, h, decoder, cross)) {
+                    // Dropped to stay within the memory budget: the picture from the
+                    // recomputed head (no lines, which would need the weights kept).
+                    c.image = matrixImage(w->weights, kind, 0.0, 1.0);
+                    tokens = std::max(tokens, static_cast<int>(w->weights.rows()));
+                }
             }
             for (const auto& [ol, oh] : m_session->disabledHeads())
                 if (ol == blk && oh == h) c.disabled = true;
