@@ -125,6 +125,12 @@ Result<TracePtr> run(std::shared_ptr<const Model> model, std::string_view text,
 Result<TracePtr> runTokens(std::shared_ptr<const Model> model, std::vector<Token> tokens,
                            const RunOptions& options = {});
 
+/// Runs the given vocabulary ids (no tokenizer involved): each token shows the tokenizer's
+/// text for its id ("#id" when it has none). An id outside 0..vocab_size−1 is an error naming
+/// it and its position; an EncoderDecoder runs them through its encoder only.
+Result<TracePtr> runIds(std::shared_ptr<const Model> model, const std::vector<int>& ids,
+                        const RunOptions& options = {});
+
 /// EncoderDecoder: the encoder reads source, the decoder reads target (teacher forcing; the
 /// decoder start token is prepended when the model has one) with cross-attention to the source.
 /// Works for an untrained encoder–decoder too.
