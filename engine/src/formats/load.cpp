@@ -8,6 +8,7 @@
 #include "attn/formats/gguf.h"
 #include "attn/formats/gguf_model.h"
 #include "attn/formats/gpt2.h"
+#include "attn/formats/hf_llama.h"
 #include "attn/formats/llama2c.h"
 #include "hf_common.h"
 
@@ -48,16 +49,23 @@ Result<std::shared_ptr<Model>> loadHfFolder(const fs::path& dir) {
     if (!cfg) return cfg.error();
     auto type = cfg->stringOr("model_type", "");
     if (!type) return type.error();
-    if (type->empty()) {
-        return makeError(
-            config.string() + ": has no \"model_type\" (we read \"gpt2\" and \"bert\")",
-            ErrorCode::UnsupportedFormat);
-    }
     if (*type == "gpt2") return loadGpt2Folder(dir.string());
     if (*type == "bert") return loadBertFolder(dir.string());
-    return makeError(
-        "unknown architecture '" + *type + "' in " + config.string() + " (we read gpt2 and bert)",
-        ErrorCode::UnsupportedArchitecture);
+    // The Llama family is known by "architectures" (what transformers instantiates), else by
+    // its model_type; loadHfLlamaFolder names any other architecture and lists ours.
+    if (cfg->has("architectures") || isHfLlamaModelType(*type))
+        return loadHfLlamaFolder(dir.string());
+    if (type->empty()) {
+        return makeError(config.string() +
+                             ": has neither \"architectures\" nor \"model_type\" (we read "
+                             "the Llama family, gpt2 and bert)",
+                         ErrorCode::UnsupportedFormat);
+    }
+    std::string ours;
+    for (const auto& a : hfLlamaArchitectures()) ours += a + ", ";
+    return makeError("unknown architecture '" + *type + "' in " + config.string() + " (we read " +
+                         ours + "gpt2 and bert)",
+                     ErrorCode::UnsupportedArchitecture);
 }
 
 }  // namespace
