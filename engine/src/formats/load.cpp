@@ -52,19 +52,27 @@ Result<std::shared_ptr<Model>> loadHfFolder(const fs::path& dir) {
     if (*type == "gpt2") return loadGpt2Folder(dir.string());
     if (*type == "bert") return loadBertFolder(dir.string());
     // The Llama family is known by "architectures" (what transformers instantiates), else by
-    // its model_type; loadHfLlamaFolder names any other architecture and lists ours.
-    if (cfg->has("architectures") || isHfLlamaModelType(*type))
+    // its model_type.
+    std::string arch;
+    if (const auto a = cfg->raw().find("architectures");
+        a != cfg->raw().end() && a->is_array() && !a->empty() && a->front().is_string())
+        arch = a->front().get<std::string>();
+    const auto& ours = hfLlamaArchitectures();
+    if (std::find(ours.begin(), ours.end(), arch) != ours.end() ||
+        (arch.empty() && isHfLlamaModelType(*type)))
         return loadHfLlamaFolder(dir.string());
-    if (type->empty()) {
+    if (type->empty() && arch.empty()) {
         return makeError(config.string() +
                              ": has neither \"architectures\" nor \"model_type\" (we read "
                              "the Llama family, gpt2 and bert)",
                          ErrorCode::UnsupportedFormat);
     }
-    std::string ours;
-    for (const auto& a : hfLlamaArchitectures()) ours += a + ", ";
-    return makeError("unknown architecture '" + *type + "' in " + config.string() + " (we read " +
-                         ours + "gpt2 and bert)",
+    std::string list;
+    for (const auto& a : ours) list += a + ", ";
+    const std::string named = type->empty() ? arch : *type;
+    const std::string also = !type->empty() && !arch.empty() ? arch + "; " : std::string();
+    return makeError("unknown architecture '" + named + "' in " + config.string() + " (" + also +
+                         "we read " + list + "gpt2 and bert)",
                      ErrorCode::UnsupportedArchitecture);
 }
 
