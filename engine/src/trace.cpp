@@ -1,9 +1,9 @@
 #include "attn/trace.h"
 
-#include <unicode/utf8.h>
-
 #include <cmath>
 #include <sstream>
+
+#include "attn/generate.h"
 
 namespace attn {
 
@@ -382,49 +382,12 @@ Result<TracePtr> runTokens(std::shared_ptr<const Model> model, std::vector<Token
     return runImpl(std::move(model), std::move(tokens), {}, false, options, std::move(text), {});
 }
 
-namespace {
-
-// A byte-level token alone may be part of a character: U+FFFD for its bytes, as the
-// tokenizers do for the tokens they make.
-std::string validUtf8(std::string_view bytes) {
-    std::string out;
-    const auto* s = reinterpret_cast<const uint8_t*>(bytes.data());
-    const auto n = static_cast<int32_t>(bytes.size());
-    int32_t i = 0;
-    while (i < n) {
-        const int32_t start = i;
-        UChar32 c;
-        U8_NEXT(s, i, n, c);
-        if (c < 0)
-            out += "\xEF\xBF\xBD";
-        else
-            out.append(bytes.data() + start, static_cast<std::size_t>(i - start));
-    }
-    return out;
-}
-
-}  // namespace
-
 Result<TracePtr> runIds(std::shared_ptr<const Model> model, const std::vector<int>& ids,
                         const RunOptions& options) {
     if (!model) return makeError("No model is loaded.");
-    const int V = model->config.vocab_size;
-    if (V <= 0) return makeError("This model has no vocabulary: give it text, not token ids.");
-    std::vector<Token> tokens;
-    tokens.reserve(ids.size());
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-        if (ids[i] < 0 || ids[i] >= V) {
-            return makeError("Token id " + std::to_string(ids[i]) + " (position " +
-                             std::to_string(i) + ") is outside this model's vocabulary 0.." +
-                             std::to_string(V - 1) + ".");
-        }
-        Token t;
-        t.id = ids[i];
-        if (model->tokenizer) t.text = validUtf8(model->tokenizer->decode(ids[i]));
-        if (t.text.empty()) t.text = "#" + std::to_string(ids[i]);
-        tokens.push_back(std::move(t));
-    }
-    return runTokens(std::move(model), std::move(tokens), options);
+    auto tokens = tokensFromIds(*model, ids);
+    if (!tokens) return tokens.error();
+    return runTokens(std::move(model), std::move(tokens).value(), options);
 }
 
 Result<TracePtr> runSeq2Seq(std::shared_ptr<const Model> model, std::string_view source,

@@ -12,6 +12,7 @@
 #include "attn/formats/hf_llama.h"
 #include "attn/formats/load.h"
 #include "attn/formats/safetensors.h"
+#include "attn/generate.h"
 #include "attn/trace.h"
 #include "formats_test_util.h"
 
@@ -188,6 +189,43 @@ TEST(HfLlama, SlidingWindowHidesKeysWindowOrMorePositionsBack) {
     EXPECT_LE(maxHeadDifference(*tr, **lean), 1e-6);
 }
 
+// The key/value cache of generation hides the same keys as a full trace of the sequence.
+TEST(HfLlama, GenerationKeepsTheSlidingWindow) {
+    std::shared_ptr<const Model> mistral = open(models() / "hf" / "mistral-f32");
+    ASSERT_TRUE(mistral);
+    auto prompt = tokensFromIds(*mistral, {1, 7, 30, 12});
+    ASSERT_TRUE(prompt.ok()) << prompt.message();
+    GenerateOptions opt;
+    opt.max_new_tokens = 10;
+    opt.stop_at_eos = false;
+    opt.sampling.temperature = 1.0f;
+    opt.sampling.seed = 3;
+    auto gen = generate(mistral, *prompt, opt);
+    ASSERT_TRUE(gen.ok()) << gen.message();
+    const int n = static_cast<int>(gen->steps.size());
+    ASSERT_EQ(n, 10);
+    auto full = runTokens(mistral, gen->tokens(n - 1));
+    ASSERT_TRUE(full.ok()) << full.message();
+    double worst = 0;
+    for (const GenerationStep& st : gen->steps) {
+        for (std::size_t l = 0; l < st.attention.size(); ++l) {
+            for (std::size_t h = 0; h < st.attention[l].size(); ++h) {
+                const RowVec& got = st.attention[l][h];
+                ASSERT_EQ(got.size(), st.position + 1);
+                const RowVec want = (*full)
+                                        ->layers[l]
+                                        .self_attention.heads[h]
+                                        .weights.row(st.position)
+                                        .head(st.position + 1);
+                worst = std::max(worst, double((got - want).cwiseAbs().maxCoeff()));
+                for (int j = 0; j <= st.position - 5; ++j) EXPECT_EQ(got(j), 0.0f) << j;
+                EXPECT_GT(got(st.position - 4 > 0 ? st.position - 4 : 0), 0.0f);
+            }
+        }
+    }
+    EXPECT_LE(worst, 1e-5);
+}
+
 TEST(HfLlama, ShardedWeightsEqualTheSingleFile) {
     auto single = open(models() / "hf" / "llama-f32");
     auto sharded = open(models() / "hf" / "llama-f32-sharded" / "model.safetensors.index.json");
@@ -355,7 +393,7 @@ TEST(HfLlama, RunIdsChecksTheVocabulary) {
     auto bad = runIds(m, {1, 64});
     ASSERT_FALSE(bad.ok());
     EXPECT_NE(bad.message().find("64"), std::string::npos) << bad.message();
-    EXPECT_NE(bad.message().find("position 1"), std::string::npos) << bad.message();
+    EXPECT_NE(bad.message().find("number 2"), std::string::npos) << bad.message();
     auto tr = runIds(m, {1, 4, 5});
     ASSERT_TRUE(tr.ok()) << tr.message();
     ASSERT_EQ(tr->get()->tokens.size(), 3u);

@@ -125,9 +125,8 @@ Result<TracePtr> run(std::shared_ptr<const Model> model, std::string_view text,
 Result<TracePtr> runTokens(std::shared_ptr<const Model> model, std::vector<Token> tokens,
                            const RunOptions& options = {});
 
-/// Runs the given vocabulary ids (no tokenizer involved): each token shows the tokenizer's
-/// text for its id ("#id" when it has none). An id outside 0..vocab_size−1 is an error naming
-/// it and its position; an EncoderDecoder runs them through its encoder only.
+/// Runs the given vocabulary ids (no tokenizer involved): tokensFromIds (attn/generate.h) makes
+/// the tokens (an id outside the vocabulary is an error naming it), then runTokens.
 Result<TracePtr> runIds(std::shared_ptr<const Model> model, const std::vector<int>& ids,
                         const RunOptions& options = {});
 
