@@ -147,9 +147,13 @@ BoolMat buildMask(const MaskSpec& spec, int T_q, int T_k) {
         case MaskKind::None:
             break;
         case MaskKind::Causal:
-            // Query i is at position i + (T_k - T_q) of the key sequence; it sees that and before.
+            // Query i is at position i + (T_k - T_q) of the key sequence; it sees that and before
+            // (and, with a window, not window or more positions back).
             for (int j = 0; j < T_k; ++j)
-                for (int i = 0; i < T_q; ++i) hidden(i, j) = j > i + (T_k - T_q);
+                for (int i = 0; i < T_q; ++i) {
+                    const int p = i + (T_k - T_q);
+                    hidden(i, j) = j > p || (spec.window > 0 && j <= p - spec.window);
+                }
             break;
         case MaskKind::Padding:
             for (int j = 0; j < T_k && j < static_cast<int>(spec.key_padding.size()); ++j)
@@ -262,6 +266,15 @@ void scaleAndMask(const AttentionConfig& c, const MaskSpec& mask, const BoolMat*
         applyMask(*hidden, S);
 }
 
+// A causal mask with a sliding window that hides something, as the Given mask it amounts to
+// (the triangular fast paths know only the plain causal mask); else mask itself.
+const MaskSpec& windowAsGiven(const MaskSpec& mask, int T_q, int T_k, MaskSpec& storage) {
+    if (mask.kind != MaskKind::Causal || mask.window <= 0 || mask.window >= T_k) return mask;
+    storage.kind = MaskKind::Given;
+    storage.given = buildMask(mask, T_q, T_k);
+    return storage;
+}
+
 // RMSNorm of every head's slice of every row of X (T, heads·d_head), gamma (d_head): Qwen3's
 // q_norm/k_norm, the same arithmetic as applyNorm's RMSNorm.
 void rmsNormHeads(Mat& X, const RowVec& gamma, float eps) {
@@ -281,7 +294,8 @@ void rmsNormHeads(Mat& X, const RowVec& gamma, float eps) {
 }  // namespace
 
 AttentionTrace attend(const AttentionConfig& c, const AttentionWeights& w, const Mat& Xq,
-                      const Mat& Xkv, const MaskSpec& mask, const AttendOptions& opt) {
+                      const Mat& Xkv, const MaskSpec& maskIn, const AttendOptions& opt) {
+    MaskSpec windowed;
     const int H = c.n_heads, dh = c.d_head;
     const int T_q = static_cast<int>(Xq.rows());
     const int T_k = static_cast<int>(Xkv.rows());
@@ -330,6 +344,7 @@ AttentionTrace attend(const AttentionConfig& c, const AttentionWeights& w, const
     }
     const int groups = embeddings ? 1 : H / c.n_kv_heads;
 
+    const MaskSpec& mask = windowAsGiven(maskIn, T_q, T_k, windowed);
     BoolMat hidden;
     if (mask.kind == MaskKind::Padding || mask.kind == MaskKind::Given)
         hidden = buildMask(mask, T_q, T_k);
@@ -418,10 +433,12 @@ AttentionTrace attend(const AttentionConfig& c, const AttentionWeights& w, const
 }
 
 void attentionHeadDetail(const AttentionConfig& c, const AttentionWeights& w, int head,
-                         const MaskSpec& mask, HeadTrace* ht) {
+                         const MaskSpec& maskIn, HeadTrace* ht) {
     if (ht->detailed) return;
     const int T_q = static_cast<int>(ht->Q.rows());
     const int T_k = static_cast<int>(ht->K.rows());
+    MaskSpec windowed;
+    const MaskSpec& mask = windowAsGiven(maskIn, T_q, T_k, windowed);
     ht->scores.resize(T_q, T_k);
     computeScores(c, w, head, ht->Q, ht->K, ht->scores);
     ht->scaled = ht->scores * scaleFactor(c);

@@ -191,6 +191,7 @@ struct Generator::Impl {
     int length = 0;    // positions filled
     int kvHeads = 0;   // key/value heads held by the cache (query heads in the raw form)
     bool embeddingsMode = false;
+    int window = 0;  // ModelConfig::sliding_window (0 = none)
     // Per layer: (capacity, kvHeads·d_head), row = position; K after RoPE. In the QK form
     // V is K itself and V stays empty.
     std::vector<Mat> K, V;
@@ -277,6 +278,9 @@ struct Generator::Impl {
                 }
             }
             if (scale != 1.0f) s *= scale;
+            // Mistral's sliding window: keys window or more positions back are hidden.
+            if (window > 0)
+                for (int j = 0; j <= pos - window; ++j) s(j) = kNegInf;
             if (ac.temperature == 0.0f) {
                 Eigen::Index best = 0;
                 s.maxCoeff(&best);
@@ -291,6 +295,8 @@ struct Generator::Impl {
                     s /= s.sum();
                 }
             }
+            // Hidden keys weigh exactly 0 (a vectorised exp(-inf) may give a denormal).
+            if (window > 0 && pos - window + 1 > 0) s.head(pos - window + 1).setZero();
             if (headEnabled[l][hd])
                 concat.block(0, hd * dh, 1, dh).noalias() = s * Vh;
             else
@@ -411,6 +417,7 @@ Result<std::unique_ptr<Generator>> Generator::start(std::shared_ptr<const Model>
     s.gen.sampling = so;
     s.rng.seed(so.seed);
     s.embeddingsMode = s.ac.projection == ProjectionMode::Embeddings;
+    s.window = model->config.sliding_window;
     s.kvHeads = s.embeddingsMode ? s.ac.n_heads : s.ac.n_kv_heads;
 
     const int T = tr.tokenCount();

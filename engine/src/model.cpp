@@ -71,7 +71,7 @@ Status validate(const ModelConfig& c) {
         m << "Sinusoidal positional encoding pairs sines with cosines, so d_model must be even (it "
              "is "
           << c.d_model << ").";
-    } else if (c.vocab_size < 0 || c.d_ff < 0) {
+    } else if (c.vocab_size < 0 || c.d_ff < 0 || c.sliding_window < 0) {
         m << "Sizes must not be negative.";
     }
     if (m.tellp() > 0) return makeError(m.str());

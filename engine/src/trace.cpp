@@ -3,6 +3,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "attn/generate.h"
+
 namespace attn {
 
 namespace {
@@ -348,6 +350,7 @@ MaskSpec Trace::maskOf(bool decoder, bool cross) const {
     const bool enc = c.architecture == Architecture::EncoderDecoder;
     if (decoder || c.architecture == Architecture::Decoder) {
         m.kind = MaskKind::Causal;
+        m.window = c.sliding_window;
     } else {
         m.kind = attention.mask;
         if (m.kind == MaskKind::Padding) {
@@ -429,6 +432,14 @@ Result<TracePtr> runTokens(std::shared_ptr<const Model> model, std::vector<Token
     std::string text;
     for (const Token& t : tokens) text += t.text;
     return runImpl(std::move(model), std::move(tokens), {}, false, options, std::move(text), {});
+}
+
+Result<TracePtr> runIds(std::shared_ptr<const Model> model, const std::vector<int>& ids,
+                        const RunOptions& options) {
+    if (!model) return makeError("No model is loaded.");
+    auto tokens = tokensFromIds(*model, ids);
+    if (!tokens) return tokens.error();
+    return runTokens(std::move(model), std::move(tokens).value(), options);
 }
 
 Result<TracePtr> runSeq2Seq(std::shared_ptr<const Model> model, std::string_view source,

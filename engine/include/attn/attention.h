@@ -99,6 +99,9 @@ struct MaskSpec {
     MaskKind kind = MaskKind::None;
     std::vector<bool> key_padding;  ///< Padding: true = key j is padding (size T_k)
     BoolMat given;                  ///< Given: (T_q, T_k), true = hidden
+    /// Causal only: query i (at key position p) also does not see keys j ≤ p − window, so it
+    /// sees at most window keys (Mistral's sliding window); 0 = no limit.
+    int window = 0;
 };
 
 /// Every intermediate of one head. The (T_q, T_k) matrices scores/scaled/masked may be left

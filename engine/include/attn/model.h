@@ -46,6 +46,9 @@ struct ModelConfig {
     float rope_theta = 10000.0f;
     RopePairs rope_pairs = RopePairs::Adjacent;  ///< how RoPE pairs a head's dimensions
     std::vector<float> rope_freq_factors;        ///< (d_head/2) or empty: Llama 3.1+ rope scaling
+    /// Mistral's sliding window: a decoder query also does not see keys more than
+    /// sliding_window − 1 positions back (Hugging Face's convention); 0 = no window.
+    int sliding_window = 0;
     NormKind norm = NormKind::LayerNorm;
     bool pre_norm = false;  ///< false = post-norm (Vaswani, BERT), true = pre-norm (GPT-2, llama)
     bool embedding_norm = false;  ///< LayerNorm right after the embeddings (BERT)
@@ -114,7 +117,8 @@ struct Model {
     int mask_id = -1;         ///< [MASK] of a masked-word model
     std::string source_path;  ///< file or folder it came from, empty when built in memory
     /// How the weights were stored when the file holds them in fewer bits than float32: the
-    /// GGUF file type ("Q4_K_M", "Q8_0", "F16", "F32" …); empty for other formats. The engine
+    /// GGUF file type ("Q4_K_M", "Q8_0", "F16", "F32" …), the dtype of most weights of a
+    /// Hugging Face Llama-family folder in F16 or BF16; empty otherwise. The engine
     /// computes in float32 whatever this says.
     std::string quantization;
     /// The knobs the weights were made for: a teaching model's training choices (stored in its

@@ -141,6 +141,11 @@ Result<TracePtr> run(std::shared_ptr<const Model> model, std::string_view text,
 Result<TracePtr> runTokens(std::shared_ptr<const Model> model, std::vector<Token> tokens,
                            const RunOptions& options = {});
 
+/// Runs the given vocabulary ids (no tokenizer involved): tokensFromIds (attn/generate.h) makes
+/// the tokens (an id outside the vocabulary is an error naming it), then runTokens.
+Result<TracePtr> runIds(std::shared_ptr<const Model> model, const std::vector<int>& ids,
+                        const RunOptions& options = {});
+
 /// EncoderDecoder: the encoder reads source, the decoder reads target (teacher forcing; the
 /// decoder start token is prepended when the model has one) with cross-attention to the source.
 /// Works for an untrained encoder–decoder too.

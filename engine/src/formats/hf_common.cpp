@@ -153,6 +153,49 @@ Result<TensorSource> TensorSource::open(const std::string& folder) {
     return makeError(single.string() + ": no such file" + hint, ErrorCode::NotFound);
 }
 
+Status TensorSource::checkShards() const {
+    if (m_shard_of.empty()) return Ok{};
+    for (const auto& [name, index] : m_shard_of) {
+        if (m_files[index]->find(name) == nullptr) {
+            return makeError(m_where + ": tensor '" + name + "' is mapped to " +
+                                 m_files[index]->path() + ", which does not hold it",
+                             ErrorCode::Corrupt);
+        }
+    }
+    for (std::size_t i = 0; i < m_files.size(); ++i) {
+        for (const TensorInfo& t : m_files[i]->tensors()) {
+            const auto it = m_shard_of.find(t.name);
+            if (it == m_shard_of.end()) {
+                return makeError(m_files[i]->path() + ": holds tensor '" + t.name + "', which " +
+                                     m_where + " does not list",
+                                 ErrorCode::Corrupt);
+            }
+            if (it->second != i) {
+                return makeError("tensor '" + t.name + "' is stored twice: in " +
+                                     m_files[i]->path() + " and in " + m_files[it->second]->path(),
+                                 ErrorCode::Corrupt);
+            }
+        }
+    }
+    return Ok{};
+}
+
+std::string TensorSource::mainDType() const {
+    std::map<DType, std::int64_t> values;
+    for (const auto& f : m_files)
+        for (const TensorInfo& t : f->tensors())
+            if (t.shape.size() == 2) values[t.dtype] += t.elementCount();
+    DType best = DType::F32;
+    std::int64_t most = -1;
+    for (const auto& [d, n] : values) {
+        if (n > most) {
+            most = n;
+            best = d;
+        }
+    }
+    return toString(best);
+}
+
 bool TensorSource::choosePrefix(const std::vector<std::string>& prefixes,
                                 const std::string& probe) {
     for (const auto& p : prefixes) {

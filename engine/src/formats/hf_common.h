@@ -76,6 +76,12 @@ public:
     Status vector(const std::string& name, std::int64_t n, RowVec& out) const;
     /// Description for messages: the file path (or the index file for shards).
     const std::string& where() const { return m_where; }
+    /// Sharded weights: every tensor the index maps is in the shard it names, and every tensor
+    /// of every shard is mapped to that shard (a tensor stored in two shards is an error naming
+    /// both). Ok for a single file.
+    Status checkShards() const;
+    /// The dtype of most of the values of the 2-D tensors ("F32", "BF16" …).
+    std::string mainDType() const;
 
 private:
     std::vector<std::shared_ptr<const SafetensorsFile>> m_files;

@@ -8,6 +8,7 @@
 #include "attn/formats/gguf.h"
 #include "attn/formats/gguf_model.h"
 #include "attn/formats/gpt2.h"
+#include "attn/formats/hf_llama.h"
 #include "attn/formats/llama2c.h"
 #include "hf_common.h"
 
@@ -48,16 +49,31 @@ Result<std::shared_ptr<Model>> loadHfFolder(const fs::path& dir) {
     if (!cfg) return cfg.error();
     auto type = cfg->stringOr("model_type", "");
     if (!type) return type.error();
-    if (type->empty()) {
-        return makeError(
-            config.string() + ": has no \"model_type\" (we read \"gpt2\" and \"bert\")",
-            ErrorCode::UnsupportedFormat);
-    }
     if (*type == "gpt2") return loadGpt2Folder(dir.string());
     if (*type == "bert") return loadBertFolder(dir.string());
-    return makeError(
-        "unknown architecture '" + *type + "' in " + config.string() + " (we read gpt2 and bert)",
-        ErrorCode::UnsupportedArchitecture);
+    // The Llama family is known by "architectures" (what transformers instantiates), else by
+    // its model_type.
+    std::string arch;
+    if (const auto a = cfg->raw().find("architectures");
+        a != cfg->raw().end() && a->is_array() && !a->empty() && a->front().is_string())
+        arch = a->front().get<std::string>();
+    const auto& ours = hfLlamaArchitectures();
+    if (std::find(ours.begin(), ours.end(), arch) != ours.end() ||
+        (arch.empty() && isHfLlamaModelType(*type)))
+        return loadHfLlamaFolder(dir.string());
+    if (type->empty() && arch.empty()) {
+        return makeError(config.string() +
+                             ": has neither \"architectures\" nor \"model_type\" (we read "
+                             "the Llama family, gpt2 and bert)",
+                         ErrorCode::UnsupportedFormat);
+    }
+    std::string list;
+    for (const auto& a : ours) list += a + ", ";
+    const std::string named = type->empty() ? arch : *type;
+    const std::string also = !type->empty() && !arch.empty() ? arch + "; " : std::string();
+    return makeError("unknown architecture '" + named + "' in " + config.string() + " (" + also +
+                         "we read " + list + "gpt2 and bert)",
+                     ErrorCode::UnsupportedArchitecture);
 }
 
 }  // namespace

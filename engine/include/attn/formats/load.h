@@ -17,9 +17,11 @@ namespace attn {
 /// - a GGUF file, known by its magic whatever its name (architectures llama, qwen2, qwen3; see
 ///   loadGguf in attn/formats/gguf_model.h);
 /// - a llama2.c checkpoint file (its tokenizer beside it, see loadLlama2c);
-/// - a Hugging Face folder with config.json: "model_type" "gpt2" or "bert" (another type is an
-///   error naming it and the file); config.json or model.safetensors given as the path open
-///   their folder;
+/// - a Hugging Face folder with config.json: "model_type" "gpt2" or "bert", or the Llama
+///   family by "architectures" (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM,
+///   Qwen3ForCausalLM: loadHfLlamaFolder in attn/formats/hf_llama.h); another architecture is
+///   an error naming it and the file; config.json, model.safetensors or
+///   model.safetensors.index.json given as the path open their folder;
 /// - a Hugging Face cache snapshot (…/models--org--name/snapshots/<hash>) or the
 ///   models--org--name folder itself (its refs/main snapshot, else the newest);
 /// - a folder holding one llama2.c checkpoint, else one GGUF file;
