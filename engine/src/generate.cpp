@@ -408,7 +408,6 @@ Result<std::unique_ptr<Generator>> Generator::start(std::shared_ptr<const Model>
 
     std::unique_ptr<Generator> g(new Generator());
     Impl& s = *g->m;
-    s.model = model;
     s.opt = options;
     s.ac = tr.attentionConfigOf(false, false);
     s.gen.model = model;
@@ -419,6 +418,7 @@ Result<std::unique_ptr<Generator>> Generator::start(std::shared_ptr<const Model>
     s.embeddingsMode = s.ac.projection == ProjectionMode::Embeddings;
     s.window = model->config.sliding_window;
     s.kvHeads = s.embeddingsMode ? s.ac.n_heads : s.ac.n_kv_heads;
+    s.model = std::move(model);  // c and w still refer to it: the model itself stays put
 
     const int T = tr.tokenCount();
     int cap = T + std::max(0, options.max_new_tokens - 1);

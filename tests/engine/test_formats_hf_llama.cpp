@@ -236,6 +236,34 @@ TEST(HfLlama, ShardedWeightsEqualTheSingleFile) {
     EXPECT_EQ((a->logits - b->logits).cwiseAbs().maxCoeff(), 0.0f);
 }
 
+// F16 and BF16 weights stay in the file's memory map as stored; float32 ones are read dense.
+// The packed model traces as its widened twin does (the products widen a panel at a time).
+TEST(HfLlama, HalfPrecisionWeightsStayAsStored) {
+    auto bf16 = open(models() / "hf" / "llama-bf16");
+    auto f32 = open(models() / "hf" / "llama-f32");
+    ASSERT_TRUE(bf16 && f32);
+    const AttentionWeights& a = bf16->weights.layers[0].self_attention;
+    const std::shared_ptr<const Model> packed = bf16;
+    for (const Weight* w : {&a.W_Q, &a.W_K, &a.W_V, &a.W_O, &packed->weights.layers[0].ffn.W1,
+                            &packed->weights.token_embedding})
+        EXPECT_TRUE(w->isPacked());
+    EXPECT_FALSE(f32->weights.layers[0].self_attention.W_Q.isPacked());
+    EXPECT_EQ(bf16->quantization, "BF16");
+
+    // The same model with every weight widened to float32 up front.
+    auto widened = std::make_shared<Model>(*bf16);
+    for (LayerWeights& l : widened->weights.layers)
+        for (Weight* w : {&l.self_attention.W_Q, &l.self_attention.W_K, &l.self_attention.W_V,
+                          &l.self_attention.W_O, &l.ffn.W1, &l.ffn.W2, &l.ffn.W3})
+            *w = Weight(w->toDense());
+    widened->weights.token_embedding = Weight(widened->weights.token_embedding.toDense());
+    if (!widened->weights.lm_head.empty())
+        widened->weights.lm_head = Weight(widened->weights.lm_head.toDense());
+    auto p = trace(bf16), d = trace(widened);
+    ASSERT_TRUE(p && d);
+    EXPECT_LE(maxHeadDifference(*p, *d), 1e-6);
+}
+
 // Hugging Face keeps rotate-half rows; llama.cpp's converter permutes GGUF llama's Q and K rows
 // into Meta's interleaved pairs. Both files hold the same model, so the attention is the same.
 TEST(HfLlama, HuggingFaceFolderAndGgufGiveTheSameAttention) {

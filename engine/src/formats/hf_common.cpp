@@ -251,6 +251,29 @@ Status TensorSource::matrixColumns(const std::string& name, std::int64_t rows, s
     return file->readMatrixColumnsInto(*info, col_begin, col_count, transpose, out);
 }
 
+Status TensorSource::weight(const std::string& name, std::int64_t rows, std::int64_t cols,
+                            bool transpose, Weight& out) const {
+    const SafetensorsFile* file = nullptr;
+    const TensorInfo* info = find(name, &file);
+    if (info == nullptr) {
+        return makeError(m_where + ": tensor '" + m_prefix + name + "' is missing");
+    }
+    if (info->shape.size() != 2 || info->shape[0] != rows || info->shape[1] != cols) {
+        return makeError(file->path() + ": tensor '" + info->name + "' has shape " +
+                         info->shapeString() + ", expected [" + std::to_string(rows) + ", " +
+                         std::to_string(cols) + "] from config.json");
+    }
+    for (const auto& f : m_files) {
+        if (f.get() != file) continue;
+        auto w = readWeight(f, info->name,
+                            transpose ? Weight::Lines::AreColumns : Weight::Lines::AreRows);
+        if (!w) return w.error();
+        out = std::move(w.value());
+        return Ok{};
+    }
+    return makeError(m_where + ": tensor '" + info->name + "' has no open file");
+}
+
 Status TensorSource::vector(const std::string& name, std::int64_t n, RowVec& out) const {
     const SafetensorsFile* file = nullptr;
     const TensorInfo* info = find(name, &file);

@@ -72,6 +72,12 @@ public:
     Status matrixColumns(const std::string& name, std::int64_t rows, std::int64_t cols,
                          std::int64_t col_begin, std::int64_t col_count, bool transpose,
                          Mat& out) const;
+    /// The same as a Weight: F16/BF16 stay in the file's memory map as stored (readWeight in
+    /// attn/formats/safetensors.h), F32 is read into a dense matrix. transpose true: a
+    /// row-major nn.Linear (out, in) becomes our (in, out) X·W matrix; false: an embedding
+    /// table keeps its (vocab, d) shape.
+    Status weight(const std::string& name, std::int64_t rows, std::int64_t cols, bool transpose,
+                  Weight& out) const;
     /// A 1-D tensor of n floats.
     Status vector(const std::string& name, std::int64_t n, RowVec& out) const;
     /// Description for messages: the file path (or the index file for shards).

@@ -60,7 +60,7 @@ struct LlamaLayout {
 Status readLlamaWeights(const LlamaLayout& lay, const detail::TensorSource& ts, ModelWeights& w) {
     const int q = lay.H * lay.dh, kv = lay.KV * lay.dh;
     // The LM head: stored unless tied (a tied checkpoint may still carry a copy; it is ignored).
-    if (Status s = ts.matrix("model.embed_tokens.weight", lay.V, lay.d, false, w.token_embedding);
+    if (Status s = ts.weight("model.embed_tokens.weight", lay.V, lay.d, false, w.token_embedding);
         !s)
         return s;
     w.lm_head_tied = lay.tied;
@@ -72,7 +72,7 @@ Status readLlamaWeights(const LlamaLayout& lay, const detail::TensorSource& ts, 
                              ErrorCode::Corrupt);
         }
         // (vocab, d) row-major is our (d, vocab) column-major as it stands.
-        if (Status s = ts.matrix("lm_head.weight", lay.V, lay.d, true, w.lm_head); !s) return s;
+        if (Status s = ts.weight("lm_head.weight", lay.V, lay.d, true, w.lm_head); !s) return s;
     }
     if (Status s = ts.vector("model.norm.weight", lay.d, w.final_norm.gamma); !s) return s;
 
@@ -88,8 +88,9 @@ Status readLlamaWeights(const LlamaLayout& lay, const detail::TensorSource& ts, 
             if (st && !s) st = s;
         };
         // nn.Linear (out, in) read transposed: our (in, out) matrix of X·W.
-        auto linear = [&](const std::string& name, int out, int in, Mat& dst) {
-            if (st) step(ts.matrix(p + name, out, in, true, dst));
+        // F16/BF16 stay as stored, widened a panel at a time by the products.
+        auto linear = [&](const std::string& name, int out, int in, Weight& dst) {
+            if (st) step(ts.weight(p + name, out, in, true, dst));
         };
         auto vec = [&](const std::string& name, int n, RowVec& dst) {
             if (st) step(ts.vector(p + name, n, dst));
