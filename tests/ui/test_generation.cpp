@@ -12,6 +12,7 @@
 #include "attn/open_model.h"
 #include "session/session.h"
 #include "views/generation_panel.h"
+#include "views/prediction_view.h"
 #include "widgets/heatmap_view.h"
 
 namespace attn::ui {
@@ -89,12 +90,19 @@ TEST_F(GenerationPanelTest, GeneratesTheEnginesGreedyTextAndStepsThroughEveryHea
     for (int j = 0; j < prompt; ++j) EXPECT_NEAR(map->matrix()(5, j), row(j), 1e-6f);
     EXPECT_TRUE(map->title().contains("layer 3")) << map->title().toStdString();
 
+    // The next-token bars fold away while a generation is shown, and come back without one.
+    PredictionView predict(&session);
+    predict.show();
+    QCoreApplication::processEvents();
+    EXPECT_FALSE(predict.bars()->isVisible()) << "the generation's heatmap gets the height";
+
     // Another sentence is another prompt: the generation goes with the old trace.
     session.setText(QStringLiteral("Lily went to the park"));
     session.runNow();
     session.waitForIdle();
     QCoreApplication::processEvents();
     EXPECT_EQ(panel.stepCount(), 0);
+    EXPECT_TRUE(predict.bars()->isVisible());
 }
 
 TEST_F(GenerationPanelTest, TheSameSeedGivesTheSameSampledText) {

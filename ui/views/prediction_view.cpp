@@ -256,8 +256,8 @@ void FillMaskPanel::fillNow() {
 // --- PredictionView --------------------------------------------------------------------------
 
 PredictionView::PredictionView(Session* session, QWidget* parent)
-    // Disabled heads come with a new trace, so Trace is all it shows.
-    : SessionView(session, SessionChange::Trace, parent) {
+    // Disabled heads come with a new trace; a generation folds the next-token bars away.
+    : SessionView(session, SessionChange::Trace | SessionChange::Generation, parent) {
     m_heading = new QLabel(tr("Next token"), this);
     QFont hf = m_heading->font();
     hf.setBold(true);
@@ -390,9 +390,13 @@ void PredictionView::refresh(int) {
     QStringList shown;
     for (const QString& t : m_tokens) shown << visibleToken(t.toStdString());
     m_bars->setItems(shown, m_probs);
-    m_bars->setVisible(true);
     m_fill->setVisible(false);
     rebuildAppendButtons(model, seq2seq);
+    // Once tokens are generated, their attention needs the height (a projector at 1024×768):
+    // the bars and the append buttons fold away; the line above still names the next token.
+    const bool generated = m_session->generation() != nullptr;
+    m_bars->setVisible(!generated);
+    if (generated) m_appendRow->setVisible(false);
 
     // "… the last few tokens → next", cut from the input text itself so sub-word tokens read
     // as the words they came from.
