@@ -235,34 +235,35 @@ Status TensorSource::matrix(const std::string& name, std::int64_t rows, std::int
     return matrixColumns(name, rows, cols, 0, cols, transpose, out);
 }
 
+Status TensorSource::find2D(const std::string& name, std::int64_t rows, std::int64_t cols,
+                            const SafetensorsFile** file, const TensorInfo** info) const {
+    *info = find(name, file);
+    if (*info == nullptr) {
+        return makeError(m_where + ": tensor '" + m_prefix + name + "' is missing");
+    }
+    const TensorInfo& t = **info;
+    if (t.shape.size() != 2 || t.shape[0] != rows || t.shape[1] != cols) {
+        return makeError((*file)->path() + ": tensor '" + t.name + "' has shape " +
+                         t.shapeString() + ", expected [" + std::to_string(rows) + ", " +
+                         std::to_string(cols) + "] from config.json");
+    }
+    return Ok{};
+}
+
 Status TensorSource::matrixColumns(const std::string& name, std::int64_t rows, std::int64_t cols,
                                    std::int64_t col_begin, std::int64_t col_count, bool transpose,
                                    Mat& out) const {
     const SafetensorsFile* file = nullptr;
-    const TensorInfo* info = find(name, &file);
-    if (info == nullptr) {
-        return makeError(m_where + ": tensor '" + m_prefix + name + "' is missing");
-    }
-    if (info->shape.size() != 2 || info->shape[0] != rows || info->shape[1] != cols) {
-        return makeError(file->path() + ": tensor '" + info->name + "' has shape " +
-                         info->shapeString() + ", expected [" + std::to_string(rows) + ", " +
-                         std::to_string(cols) + "] from config.json");
-    }
+    const TensorInfo* info = nullptr;
+    if (Status s = find2D(name, rows, cols, &file, &info); !s) return s;
     return file->readMatrixColumnsInto(*info, col_begin, col_count, transpose, out);
 }
 
 Status TensorSource::weight(const std::string& name, std::int64_t rows, std::int64_t cols,
                             bool transpose, Weight& out) const {
     const SafetensorsFile* file = nullptr;
-    const TensorInfo* info = find(name, &file);
-    if (info == nullptr) {
-        return makeError(m_where + ": tensor '" + m_prefix + name + "' is missing");
-    }
-    if (info->shape.size() != 2 || info->shape[0] != rows || info->shape[1] != cols) {
-        return makeError(file->path() + ": tensor '" + info->name + "' has shape " +
-                         info->shapeString() + ", expected [" + std::to_string(rows) + ", " +
-                         std::to_string(cols) + "] from config.json");
-    }
+    const TensorInfo* info = nullptr;
+    if (Status s = find2D(name, rows, cols, &file, &info); !s) return s;
     for (const auto& f : m_files) {
         if (f.get() != file) continue;
         auto w = readWeight(f, info->name,

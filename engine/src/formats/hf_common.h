@@ -90,6 +90,10 @@ public:
     std::string mainDType() const;
 
 private:
+    /// The entry of a 2-D tensor of stored shape (rows, cols), or a message naming what is off.
+    Status find2D(const std::string& name, std::int64_t rows, std::int64_t cols,
+                  const SafetensorsFile** file, const TensorInfo** info) const;
+
     std::vector<std::shared_ptr<const SafetensorsFile>> m_files;
     std::map<std::string, std::size_t> m_shard_of;  // tensor name → file index (sharded only)
     std::string m_prefix;
