@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@
 #include "attn/formats/load.h"
 #include "attn/formats/safetensors.h"
 #include "attn/generate.h"
+#include "attn/open_model.h"
 #include "attn/trace.h"
 #include "formats_test_util.h"
 
@@ -234,6 +236,29 @@ TEST(HfLlama, ShardedWeightsEqualTheSingleFile) {
     ASSERT_TRUE(a && b);
     EXPECT_EQ(maxHeadDifference(*a, *b), 0.0);
     EXPECT_EQ((a->logits - b->logits).cwiseAbs().maxCoeff(), 0.0f);
+}
+
+TEST(HfLlama, LoadReportsProgressPerLayerAndCanBeCancelled) {
+    const fs::path folder = models() / "hf" / "llama-bf16";
+    std::vector<double> seen;
+    OpenOptions o;
+    o.load.progress = [&seen](double f) { seen.push_back(f); };
+    auto m = openModel(folder.string(), o);
+    ASSERT_TRUE(m) << m.message();
+    // One call per layer and the final 1 (from loadModel), never decreasing.
+    ASSERT_EQ(seen.size(), static_cast<std::size_t>(m.value()->config.n_layers) + 1);
+    for (std::size_t i = 1; i < seen.size(); ++i) EXPECT_GE(seen[i], seen[i - 1]);
+    EXPECT_GT(seen.front(), 0.0);
+    EXPECT_LT(seen.front(), 1.0);
+    EXPECT_EQ(seen.back(), 1.0);
+
+    // Cancelled once the first layer is read: the load gives Cancelled, not a model.
+    std::atomic<bool> cancel{false};
+    o.load.cancel = &cancel;
+    o.load.progress = [&cancel](double) { cancel = true; };
+    auto c = openModel(folder.string(), o);
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.code(), ErrorCode::Cancelled) << c.message();
 }
 
 // F16 and BF16 weights stay in the file's memory map as stored; float32 ones are read dense.

@@ -128,6 +128,45 @@ TEST_F(ModelActionsTest, CorruptFileReportsAnErrorAndTheSessionKeepsItsModel) {
     EXPECT_TRUE(m_actions->recentModels().isEmpty()) << "a failed load is not a recent model";
 }
 
+// A quantized GGUF model from the committed test models (qwen3 layout, Q4_K weights).
+QString tinyGguf() {
+    return QString::fromStdString(
+        (fs::path(ATTN_SOURCE_DIR) / "tests/data/models/gguf/qwen3-q4_k.gguf").string());
+}
+
+TEST_F(ModelActionsTest, OpeningReportsProgressAndEndsAtOne) {
+    QSignalSpy progress(m_actions.get(), &ModelActions::loadProgress);
+    QSignalSpy loaded(m_actions.get(), &ModelActions::modelLoaded);
+    m_actions->load(tinyGguf());
+    m_actions->waitForIdle();
+    ASSERT_EQ(loaded.count(), 1);
+    EXPECT_EQ(m_session.model()->quantization, "Q4_K_S");  // as its general.file_type says
+    ASSERT_GE(progress.count(), 1);
+    EXPECT_EQ(progress.front().front().toDouble(), 0.0) << "a new load starts the bar at 0";
+    EXPECT_EQ(m_actions->loadFraction(), 1.0);
+}
+
+TEST_F(ModelActionsTest, CancelKeepsTheModelShownAndSaysNothing) {
+    const auto before = m_session.model();
+    QSignalSpy errors(m_actions.get(), &ModelActions::errorOccurred);
+    QSignalSpy loaded(m_actions.get(), &ModelActions::modelLoaded);
+    QSignalSpy loading(m_actions.get(), &ModelActions::loadingChanged);
+    m_actions->load(tinyGguf());
+    m_actions->cancelLoad();
+    m_actions->waitForIdle();
+    EXPECT_EQ(m_session.model(), before) << "Cancel keeps the model that was shown";
+    EXPECT_EQ(errors.count(), 0) << "a cancel the user asked for is not an error";
+    EXPECT_EQ(loaded.count(), 0);
+    ASSERT_EQ(loading.count(), 2);
+    EXPECT_FALSE(m_actions->isLoading());
+    EXPECT_TRUE(m_actions->recentModels().isEmpty());
+    // The same file opens when asked again.
+    m_actions->load(tinyGguf());
+    m_actions->waitForIdle();
+    EXPECT_EQ(loaded.count(), 1);
+    EXPECT_NE(m_session.model(), before);
+}
+
 TEST_F(ModelActionsTest, MissingPathNamesIt) {
     QSignalSpy errors(m_actions.get(), &ModelActions::errorOccurred);
     m_actions->load(m_dir.filePath(QStringLiteral("nowhere/model.bin")));

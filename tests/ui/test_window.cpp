@@ -492,6 +492,7 @@ TEST_F(WindowTest, EveryAttentionControlKeepsTheLoadedModelsWeightBuffers) {
 #include <QSlider>
 #include <QStatusBar>
 #include <QToolTip>
+#include <filesystem>
 
 #include "views/learn_view.h"
 #include "views/prediction_view.h"
@@ -867,6 +868,33 @@ TEST_F(WindowTest, LearnIsWatchableByDefault) {
         if (c->text() == QStringLiteral("Slow motion")) slow = c;
     ASSERT_NE(slow, nullptr);
     EXPECT_TRUE(slow->isChecked());
+}
+
+// Opening a model shows a bar with Cancel in the status bar for as long as it takes; Cancel
+// there keeps the model shown.
+TEST_F(WindowTest, OpeningAModelShowsProgressWithCancelInTheStatusBar) {
+    auto* box = w->findChild<QWidget*>(QStringLiteral("loadProgressBox"));
+    auto* cancel = w->findChild<QPushButton*>(QStringLiteral("cancelLoad"));
+    ASSERT_TRUE(box && cancel);
+    EXPECT_FALSE(box->isVisible());
+    const auto before = s->model();
+    const QString gguf = QString::fromStdString(
+        (std::filesystem::path(ATTN_SOURCE_DIR) / "tests/data/models/gguf/llama-q8_0.gguf")
+            .string());
+    w->modelActions()->setInteractive(false);
+    w->modelActions()->load(gguf);
+    EXPECT_TRUE(box->isVisible());
+    EXPECT_EQ(w->statusBar()->currentMessage(), QStringLiteral("Opening the model…"));
+    QTest::mouseClick(cancel, Qt::LeftButton);
+    w->modelActions()->waitForIdle();
+    EXPECT_FALSE(box->isVisible());
+    EXPECT_EQ(s->model(), before);
+    EXPECT_TRUE(w->statusBar()->currentMessage().isEmpty()) << "no stale 'Opening…'";
+
+    w->modelActions()->load(gguf);
+    w->modelActions()->waitForIdle();
+    EXPECT_FALSE(box->isVisible());
+    EXPECT_EQ(s->model()->quantization, "Q8_0");
 }
 
 TEST_F(WindowTest, UnknownWordsAreMarkedAndTheWindowSaysWhichAndWhatHelps) {

@@ -7,9 +7,12 @@
 #include <QCloseEvent>
 #include <QDockWidget>
 #include <QFileDialog>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QProgressBar>
+#include <QPushButton>
 #include <QScreen>
 #include <QScrollArea>
 #include <QScrollBar>
@@ -20,6 +23,8 @@
 #include <QTimer>
 #include <QToolTip>
 #include <QVBoxLayout>
+#include <algorithm>
+#include <cmath>
 
 #include "common/colormaps.h"
 #include "session/session.h"
@@ -203,8 +208,38 @@ MainWindow::MainWindow(QWidget* parent, bool persistent)
         m_modelSpec = spec;
         statusBar()->showMessage(tr("Loaded %1.").arg(ModelActions::displayName(spec)), 4000);
     });
+    // Opening a large model takes seconds: a bar with Cancel in the status bar says how far
+    // it is; the window stays usable on the model it had.
+    m_loadBox = new QWidget(this);
+    m_loadBox->setObjectName(QStringLiteral("loadProgressBox"));
+    {
+        auto* row = new QHBoxLayout(m_loadBox);
+        row->setContentsMargins(0, 0, 0, 0);
+        m_loadBar = new QProgressBar(m_loadBox);
+        m_loadBar->setObjectName(QStringLiteral("loadProgress"));
+        m_loadBar->setRange(0, 100);
+        m_loadBar->setFormat(tr("Opening… %p%"));
+        m_loadBar->setMinimumWidth(120);
+        m_loadBar->setMaximumWidth(220);
+        auto* cancel = new QPushButton(tr("Cancel"), m_loadBox);
+        cancel->setObjectName(QStringLiteral("cancelLoad"));
+        cancel->setToolTip(tr("Stop opening the model and keep the one shown"));
+        connect(cancel, &QPushButton::clicked, m_modelActions, &ModelActions::cancelLoad);
+        row->addWidget(m_loadBar);
+        row->addWidget(cancel);
+    }
+    m_loadBox->hide();
+    statusBar()->addPermanentWidget(m_loadBox);
+    connect(m_modelActions, &ModelActions::loadProgress, this, [this](double f) {
+        m_loadBar->setValue(static_cast<int>(std::lround(std::clamp(f, 0.0, 1.0) * 100)));
+    });
     connect(m_modelActions, &ModelActions::loadingChanged, this, [this](bool loading) {
-        if (loading) statusBar()->showMessage(tr("Opening the model…"));
+        m_loadBar->setValue(0);
+        m_loadBox->setVisible(loading);
+        if (loading)
+            statusBar()->showMessage(tr("Opening the model…"));
+        else if (statusBar()->currentMessage() == tr("Opening the model…"))
+            statusBar()->clearMessage();  // cancelled: nothing else will replace it
     });
     connect(m_controls, &ControlsPanel::modelRequested, this, &MainWindow::openExampleModel);
     buildMenus();

@@ -13,6 +13,7 @@ class QAction;
 class QActionGroup;
 class QDockWidget;
 class QLabel;
+class QProgressBar;
 class QScrollArea;
 class QTabWidget;
 
@@ -104,6 +105,8 @@ private:
     QScrollArea* m_controlsScroll = nullptr;
     QDockWidget* m_headsDock = nullptr;
     QLabel* m_statusStep = nullptr;
+    QWidget* m_loadBox = nullptr;  // progress bar and Cancel while a model opens
+    QProgressBar* m_loadBar = nullptr;
     QLabel* m_statusAltered = nullptr;
     QList<QAction*> m_tabShortcuts;
     QActionGroup* m_colorMaps = nullptr;

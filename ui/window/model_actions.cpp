@@ -48,6 +48,9 @@ QString droppedPath(const QMimeData* mime) {
 
 ModelActions::ModelActions(Session* session, QWidget* window)
     : QObject(window), m_session(session), m_window(window) {
+    m_progressTimer = new QTimer(this);
+    m_progressTimer->setInterval(100);
+    connect(m_progressTimer, &QTimer::timeout, this, [this] { emit loadProgress(loadFraction()); });
     m_menu = new QMenu(tr("&Model"), window);
     m_menu->setToolTipsVisible(true);
 
@@ -149,21 +152,39 @@ void ModelActions::openDialog() {
 void ModelActions::load(const QString& spec) {
     if (spec.isEmpty()) return;
     const quint64 gen = ++m_generation;
+    // The latest request wins: the one it replaces stops reading its file.
+    if (m_latest) m_latest->cancel.store(true);
+    auto state = std::make_shared<LoadState>();
+    m_latest = state;
     auto* watcher = new QFutureWatcher<LoadResult>(this);
     connect(watcher, &QFutureWatcher<LoadResult>::finished, this,
-            [this, watcher, spec, gen] { finishLoad(watcher, spec, gen); });
-    if (m_inflight++ == 0) emit loadingChanged(true);
+            [this, watcher, spec, gen, state] { finishLoad(watcher, spec, gen, state); });
+    if (m_inflight++ == 0) {
+        emit loadingChanged(true);
+        m_progressTimer->start();
+    }
+    emit loadProgress(0.0);
     const std::string s = spec.toStdString();
     attn::OpenOptions options;
     options.untrained = m_untrained;
-    watcher->setFuture(QtConcurrent::run([s, options] { return attn::openModel(s, options); }));
+    options.load.cancel = &state->cancel;  // the lambda's copy of state keeps it alive
+    options.load.progress = [state](double f) { state->fraction.store(f); };
+    watcher->setFuture(
+        QtConcurrent::run([s, options, state] { return attn::openModel(s, options); }));
 }
 
+void ModelActions::cancelLoad() {
+    if (m_latest && isLoading()) m_latest->cancel.store(true);
+}
+
+double ModelActions::loadFraction() const { return m_latest ? m_latest->fraction.load() : 0.0; }
+
 void ModelActions::finishLoad(QFutureWatcher<LoadResult>* watcher, const QString& spec,
-                              quint64 generation) {
+                              quint64 generation, const std::shared_ptr<LoadState>& state) {
     LoadResult result = watcher->result();
     watcher->deleteLater();
-    const bool latest = generation == m_generation;
+    // Cancel pressed after the last layer was read still means "keep the model I had".
+    const bool latest = generation == m_generation && !state->cancel.load();
     if (latest) {
         if (!result) {
             switch (result.code()) {
@@ -184,7 +205,10 @@ void ModelActions::finishLoad(QFutureWatcher<LoadResult>* watcher, const QString
             emit modelLoaded(spec);
         }
     }
-    if (--m_inflight == 0) emit loadingChanged(false);
+    if (--m_inflight == 0) {
+        m_progressTimer->stop();
+        emit loadingChanged(false);
+    }
 }
 
 void ModelActions::waitForIdle() {

@@ -9,6 +9,8 @@
 #include <QPointer>
 #include <QString>
 #include <QStringList>
+#include <QTimer>
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -49,6 +51,12 @@ public:
     void openDialog();
 
     bool isLoading() const { return m_inflight > 0; }
+    /// Stops the load in progress (the window's Cancel): the file is released, the Session
+    /// keeps its model and nothing is reported as an error.
+    void cancelLoad();
+    /// How far the latest load has come, 0..1 (GGUF and Hugging Face folders report per
+    /// layer; other formats jump from 0 to 1).
+    double loadFraction() const;
     /// Blocks until no load is running and its result has been applied (tests).
     void waitForIdle();
     /// Message boxes on errors (on by default; tests switch them off).
@@ -79,6 +87,8 @@ public:
 
 signals:
     void loadingChanged(bool loading);
+    /// The latest load's fraction done, a few times a second while it runs.
+    void loadProgress(double fraction);
     /// A plain-words message; the Session still has its previous model.
     void errorOccurred(const QString& message);
     void modelLoaded(const QString& spec);
@@ -88,7 +98,13 @@ protected:
 
 private:
     using LoadResult = attn::Result<std::shared_ptr<const attn::Model>>;
-    void finishLoad(QFutureWatcher<LoadResult>* watcher, const QString& spec, quint64 generation);
+    /// Shared with the loading thread: it writes the fraction, the window sets cancel.
+    struct LoadState {
+        std::atomic<bool> cancel{false};
+        std::atomic<double> fraction{0.0};
+    };
+    void finishLoad(QFutureWatcher<LoadResult>* watcher, const QString& spec, quint64 generation,
+                    const std::shared_ptr<LoadState>& state);
     void addRecent(const QString& path);
     void removeRecent(const QString& path);
     void rebuildRecentMenu();
@@ -108,6 +124,8 @@ private:
     attn::ModelConfig m_untrained;
     quint64 m_generation = 0;
     int m_inflight = 0;
+    std::shared_ptr<LoadState> m_latest;  // the latest load's
+    QTimer* m_progressTimer = nullptr;    // polls m_latest->fraction while loading
     bool m_interactive = true;
 };
 

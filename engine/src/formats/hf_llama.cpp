@@ -1,6 +1,7 @@
 #include "attn/formats/hf_llama.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <numbers>
@@ -57,7 +58,8 @@ struct LlamaLayout {
 
 // Fills w from ts as layout says; every tensor's shape is checked before it is read. Layers
 // are read on both cores; the first error (in layer order) is returned.
-Status readLlamaWeights(const LlamaLayout& lay, const detail::TensorSource& ts, ModelWeights& w) {
+Status readLlamaWeights(const LlamaLayout& lay, const detail::TensorSource& ts, ModelWeights& w,
+                        const LoadOptions& options) {
     const int q = lay.H * lay.dh, kv = lay.KV * lay.dh;
     // The LM head: stored unless tied (a tied checkpoint may still carry a copy; it is ignored).
     if (Status s = ts.weight("model.embed_tokens.weight", lay.V, lay.d, false, w.token_embedding);
@@ -78,8 +80,15 @@ Status readLlamaWeights(const LlamaLayout& lay, const detail::TensorSource& ts, 
 
     w.layers.resize(static_cast<std::size_t>(lay.L));
     std::vector<std::string> errors(static_cast<std::size_t>(lay.L));
+    std::atomic<bool> stopped{false};
+    int done = 0;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int l = 0; l < lay.L; ++l) {
+        if (stopped.load(std::memory_order_relaxed)) continue;
+        if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed)) {
+            stopped.store(true);
+            continue;
+        }
         LayerWeights& lw = w.layers[static_cast<std::size_t>(l)];
         AttentionWeights& a = lw.self_attention;
         const std::string p = "model.layers." + std::to_string(l) + ".";
@@ -116,7 +125,14 @@ Status readLlamaWeights(const LlamaLayout& lay, const detail::TensorSource& ts, 
         linear("mlp.up_proj.weight", lay.ff, lay.d, lw.ffn.W3);
         linear("mlp.down_proj.weight", lay.d, lay.ff, lw.ffn.W2);
         if (!st) errors[static_cast<std::size_t>(l)] = st.message();
+#pragma omp critical(attn_hf_llama_progress)
+        {
+            ++done;  // under the lock: the fractions reported never decrease
+            if (options.progress) options.progress(static_cast<double>(done) / (lay.L + 1));
+        }
     }
+    if (stopped.load() || (options.cancel != nullptr && options.cancel->load()))
+        return makeError(ts.where() + ": opening was cancelled", ErrorCode::Cancelled);
     for (const auto& e : errors)
         if (!e.empty()) return makeError(e, ErrorCode::Corrupt);
     return Ok{};
@@ -241,7 +257,8 @@ std::vector<float> llama3RopeFreqFactors(int d_head, double theta, double factor
     return out;
 }
 
-Result<std::shared_ptr<Model>> loadHfLlamaFolder(const std::string& folder) {
+Result<std::shared_ptr<Model>> loadHfLlamaFolder(const std::string& folder,
+                                                 const LoadOptions& options) {
     const fs::path dir(folder);
     auto cfg = detail::HfConfig::load((dir / "config.json").string());
     if (!cfg) return cfg.error();
@@ -416,8 +433,9 @@ Result<std::shared_ptr<Model>> loadHfLlamaFolder(const std::string& folder) {
     model->trained_attention.mask = MaskKind::Causal;
 
     // A tensor missing or misshapen: the folder contradicts its own config.json.
-    if (Status s = readLlamaWeights(lay, *src, model->weights); !s)
-        return makeError(s.message(), ErrorCode::Corrupt);
+    if (Status s = readLlamaWeights(lay, *src, model->weights, options); !s)
+        return s.code() == ErrorCode::Cancelled ? s.error()
+                                                : makeError(s.message(), ErrorCode::Corrupt);
 
     model->tokenizer = std::move(tokenizer).value();
     model->bos_id = *bos;

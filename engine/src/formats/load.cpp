@@ -43,7 +43,7 @@ fs::path pickSnapshot(const fs::path& repo) {
     return best;
 }
 
-Result<std::shared_ptr<Model>> loadHfFolder(const fs::path& dir) {
+Result<std::shared_ptr<Model>> loadHfFolder(const fs::path& dir, const LoadOptions& options) {
     const fs::path config = dir / "config.json";
     auto cfg = detail::HfConfig::load(config.string());
     if (!cfg) return cfg.error();
@@ -60,7 +60,7 @@ Result<std::shared_ptr<Model>> loadHfFolder(const fs::path& dir) {
     const auto& ours = hfLlamaArchitectures();
     if (std::find(ours.begin(), ours.end(), arch) != ours.end() ||
         (arch.empty() && isHfLlamaModelType(*type)))
-        return loadHfLlamaFolder(dir.string());
+        return loadHfLlamaFolder(dir.string(), options);
     if (type->empty() && arch.empty()) {
         return makeError(config.string() +
                              ": has neither \"architectures\" nor \"model_type\" (we read "
@@ -99,7 +99,7 @@ Result<std::shared_ptr<Model>> loadModelAt(const std::string& path, const LoadOp
         return makeError(path + ": no such file or folder", ErrorCode::NotFound);
 
     if (fs::is_directory(p, ec)) {
-        if (fs::exists(p / "config.json", ec)) return loadHfFolder(p);
+        if (fs::exists(p / "config.json", ec)) return loadHfFolder(p, options);
         if (fs::is_directory(p / "snapshots", ec)) {
             const fs::path snap = pickSnapshot(p);
             if (snap.empty())
@@ -109,7 +109,7 @@ Result<std::shared_ptr<Model>> loadModelAt(const std::string& path, const LoadOp
                                      ": no such file (the download is incomplete?)",
                                  ErrorCode::NotFound);
             }
-            return loadHfFolder(snap);
+            return loadHfFolder(snap, options);
         }
         // A folder holding a llama2.c checkpoint (stories260K/ with its tok512.bin).
         std::vector<fs::path> bins;

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "attn/load_options.h"
 #include "attn/model.h"
 #include "attn/result.h"
 
@@ -42,7 +43,10 @@ bool isHfLlamaModelType(std::string_view model_type);
 /// shape and the one config.json implies), every shard of an index present and every tensor in
 /// exactly one shard. Model::quantization is "F16" or "BF16" when most weights are stored so.
 /// tokenizer.json must be there (NotFound otherwise: the views show tokens as text).
-Result<std::shared_ptr<Model>> loadHfLlamaFolder(const std::string& folder);
+/// options.progress is called once per layer read; options.cancel stops between layers
+/// (ErrorCode::Cancelled).
+Result<std::shared_ptr<Model>> loadHfLlamaFolder(const std::string& folder,
+                                                 const LoadOptions& options = {});
 
 /// Llama 3.1's rope_scaling ("rope_type": "llama3") as one divisor per RoPE pair, the way
 /// Hugging Face's _compute_llama3_parameters changes the inverse frequencies: pairs whose
