@@ -8,11 +8,14 @@
 // threads. Not Google Benchmark: resident memory is one process's story.
 //
 //   OMP_NUM_THREADS=2 bench_llama MODEL [--tokens 128] [--runs 5] [--dense]
+//
+// MODEL is a file (GGUF) or a folder (Hugging Face safetensors); its size is the files' sum.
 
 #include <omp.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -61,8 +64,17 @@ int main(int argc, char** argv) {
         if (a == "--tokens") T = std::atoi(argv[i + 1]);
         if (a == "--runs") runs = std::atoi(argv[i + 1]);
     }
+    // A Hugging Face folder's size is that of its files (config, weights, tokenizer).
+    namespace fs = std::filesystem;
     std::error_code ec;
-    const double fileMb = static_cast<double>(std::filesystem::file_size(path, ec)) / 1048576.0;
+    std::uintmax_t bytes = 0;
+    if (fs::is_directory(path, ec)) {
+        for (const auto& e : fs::directory_iterator(path, ec))
+            if (e.is_regular_file(ec)) bytes += e.file_size(ec);
+    } else {
+        bytes = fs::file_size(path, ec);
+    }
+    const double fileMb = static_cast<double>(bytes) / 1048576.0;
 
     // 1. Open, runs times (the file stays in the page cache after the first: warm opens).
     std::vector<double> openMs;

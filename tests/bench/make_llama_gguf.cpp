@@ -20,6 +20,7 @@
 #include "../engine/gguf_test_writer.h"
 #include "attn/formats/ggml_quants.h"
 #include "attn/formats/ggml_types.h"
+#include "bench_random.h"
 
 namespace {
 
@@ -65,17 +66,6 @@ std::vector<float> llama3Factors(int dh, double theta) {
     }
     return out;
 }
-
-struct Rng {  // xorshift64*: a billion values in seconds
-    std::uint64_t s;
-    float uniform() {  // [-1, 1)
-        s ^= s >> 12;
-        s ^= s << 25;
-        s ^= s >> 27;
-        const std::uint64_t x = s * 2685821657736338717ull;
-        return static_cast<float>(x >> 40) / static_cast<float>(1 << 23) - 1.0f;
-    }
-};
 
 }  // namespace
 
@@ -163,7 +153,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     f.write(header.data(), static_cast<std::streamsize>(header.size()));
-    Rng rng{seed * 0x9E3779B97F4A7C15ull + 1};
+    attn::bench::Rng rng(seed);
     std::uint64_t written = 0;
     for (const TensorSpec& t : specs) {
         const std::uint64_t rowLen = t.shape[0];
