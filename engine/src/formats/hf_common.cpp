@@ -104,14 +104,14 @@ Result<bool> HfConfig::boolOr(const char* key, bool fallback) const {
 
 // ---------------------------------------------------------------------------------------------
 
-Result<TensorSource> TensorSource::open(const std::string& folder) {
+Result<TensorSource> TensorSource::open(const std::string& folder, bool populate) {
     const fs::path dir(folder);
     std::error_code ec;
     TensorSource src;
     const fs::path single = dir / "model.safetensors";
     const fs::path index = dir / "model.safetensors.index.json";
     if (fs::exists(single, ec)) {
-        auto f = SafetensorsFile::open(single.string(), /*populate=*/true);
+        auto f = SafetensorsFile::open(single.string(), populate);
         if (!f) return f.error();
         src.m_files.push_back(std::move(f).value());
         src.m_where = single.string();
@@ -136,7 +136,7 @@ Result<TensorSource> TensorSource::open(const std::string& folder) {
             }
             auto it = file_index.find(shard);
             if (it == file_index.end()) {
-                auto f = SafetensorsFile::open((dir / shard).string(), /*populate=*/true);
+                auto f = SafetensorsFile::open((dir / shard).string(), populate);
                 if (!f) return f.error();
                 src.m_files.push_back(std::move(f).value());
                 it = file_index.emplace(shard, src.m_files.size() - 1).first;

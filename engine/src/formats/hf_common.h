@@ -50,7 +50,10 @@ private:
 /// "bert.") when the file uses one.
 class TensorSource {
 public:
-    static Result<TensorSource> open(const std::string& folder);
+    /// populate: fault every page in at open (right for weights copied to float32 at once, as
+    /// GPT-2's and BERT's are); false leaves them to the first product that reads them (F16 and
+    /// BF16 weights that stay mapped: opening a 2.4 GB folder then takes milliseconds).
+    static Result<TensorSource> open(const std::string& folder, bool populate = true);
 
     /// Picks the first prefix under which probe exists ("" included in the candidates).
     /// Returns false when none has it.

@@ -402,7 +402,9 @@ Result<std::shared_ptr<Model>> loadHfLlamaFolder(const std::string& folder,
                              " but config.json says vocab_size " + std::to_string(*V),
                          ErrorCode::Corrupt);
     }
-    auto src = detail::TensorSource::open(folder);
+    // Not populated: F16/BF16 weights stay mapped and are read by the products; float32 ones
+    // fault their pages in as they are copied.
+    auto src = detail::TensorSource::open(folder, /*populate=*/false);
     if (!src) return src.error();
     if (Status s = src->checkShards(); !s) return s.error();
 
