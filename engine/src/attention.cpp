@@ -95,7 +95,8 @@ Status validate(const AttentionConfig& c) {
           << " key/value heads: the number of query heads must be a multiple of it.";
     } else if (c.d_head <= 0) {
         m << "The head size d_k must be positive (it is " << c.d_head << ").";
-    } else if (c.projection == ProjectionMode::Embeddings && c.d_head * c.n_heads != c.d_model) {
+    } else if (c.projection == ProjectionMode::Embeddings &&
+               std::int64_t{c.d_head} * c.n_heads != c.d_model) {
         m << "With raw embeddings as Q, K and V, d_model (" << c.d_model
           << ") must split evenly into " << c.n_heads << " heads.";
     } else if (!(c.temperature >= 0.0f) || !std::isfinite(c.temperature)) {

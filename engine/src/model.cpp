@@ -59,6 +59,13 @@ Status validate(const ModelConfig& c) {
     } else if (c.d_head == 0 && c.d_model % c.n_heads != 0) {
         m << "d_model " << c.d_model << " is not divisible by " << c.n_heads
           << " heads: pick a d_model that is a multiple of the number of heads.";
+    } else if (c.d_head < 0 || c.n_kv_heads < 0 || c.n_kv_heads > c.n_heads ||
+               std::int64_t{c.n_heads} * c.headDim() > (std::int64_t{1} << 20)) {
+        // n_heads · d_head in 64 bits: in int it overflows for a d_head read from a file, and
+        // the projections (d_model, n_heads · d_head) are sized by it.
+        m << "The heads must fit: " << c.n_heads << " heads of " << c.headDim()
+          << " values each, with " << c.kvHeads()
+          << " key/value heads (at most as many as heads, at most 1,048,576 values in all).";
     } else if (c.n_layers <= 0 || c.n_layers > 128) {
         m << "The number of layers must be between 1 and 128 (it is " << c.n_layers << ").";
     } else if (c.architecture == Architecture::EncoderDecoder &&

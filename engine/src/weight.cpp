@@ -51,7 +51,7 @@ void PackedMatrix::widenLines(Eigen::Index first, Eigen::Index count, float* out
     const Eigen::Index n = count * length;
     switch (static_cast<GgmlType>(type)) {
         case GgmlType::F32:
-            std::memcpy(out, p, static_cast<std::size_t>(n) * sizeof(float));
+            if (n > 0) std::memcpy(out, p, static_cast<std::size_t>(n) * sizeof(float));
             return;
         case GgmlType::F16:
             widenF16(p, n, out);

@@ -224,4 +224,36 @@ ModelWeights initWeights(const ModelConfig& c, const AttentionKnobs& k, std::uin
     return w;
 }
 
+std::uint64_t parameterCount(const ModelConfig& c, const AttentionKnobs& k, bool attention_bias) {
+    // The same tensors as initWeights, shape by shape.
+    using U = std::uint64_t;
+    const auto pos = [](int v) { return v > 0 ? static_cast<U>(v) : U{0}; };
+    const U d = pos(c.d_model), H = pos(c.n_heads), G = pos(c.kvHeads()), dh = pos(c.headDim());
+    const U norm = c.norm == NormKind::LayerNorm ? 2 * d : d;
+    U attention = 0;
+    if (k.projection != ProjectionMode::Embeddings) {
+        const bool v = k.projection == ProjectionMode::QKV;
+        attention += d * H * dh + d * G * dh + (v ? d * G * dh : 0) + H * dh * d;
+        if (attention_bias) attention += H * dh + G * dh + (v ? G * dh : 0) + d;
+    }
+    if (k.score == ScoreFunction::General) attention += H * dh * dh;
+    if (k.score == ScoreFunction::Additive) attention += H * (2 * dh * dh + dh);
+    const U ff = pos(c.ffDim());
+    const U ffn = d * ff * (c.activation == Activation::SwiGLU ? 3 : 2) + ff + d;
+    const U layer = attention + 2 * norm + ffn;
+    const U crossLayer = 2 * attention + 3 * norm + ffn;
+    const bool encdec = c.architecture == Architecture::EncoderDecoder;
+    U n = pos(c.vocab_size) * d;
+    if (encdec) n += pos(c.target_vocab_size) * d;
+    if (c.positional == PositionalKind::Learned) n += pos(c.max_len) * d;
+    n += pos(c.type_vocab_size) * d;
+    if (c.embedding_norm) n += norm;
+    n += pos(c.n_layers) * layer;
+    if (encdec) n += pos(c.n_decoder_layers) * crossLayer;
+    if (c.final_norm) n += encdec ? 2 * norm : norm;
+    const U vocab = pos(encdec ? c.target_vocab_size : c.vocab_size);
+    n += d * vocab + vocab;
+    return n;
+}
+
 }  // namespace attn

@@ -34,4 +34,9 @@ double squaredNorm(ModelWeights& w);
 ModelWeights initWeights(const ModelConfig& config, const AttentionKnobs& attention,
                          std::uint64_t seed, bool attention_bias = false);
 
+/// How many values initWeights(config, attention, …, attention_bias) holds, counted without
+/// allocating (64-bit: a config read from a file is checked with it before its weights are made).
+std::uint64_t parameterCount(const ModelConfig& config, const AttentionKnobs& attention,
+                             bool attention_bias = false);
+
 }  // namespace attn

@@ -351,10 +351,14 @@ Result<std::shared_ptr<const WordPieceTokenizer>> loadBertTokenizer(const fs::pa
         return makeError(tj.string() + ": has no WordPiece \"model\" with a \"vocab\"");
     }
     std::vector<std::string> vocab;
+    // Ids near the number of entries (as in attn/formats/gpt2.cpp): a table is sized by them.
+    const long long max_id =
+        static_cast<long long>(model->at("vocab").size()) + detail::kVocabIdSlack;
     for (const auto& [piece, id] : model->at("vocab").items()) {
-        if (!id.is_number_integer() || id.get<long long>() < 0 ||
-            id.get<long long>() >= (1 << 24)) {
-            return makeError(tj.string() + ": the id of '" + piece + "' is not valid");
+        if (!id.is_number_integer() || id.get<long long>() < 0 || id.get<long long>() >= max_id) {
+            return makeError(tj.string() + ": the id of '" + detail::shortText(piece) + "' is " +
+                             detail::jsonExcerpt(id) + ", expected a whole number from 0 to " +
+                             std::to_string(max_id - 1));
         }
         const auto k = static_cast<std::size_t>(id.get<long long>());
         if (vocab.size() <= k) vocab.resize(k + 1);
@@ -386,7 +390,7 @@ Result<std::shared_ptr<Model>> loadBertFolder(const std::string& folder) {
     if (!P) return P.error();
     auto types = c.countOr("type_vocab_size", 2);
     if (!types) return types.error();
-    auto eps = c.numberOr("layer_norm_eps", 1e-12f);
+    auto eps = c.positiveNumberOr("layer_norm_eps", 1e-12f);
     if (!eps) return eps.error();
     auto act = c.stringOr("hidden_act", "gelu");
     if (!act) return act.error();
@@ -398,7 +402,7 @@ Result<std::shared_ptr<Model>> loadBertFolder(const std::string& folder) {
                          " heads (num_attention_heads)");
     }
     if (*pos_type != "absolute") {
-        return makeError(c.path() + ": position_embedding_type '" + *pos_type +
+        return makeError(c.path() + ": position_embedding_type '" + detail::shortText(*pos_type) +
                          "' is not supported (only absolute)");
     }
     Activation activation;
@@ -409,7 +413,7 @@ Result<std::shared_ptr<Model>> loadBertFolder(const std::string& folder) {
     } else if (*act == "relu") {
         activation = Activation::ReLU;
     } else {
-        return makeError(c.path() + ": hidden_act '" + *act +
+        return makeError(c.path() + ": hidden_act '" + detail::shortText(*act) +
                          "' is not one we run (gelu, gelu_new, relu)");
     }
 

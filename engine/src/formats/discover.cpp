@@ -15,6 +15,7 @@
 #include "attn/formats/llama2c.h"
 #include "attn/formats/load.h"
 #include "attn/result.h"
+#include "json_util.h"
 
 namespace attn {
 
@@ -93,8 +94,9 @@ Result<json> readJson(const fs::path& p) {
     std::ostringstream s;
     s << in.rdbuf();
     if (!in && !in.eof()) return makeError(p.string() + ": cannot be read", ErrorCode::NotFound);
-    json j = json::parse(s.str(), nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) return makeError(p.string() + ": not valid JSON", ErrorCode::Corrupt);
+    auto parsed = detail::parseJsonText(s.str(), p.string());  // bounded nesting, no NUL
+    if (!parsed) return parsed.error();
+    json j = std::move(parsed).value();
     if (!j.is_object()) return makeError(p.string() + ": not a JSON object", ErrorCode::Corrupt);
     return j;
 }

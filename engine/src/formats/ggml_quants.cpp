@@ -290,7 +290,7 @@ Status dequantize(std::uint32_t type, std::span<const std::byte> src, std::span<
     const auto ts = static_cast<std::size_t>(info.type_size);
     switch (static_cast<GgmlType>(type)) {
         case GgmlType::F32:
-            std::memcpy(y, p, n * 4);  // little-endian host (x86-64, arm64)
+            if (n > 0) std::memcpy(y, p, n * 4);  // little-endian host (x86-64, arm64)
             break;
         case GgmlType::F16:
             for (std::uint64_t i = 0; i < n; ++i) y[i] = halfToFloat(le16(p + 2 * i));
@@ -382,7 +382,7 @@ Result<std::vector<std::byte>> quantize(std::uint32_t type, std::span<const floa
     const auto ts = static_cast<std::size_t>(info.type_size);
     switch (static_cast<GgmlType>(type)) {
         case GgmlType::F32:
-            std::memcpy(b, x, n * 4);
+            if (n > 0) std::memcpy(b, x, n * 4);
             break;
         case GgmlType::F16:
             for (std::uint64_t i = 0; i < n; ++i) put16(b + 2 * i, floatToHalf(x[i]));

@@ -1,5 +1,7 @@
 #include "attn/formats/gguf.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -890,6 +892,9 @@ Result<std::shared_ptr<const GgufFile>> openGguf(const std::string& path) {
 }
 
 bool looksLikeGguf(const std::string& path) {
+    // Only a regular file is opened: a FIFO would block the open.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
     std::ifstream in(path, std::ios::binary);
     std::array<char, 4> magic{};
     if (!in.read(magic.data(), 4)) return false;

@@ -8,6 +8,7 @@
 #include "attn/formats/ggml_quants.h"
 #include "attn/formats/ggml_types.h"
 #include "attn/formats/gguf_tokenizer.h"
+#include "json_util.h"
 
 namespace attn {
 
@@ -39,7 +40,9 @@ struct Loader {
 
     // A required positive integer within [1, max].
     Result<int> count(const std::string& k, std::int64_t max) const {
-        if (!f.has(k)) return corrupt("has no " + k + " (needed by architecture " + arch + ")");
+        if (!f.has(k))
+            return corrupt("has no " + k + " (needed by architecture " + detail::shortText(arch) +
+                           ")");
         auto v = f.getInt(k);
         if (!v) return v.error();
         if (*v < 1 || *v > max) {
@@ -194,7 +197,7 @@ Result<std::shared_ptr<Model>> loadGgufModel(const std::shared_ptr<const GgufFil
     }
     const std::string& arch = *archName;
     if (arch != "llama" && arch != "qwen2" && arch != "qwen3") {
-        return makeError(f.path() + ": architecture '" + arch +
+        return makeError(f.path() + ": architecture '" + detail::shortText(arch) +
                              "' is not supported (we read llama, qwen2 and qwen3)",
                          ErrorCode::UnsupportedArchitecture);
     }
@@ -256,8 +259,8 @@ Result<std::shared_ptr<Model>> loadGgufModel(const std::shared_ptr<const GgufFil
         auto factor = f.getFloatOr(ld.key("rope.scaling.factor"), 1.0);
         if (!factor) return factor.error();
         if (*type != "none" && *factor != 1.0) {
-            return makeError(f.path() + ": RoPE scaling '" + *type + "' (factor " +
-                                 std::to_string(*factor) + ") is not supported yet",
+            return makeError(f.path() + ": RoPE scaling '" + detail::shortText(*type) +
+                                 "' (factor " + std::to_string(*factor) + ") is not supported yet",
                              ErrorCode::UnsupportedArchitecture);
         }
     }

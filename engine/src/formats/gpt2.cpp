@@ -99,11 +99,15 @@ Result<std::shared_ptr<const ByteLevelBpeTokenizer>> ByteLevelBpeTokenizer::load
     }
     std::vector<std::pair<std::string, int>> vocab;
     vocab.reserve(vj->size());
+    // The ids index a table of tokens: they must lie near the number of entries (real files are
+    // dense, 0 … n − 1), or a 15-byte {"a": 16777215} would reserve 16 million entries.
+    const long long max_id = static_cast<long long>(vj->size()) + detail::kVocabIdSlack;
     for (const auto& [tok, id] : vj->items()) {
-        if (!id.is_number_integer() || id.get<long long>() < 0 ||
-            id.get<long long>() >= (1 << 24)) {
-            return makeError(vocabPath + ": the id of token '" + tok + "' is " + id.dump() +
-                             ", expected a whole number from 0");
+        if (!id.is_number_integer() || id.get<long long>() < 0 || id.get<long long>() >= max_id) {
+            return makeError(vocabPath + ": the id of token '" + detail::shortText(tok) + "' is " +
+                             detail::jsonExcerpt(id) + ", expected a whole number from 0 to " +
+                             std::to_string(max_id - 1) + " (for " + std::to_string(vj->size()) +
+                             " tokens)");
         }
         vocab.emplace_back(tok, static_cast<int>(id.get<long long>()));
     }
@@ -370,7 +374,7 @@ Result<std::shared_ptr<Model>> loadGpt2Folder(const std::string& folder) {
         P = c.positiveInt("n_ctx");
         if (!P) return P.error();
     }
-    auto eps = c.numberOr("layer_norm_epsilon", 1e-5f);
+    auto eps = c.positiveNumberOr("layer_norm_epsilon", 1e-5f);
     if (!eps) return eps.error();
     auto inner = c.positiveIntOr("n_inner", 4 * *d);
     if (!inner) return inner.error();
@@ -390,7 +394,7 @@ Result<std::shared_ptr<Model>> loadGpt2Folder(const std::string& folder) {
     } else if (*act == "relu") {
         activation = Activation::ReLU;
     } else {
-        return makeError(c.path() + ": activation_function '" + *act +
+        return makeError(c.path() + ": activation_function '" + detail::shortText(*act) +
                          "' is not one we run (gelu_new, gelu, relu)");
     }
 

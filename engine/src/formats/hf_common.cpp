@@ -2,8 +2,10 @@
 
 #include <unicode/utf8.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -11,24 +13,32 @@ namespace attn::detail {
 
 namespace fs = std::filesystem;
 
-Result<std::string> readTextFile(const std::string& path) {
+Result<std::string> readTextFile(const std::string& path, std::uint64_t max_bytes) {
     std::error_code ec;
-    if (!fs::exists(path, ec)) return makeError(path + ": no such file", ErrorCode::NotFound);
-    if (!fs::is_regular_file(path, ec)) return makeError(path + ": not a regular file");
+    // stat before open: a FIFO or a device given as a file would block open(2) or never end.
+    const fs::file_status st = fs::status(path, ec);
+    if (!fs::exists(st)) return makeError(path + ": no such file", ErrorCode::NotFound);
+    if (!fs::is_regular_file(st)) return makeError(path + ": not a regular file");
+    const std::uintmax_t size = fs::file_size(path, ec);
+    if (ec) return makeError(path + ": cannot read its size");
+    if (size > max_bytes) {
+        return makeError(path + ": " + withThousands(size) + " bytes, more than the " +
+                             withThousands(max_bytes) + " a file of this kind may have",
+                         ErrorCode::Corrupt);
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) return makeError(path + ": cannot open");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) return makeError(path + ": reading failed");
-    return ss.str();
+    std::string text(static_cast<std::size_t>(size), '\0');
+    in.read(text.data(), static_cast<std::streamsize>(size));
+    if (in.bad() || static_cast<std::uintmax_t>(in.gcount()) != size)
+        return makeError(path + ": reading failed");
+    return text;
 }
 
 Result<json> readJsonFile(const std::string& path) {
     auto text = readTextFile(path);
     if (!text) return text.error();
-    json j = json::parse(*text, nullptr, false);
-    if (j.is_discarded()) return makeError(path + ": not valid JSON");
-    return j;
+    return parseJsonText(*text, path, ErrorCode::Invalid);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -54,7 +64,7 @@ Result<int> HfConfig::positiveInt(const char* key, int max) const {
         return makeError(m_path + ": \"" + key + "\" is missing");
     }
     if (!it->is_number_integer() || it->get<long long>() <= 0 || it->get<long long>() > max) {
-        return makeError(m_path + ": \"" + key + "\" is " + it->dump() +
+        return makeError(m_path + ": \"" + key + "\" is " + jsonExcerpt(*it) +
                          ", expected a whole number from 1 to " + std::to_string(max));
     }
     return static_cast<int>(it->get<long long>());
@@ -69,7 +79,7 @@ Result<int> HfConfig::countOr(const char* key, int fallback, int max) const {
     if (!has(key)) return fallback;
     const json& v = m_json.at(key);
     if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > max) {
-        return makeError(m_path + ": \"" + key + "\" is " + v.dump() +
+        return makeError(m_path + ": \"" + key + "\" is " + jsonExcerpt(v) +
                          ", expected a whole number from 0 to " + std::to_string(max));
     }
     return static_cast<int>(v.get<long long>());
@@ -78,17 +88,32 @@ Result<int> HfConfig::countOr(const char* key, int fallback, int max) const {
 Result<float> HfConfig::numberOr(const char* key, float fallback) const {
     if (!has(key)) return fallback;
     const json& v = m_json.at(key);
-    if (!v.is_number()) {
-        return makeError(m_path + ": \"" + key + "\" is " + v.dump() + ", expected a number");
+    // A double beyond the float range would be undefined behaviour to convert.
+    if (!v.is_number() || !std::isfinite(v.get<double>()) ||
+        std::fabs(v.get<double>()) > std::numeric_limits<float>::max()) {
+        return makeError(m_path + ": \"" + key + "\" is " + jsonExcerpt(v) +
+                         ", expected a finite number");
     }
     return v.get<float>();
+}
+
+Result<float> HfConfig::positiveNumberOr(const char* key, float fallback) const {
+    auto v = numberOr(key, fallback);
+    if (!v) return v;
+    // An epsilon of 0 divides by zero and a negative one takes a square root of a negative:
+    // either gives a trace of NaN without a word.
+    if (!(*v > 0.0f)) {
+        return makeError(m_path + ": \"" + key + "\" is " + jsonExcerpt(m_json.at(key)) +
+                         ", expected a number above 0");
+    }
+    return v;
 }
 
 Result<std::string> HfConfig::stringOr(const char* key, const std::string& fallback) const {
     if (!has(key)) return fallback;
     const json& v = m_json.at(key);
     if (!v.is_string()) {
-        return makeError(m_path + ": \"" + key + "\" is " + v.dump() + ", expected a string");
+        return makeError(m_path + ": \"" + key + "\" is " + jsonExcerpt(v) + ", expected a string");
     }
     return v.get<std::string>();
 }
@@ -97,7 +122,8 @@ Result<bool> HfConfig::boolOr(const char* key, bool fallback) const {
     if (!has(key)) return fallback;
     const json& v = m_json.at(key);
     if (!v.is_boolean()) {
-        return makeError(m_path + ": \"" + key + "\" is " + v.dump() + ", expected true or false");
+        return makeError(m_path + ": \"" + key + "\" is " + jsonExcerpt(v) +
+                         ", expected true or false");
     }
     return v.get<bool>();
 }
@@ -127,11 +153,12 @@ Result<TensorSource> TensorSource::open(const std::string& folder, bool populate
         std::map<std::string, std::size_t> file_index;
         for (const auto& [name, file] : wm->items()) {
             if (!file.is_string()) {
-                return makeError(index.string() + ": the shard of '" + name + "' is not a string");
+                return makeError(index.string() + ": the shard of '" + shortText(name) +
+                                 "' is not a string");
             }
             const std::string shard = file.get<std::string>();
             if (shard.find('/') != std::string::npos || shard.find("..") != std::string::npos) {
-                return makeError(index.string() + ": shard name '" + shard +
+                return makeError(index.string() + ": shard name '" + shortText(shard) +
                                  "' points outside the folder");
             }
             auto it = file_index.find(shard);

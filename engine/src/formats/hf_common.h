@@ -13,12 +13,14 @@
 #include "attn/attention.h"
 #include "attn/formats/safetensors.h"
 #include "attn/result.h"
+#include "json_util.h"
+#include "mapped_file.h"
 
 namespace attn::detail {
 
 using json = nlohmann::json;
 
-/// Reads a JSON file; the message names the file.
+/// Reads a JSON file (at most 512 MB, strict: parseJsonText); the message names the file.
 Result<json> readJsonFile(const std::string& path);
 
 /// config.json with typed getters that name the file and key in their messages.
@@ -36,7 +38,10 @@ public:
     Result<int> positiveIntOr(const char* key, int fallback, int max = 1 << 24) const;
     /// An optional non-negative integer.
     Result<int> countOr(const char* key, int fallback, int max = 1 << 24) const;
+    /// An optional finite number (in float range).
     Result<float> numberOr(const char* key, float fallback) const;
+    /// An optional number above 0 (an epsilon, a base).
+    Result<float> positiveNumberOr(const char* key, float fallback) const;
     Result<std::string> stringOr(const char* key, const std::string& fallback) const;
     Result<bool> boolOr(const char* key, bool fallback) const;
 
@@ -110,7 +115,8 @@ std::string displayNameOfFolder(const std::string& folder);
 /// Replaces invalid UTF-8 by U+FFFD (for token text shown in the UI).
 std::string sanitizeUtf8(std::string_view bytes);
 
-/// Reads a whole (small) text file.
-Result<std::string> readTextFile(const std::string& path);
+/// Reads a whole text file: a regular file (checked before it is opened) of at most max_bytes.
+Result<std::string> readTextFile(const std::string& path,
+                                 std::uint64_t max_bytes = std::uint64_t{512} << 20);
 
 }  // namespace attn::detail

@@ -179,8 +179,8 @@ Result<std::vector<float>> ropeScaling(const detail::HfConfig& c, int dh, double
     auto number = [&](const char* key) -> Result<double> {
         const auto f = rs.find(key);
         if (f == rs.end() || !f->is_number()) {
-            return configError(
-                c, std::string("rope_scaling of type ") + type + " needs a number \"" + key + "\"");
+            return configError(c, std::string("rope_scaling of type ") + detail::shortText(type) +
+                                      " needs a number \"" + key + "\"");
         }
         const double v = f->get<double>();
         if (!(v > 0.0) || !std::isfinite(v)) {
@@ -212,7 +212,7 @@ Result<std::vector<float>> ropeScaling(const detail::HfConfig& c, int dh, double
         return llama3RopeFreqFactors(dh, theta, *factor, *low, *high, *orig);
     }
     return configError(c,
-                       "rope_scaling of type '" + type +
+                       "rope_scaling of type '" + detail::shortText(type) +
                            "' is not supported (we run llama3 and linear scaling, or none)",
                        ErrorCode::UnsupportedArchitecture);
 }
@@ -314,7 +314,7 @@ Result<std::shared_ptr<Model>> loadHfLlamaFolder(const std::string& folder,
     if (*dh % 2 != 0) return configError(c, "odd head_dim " + std::to_string(*dh) + " for RoPE");
     auto ctx = c.positiveIntOr("max_position_embeddings", 4096, 1 << 30);
     if (!ctx) return ctx.error();
-    auto eps = c.numberOr("rms_norm_eps", 1e-6f);
+    auto eps = c.positiveNumberOr("rms_norm_eps", 1e-6f);
     if (!eps) return eps.error();
     auto theta = c.numberOr("rope_theta", 10000.0f);
     if (!theta) return theta.error();
@@ -325,8 +325,10 @@ Result<std::shared_ptr<Model>> loadHfLlamaFolder(const std::string& folder,
     auto act = c.stringOr("hidden_act", "silu");
     if (!act) return act.error();
     if (*act != "silu") {
-        return configError(c, "hidden_act '" + *act + "' is not supported (the family uses silu)",
-                           ErrorCode::UnsupportedArchitecture);
+        return configError(
+            c,
+            "hidden_act '" + detail::shortText(*act) + "' is not supported (the family uses silu)",
+            ErrorCode::UnsupportedArchitecture);
     }
     auto tied = c.boolOr("tie_word_embeddings", false);
     if (!tied) return tied.error();

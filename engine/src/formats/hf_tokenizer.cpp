@@ -208,8 +208,9 @@ private:
     }
 
     Status unsupported(const char* what, const std::string& type) const {
-        return fail(std::string("the ") + what + " \"" + type + "\" is not supported",
-                    ErrorCode::UnsupportedFormat);
+        return fail(
+            std::string("the ") + what + " \"" + detail::shortText(type) + "\" is not supported",
+            ErrorCode::UnsupportedFormat);
     }
 
     Status readNormalizer(const json* n, Config& c) {
@@ -365,11 +366,11 @@ Result<std::shared_ptr<const BpeTokenizer>> parseHfTokenizerJson(std::string_vie
                              ")",
                          ErrorCode::Corrupt);
     }
-    const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) return makeError(where + ": not valid JSON", ErrorCode::Corrupt);
+    auto j = detail::parseJsonText(text, where);  // NUL bytes and trailing garbage refused
+    if (!j) return j.error();
     Config config;
     Reader reader(where);
-    if (auto s = reader.read(j, config); !s) return s.error();
+    if (auto s = reader.read(*j, config); !s) return s.error();
     return BpeTokenizer::create(std::move(config), where);
 }
 

@@ -69,8 +69,9 @@ Result<std::shared_ptr<Model>> loadHfFolder(const fs::path& dir, const LoadOptio
     }
     std::string list;
     for (const auto& a : ours) list += a + ", ";
-    const std::string named = type->empty() ? arch : *type;
-    const std::string also = !type->empty() && !arch.empty() ? arch + "; " : std::string();
+    const std::string named = detail::shortText(type->empty() ? arch : *type);
+    const std::string also =
+        !type->empty() && !arch.empty() ? detail::shortText(arch) + "; " : std::string();
     return makeError("unknown architecture '" + named + "' in " + config.string() + " (" + also +
                          "we read " + list + "gpt2 and bert)",
                      ErrorCode::UnsupportedArchitecture);

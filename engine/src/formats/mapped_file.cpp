@@ -34,7 +34,17 @@ void MappedFile::reset() {
 }
 
 Result<MappedFile> MappedFile::open(const std::string& path, bool populate) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // stat before open: open(2) on a FIFO blocks until a writer comes, which may be never.
+    struct stat before {};
+    if (::stat(path.c_str(), &before) != 0) {
+        const int err = errno;
+        if (err == ENOENT) return makeError(path + ": no such file", ErrorCode::NotFound);
+        return makeError(path + ": cannot open (" + std::strerror(err) + ")");
+    }
+    if (!S_ISREG(before.st_mode)) return makeError(path + ": not a regular file");
+    // O_NONBLOCK too: if the path is swapped for a FIFO between stat and open, open returns at
+    // once and the fstat below refuses it.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         const int err = errno;
         if (err == ENOENT) return makeError(path + ": no such file", ErrorCode::NotFound);

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "json_util.h"
 #include "mapped_file.h"
 
 namespace attn {
@@ -54,7 +55,9 @@ std::uint16_t readLe16(const std::byte* p) {
 void convertToFloat(DType dtype, const std::byte* src, std::size_t count, float* dst) {
     switch (dtype) {
         case DType::F32:
-            std::memcpy(dst, src, count * sizeof(float));
+            // memcpy with a null pointer is undefined even for 0 bytes (an empty tensor has no
+            // data and an empty destination may have no buffer).
+            if (count > 0) std::memcpy(dst, src, count * sizeof(float));
             break;
         case DType::F16:
             for (std::size_t i = 0; i < count; ++i) dst[i] = halfToFloat(readLe16(src + 2 * i));
@@ -111,6 +114,7 @@ void fillFromRowMajor(const float* src, Eigen::Index rows, Eigen::Index cols, Ei
         dst.resize(cols, rows);
         prefaultForWrite(dst.data(), static_cast<std::size_t>(dst.size()));
         // Row r of the source is column r of dst.
+        if (rows == 0 || cols == 0) return;  // no bytes, and memcpy(nullptr, …, 0) is undefined
         if (c0 == 0 && cols == ld) {
             std::memcpy(dst.data(), src, static_cast<std::size_t>(rows * cols) * sizeof(float));
         } else {
@@ -299,10 +303,13 @@ Result<std::shared_ptr<const SafetensorsFile>> SafetensorsFile::open(const std::
                        " bytes is too short for JSON");
     }
     const char* hbegin = reinterpret_cast<const char*>(base + 8);
-    const json header = json::parse(hbegin, hbegin + header_len, nullptr, false);
-    if (header.is_discarded()) {
-        return corrupt(path + ": the header is not valid JSON — not a safetensors file?");
+    // Strict: a NUL byte or anything but spaces after the JSON is damage, not padding.
+    auto parsed =
+        detail::parseJsonText(std::string_view(hbegin, header_len), path + ": the header");
+    if (!parsed) {
+        return corrupt(parsed.message() + " — not a safetensors file?");
     }
+    const json header = std::move(parsed).value();
     if (!header.is_object()) {
         return corrupt(path + ": the header is JSON but not an object of tensors");
     }
@@ -321,14 +328,15 @@ Result<std::shared_ptr<const SafetensorsFile>> SafetensorsFile::open(const std::
             if (entry.is_object()) {
                 for (const auto& [key, value] : entry.items()) {
                     if (!value.is_string()) {
-                        return corrupt(path + ": metadata \"" + key + "\" is not a string");
+                        return corrupt(path + ": metadata \"" + detail::shortText(key) +
+                                       "\" is not a string");
                     }
                     file->m_metadata[key] = value.get<std::string>();
                 }
             }
             continue;
         }
-        const std::string where = path + ": tensor '" + name + "'";
+        const std::string where = path + ": tensor '" + detail::shortText(name) + "'";
         if (!entry.is_object()) return corrupt(where + " is not a JSON object");
         const auto dt = entry.find("dtype");
         const auto sh = entry.find("shape");
@@ -343,7 +351,7 @@ Result<std::shared_ptr<const SafetensorsFile>> SafetensorsFile::open(const std::
         info.name = name;
         const std::string dtype_name = dt->get<std::string>();
         if (!parseDType(dtype_name, &info.dtype)) {
-            return corrupt(where + " has dtype '" + dtype_name +
+            return corrupt(where + " has dtype '" + detail::shortText(dtype_name) +
                            "', which the safetensors format does not define (we read F32, "
                            "F16 and BF16)");
         }

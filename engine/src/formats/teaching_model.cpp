@@ -3,16 +3,21 @@
 
 #include "attn/formats/teaching_model.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "attn/corpus.h"
 #include "attn/formats/safetensors.h"
 #include "attn/weight_tensors.h"
+#include "json_util.h"
+#include "mapped_file.h"
 
 namespace attn {
 
@@ -86,7 +91,72 @@ struct StoredConfig {
     AttentionKnobs attention;  // absent keys: the defaults
 };
 
+// Every number of the config is checked for what its field needs before a weight is made from
+// it: an integer written as an integer (64.5 is not silently 64), within a stated range, and a
+// float finite and positive where it must be. The bounds are far above any teaching model.
+class ConfigFields {
+public:
+    explicit ConfigFields(const json& j) : m_j(j) {}
+    const std::string& error() const { return m_error; }
+
+    int integer(const char* key, std::optional<int> fallback, long long lo, long long hi) {
+        const auto it = m_j.find(key);
+        if (it == m_j.end() || it->is_null()) {
+            if (!fallback) fail(std::string("\"") + key + "\" is missing");
+            return fallback.value_or(0);
+        }
+        // Unsigned integers above the signed range are out of range whatever lo and hi are.
+        if (!it->is_number_integer() ||
+            (it->is_number_unsigned() &&
+             it->get<std::uint64_t>() > static_cast<std::uint64_t>(hi)) ||
+            it->get<long long>() < lo || it->get<long long>() > hi) {
+            fail(std::string("\"") + key + "\" is " + detail::jsonExcerpt(*it) +
+                 ", expected a whole number from " + std::to_string(lo) + " to " +
+                 std::to_string(hi));
+            return fallback.value_or(0);
+        }
+        return static_cast<int>(it->get<long long>());
+    }
+    float number(const char* key, float fallback, bool positive) {
+        const auto it = m_j.find(key);
+        if (it == m_j.end() || it->is_null()) return fallback;
+        const double v = it->is_number() ? it->get<double>() : std::nan("");
+        if (!std::isfinite(v) || std::fabs(v) > std::numeric_limits<float>::max() ||
+            (positive && !(v > 0.0))) {
+            fail(std::string("\"") + key + "\" is " + detail::jsonExcerpt(*it) + ", expected a " +
+                 (positive ? "finite number above 0" : "finite number"));
+            return fallback;
+        }
+        return static_cast<float>(v);
+    }
+    std::uint64_t seed(const char* key, std::uint64_t fallback) {
+        const auto it = m_j.find(key);
+        if (it == m_j.end() || it->is_null()) return fallback;
+        if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<long long>() >= 0)) {
+            fail(std::string("\"") + key + "\" is " + detail::jsonExcerpt(*it) +
+                 ", expected a whole number from 0");
+            return fallback;
+        }
+        return it->get<std::uint64_t>();
+    }
+
+private:
+    void fail(std::string message) {
+        if (m_error.empty()) m_error = std::move(message);
+    }
+    const json& m_j;
+    std::string m_error;
+};
+
+// Limits of the stored config (the window's and the trainer's models are far smaller).
+constexpr int kMaxVocab = 1 << 24;
+constexpr int kMaxLen = 1 << 20;
+constexpr int kMaxTypeVocab = 1 << 16;
+constexpr int kMaxFeedForward = 1 << 18;
+
 Result<StoredConfig> configFromJson(const json& j) {
+    if (!j.is_object())
+        return makeError("The model config is not a JSON object.", ErrorCode::Corrupt);
     StoredConfig stored;
     ModelConfig& c = stored.config;
     AttentionKnobs& k = stored.attention;
@@ -95,27 +165,30 @@ Result<StoredConfig> configFromJson(const json& j) {
             return j.contains(key) ? j.at(key).get<std::string>() : def;
         };
         c.name = str("name", c.name);
-        c.d_model = j.at("d_model").get<int>();
-        c.n_heads = j.at("n_heads").get<int>();
-        c.n_kv_heads = j.value("n_kv_heads", 0);
-        c.d_head = j.value("d_head", 0);
-        c.n_layers = j.at("n_layers").get<int>();
-        c.n_decoder_layers = j.value("n_decoder_layers", 1);
-        c.d_ff = j.value("d_ff", 0);
-        c.vocab_size = j.at("vocab_size").get<int>();
-        c.target_vocab_size = j.value("target_vocab_size", 0);
-        c.type_vocab_size = j.value("type_vocab_size", 0);
-        c.max_len = j.value("max_len", c.max_len);
-        c.pe_base = j.value("pe_base", c.pe_base);
-        c.rope_theta = j.value("rope_theta", c.rope_theta);
+        ConfigFields f(j);
+        c.d_model = f.integer("d_model", std::nullopt, 1, 16384);
+        c.n_heads = f.integer("n_heads", std::nullopt, 1, 256);
+        c.n_kv_heads = f.integer("n_kv_heads", 0, 0, 256);
+        c.d_head = f.integer("d_head", 0, 0, 16384);
+        c.n_layers = f.integer("n_layers", std::nullopt, 1, 128);
+        c.n_decoder_layers = f.integer("n_decoder_layers", 1, 0, 128);
+        c.d_ff = f.integer("d_ff", 0, 0, kMaxFeedForward);
+        c.vocab_size = f.integer("vocab_size", std::nullopt, 1, kMaxVocab);
+        c.target_vocab_size = f.integer("target_vocab_size", 0, 0, kMaxVocab);
+        c.type_vocab_size = f.integer("type_vocab_size", 0, 0, kMaxTypeVocab);
+        c.max_len = f.integer("max_len", c.max_len, 1, kMaxLen);
+        c.pe_base = f.number("pe_base", c.pe_base, /*positive=*/true);
+        c.rope_theta = f.number("rope_theta", c.rope_theta, /*positive=*/true);
+        c.norm_eps = f.number("norm_eps", c.norm_eps, /*positive=*/true);
+        k.temperature = f.number("temperature", 1.0f, /*positive=*/true);
+        c.seed = f.seed("seed", std::uint64_t{1});
+        if (!f.error().empty())
+            return makeError("The model config: " + f.error() + ".", ErrorCode::Corrupt);
         c.pre_norm = j.value("pre_norm", false);
         c.embedding_norm = j.value("embedding_norm", false);
         c.final_norm = j.value("final_norm", false);
-        c.norm_eps = j.value("norm_eps", c.norm_eps);
         c.has_lm_head = j.value("has_lm_head", true);
         k.scale = j.value("scale", true);
-        k.temperature = j.value("temperature", 1.0f);
-        c.seed = j.value("seed", std::uint64_t{1});
         const std::string arch = str("architecture", "encoder");
         const std::string pos = str("positional", "sinusoidal");
         const std::string norm = str("norm", "layernorm");
@@ -126,21 +199,23 @@ Result<StoredConfig> configFromJson(const json& j) {
         if (!parseByName(
                 arch, &c.architecture,
                 {Architecture::Encoder, Architecture::Decoder, Architecture::EncoderDecoder}))
-            return makeError("Unknown architecture '" + arch + "'.");
+            return makeError("Unknown architecture '" + detail::shortText(arch) + "'.");
         if (!parsePositionalKind(pos, &c.positional))
-            return makeError("Unknown positional encoding '" + pos + "'.");
+            return makeError("Unknown positional encoding '" + detail::shortText(pos) + "'.");
         if (!parseByName(norm, &c.norm, {NormKind::LayerNorm, NormKind::RMSNorm}))
-            return makeError("Unknown norm '" + norm + "'.");
+            return makeError("Unknown norm '" + detail::shortText(norm) + "'.");
         if (!parseByName(
                 act, &c.activation,
                 {Activation::ReLU, Activation::GELU, Activation::GELUTanh, Activation::SwiGLU}))
-            return makeError("Unknown activation '" + act + "'.");
+            return makeError("Unknown activation '" + detail::shortText(act) + "'.");
         if (!parseProjectionMode(proj, &k.projection))
-            return makeError("Unknown projection mode '" + proj + "'.", ErrorCode::Corrupt);
+            return makeError("Unknown projection mode '" + detail::shortText(proj) + "'.",
+                             ErrorCode::Corrupt);
         if (!parseScoreFunction(score, &k.score))
-            return makeError("Unknown score function '" + score + "'.", ErrorCode::Corrupt);
+            return makeError("Unknown score function '" + detail::shortText(score) + "'.",
+                             ErrorCode::Corrupt);
         if (!parseMaskKind(mask, &k.mask))
-            return makeError("Unknown mask '" + mask + "'.", ErrorCode::Corrupt);
+            return makeError("Unknown mask '" + detail::shortText(mask) + "'.", ErrorCode::Corrupt);
     } catch (const json::exception& e) {
         return makeError(
             std::string("The model config is incomplete or has a wrong type: ") + e.what(),
@@ -226,7 +301,8 @@ Result<std::shared_ptr<Model>> loadTeachingModel(const std::string& path) {
                              kFormatName + "\").",
                          ErrorCode::UnsupportedFormat);
     if (const std::string* v = get("format_version"); !v || *v != std::to_string(kFormatVersion))
-        return makeError(path + " is a teaching model of format version " + (v ? *v : "?") +
+        return makeError(path + " is a teaching model of format version " +
+                             (v ? detail::shortText(*v) : std::string("?")) +
                              "; this program reads version " + std::to_string(kFormatVersion) + ".",
                          ErrorCode::UnsupportedFormat);
     const std::string* configText = get("config");
@@ -242,13 +318,20 @@ Result<std::shared_ptr<Model>> loadTeachingModel(const std::string& path) {
     auto model = std::make_shared<Model>();
     std::vector<std::string> vocab, targetVocab;
     try {
-        auto c = configFromJson(json::parse(*configText));
+        auto configJson = detail::parseJsonText(*configText, path + ": the config metadata");
+        if (!configJson) return withCode(configJson.error(), ErrorCode::Corrupt);
+        auto c = configFromJson(*configJson);
         if (!c) return makeError(path + ": " + c.message(), c.code());
         model->config = c->config;
         model->trained_attention = c->attention;
-        vocab = json::parse(*vocabText).get<std::vector<std::string>>();
-        if (const std::string* t = get("target_vocab"))
-            targetVocab = json::parse(*t).get<std::vector<std::string>>();
+        auto vocabJson = detail::parseJsonText(*vocabText, path + ": the vocabulary metadata");
+        if (!vocabJson) return withCode(vocabJson.error(), ErrorCode::Corrupt);
+        vocab = vocabJson->get<std::vector<std::string>>();
+        if (const std::string* t = get("target_vocab")) {
+            auto targetJson = detail::parseJsonText(*t, path + ": the target vocabulary metadata");
+            if (!targetJson) return withCode(targetJson.error(), ErrorCode::Corrupt);
+            targetVocab = targetJson->get<std::vector<std::string>>();
+        }
     } catch (const json::exception& e) {
         return corrupt(path + ": the metadata is not valid JSON (" + e.what() + ").");
     }
@@ -268,10 +351,21 @@ Result<std::shared_ptr<Model>> loadTeachingModel(const std::string& path) {
         return corrupt(path +
                        ": the vocabulary must start with [PAD], [UNK], [MASK], <bos>, <eos>.");
 
-    // Read into a skeleton of the right shapes: every tensor the config needs must be there with
-    // its shape; attention biases are optional.
+    // The config says how many weights there are; the file must be able to hold them before
+    // any is made (a 300 KB file whose config says d_model 2048 × 16 layers would otherwise
+    // have 7.7 GB allocated first). Every value takes at least 2 bytes (F16/BF16).
     ModelWeights& w = model->weights;
     const AttentionKnobs& trained = model->trained_attention;
+    {
+        const std::uint64_t values = parameterCount(c, trained, /*attention_bias=*/false);
+        if (values > file.fileSize() / 2)
+            return corrupt(path + ": its config needs " + detail::withThousands(values) +
+                           " weights, at least " + detail::withThousands(2 * values) +
+                           " bytes, but the file has only " +
+                           detail::withThousands(file.fileSize()) + " bytes.");
+    }
+    // Read into a skeleton of the right shapes: every tensor the config needs must be there with
+    // its shape; attention biases are optional.
     w = initWeights(c, trained, 0, /*attention_bias=*/true);
     const ModelWeights required = initWeights(c, trained, 0, /*attention_bias=*/false);
     std::map<std::string, std::pair<Eigen::Index, Eigen::Index>> requiredShapes;
@@ -324,11 +418,12 @@ Result<std::shared_ptr<Model>> loadTeachingModel(const std::string& path) {
         dropAbsent(w.decoder_layers[l].self_attention, p + "self_attention.");
         dropAbsent(w.decoder_layers[l].cross_attention, p + "cross_attention.");
     }
+    std::set<std::string, std::less<>> known;
+    for (const auto& r : tensorsOf(w)) known.insert(r.name);
     for (const auto& t : file.tensors()) {
-        bool known = false;
-        for (const auto& r : tensorsOf(w)) known = known || r.name == t.name;
-        if (!known)
-            return corrupt(path + " has a tensor '" + t.name + "' that this config does not use.");
+        if (known.count(t.name) == 0)
+            return corrupt(path + " has a tensor '" + detail::shortText(t.name) +
+                           "' that this config does not use.");
     }
 
     const bool lowercase = get("lowercase") ? *get("lowercase") == "true" : true;

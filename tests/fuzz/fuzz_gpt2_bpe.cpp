@@ -1,0 +1,18 @@
+// GPT-2's tokenizer files: vocab.json @@@@ merges.txt @@@@ text to encode.
+#include "attn/formats/gpt2.h"
+#include "fuzz_util.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const auto parts = attn::fuzz::splitParts(data, size, 3);
+    const std::string vocab = attn::fuzz::writeFile("vocab.json", parts[0]);
+    const std::string merges = attn::fuzz::writeFile("merges.txt", parts[1]);
+    auto tok = attn::ByteLevelBpeTokenizer::load(vocab, merges);
+    if (!tok) return 0;
+    std::vector<int> ids;
+    for (const auto& t : (*tok)->encode(parts[2])) {
+        if (t.end > parts[2].size()) std::abort();
+        ids.push_back(t.id);
+    }
+    (void)(*tok)->decodeIds(ids);
+    return 0;
+}
