@@ -38,11 +38,17 @@ ComparePane::ComparePane(SessionPair* pair, QWidget* parent) : QWidget(parent), 
     bold.setBold(true);
     m_header->setFont(bold);
     v->addWidget(m_header);
-    // The buttons sit beside B's tabs, where a row of their own would cost a stacked pane
-    // its picture's height.
-    auto* buttons = new QWidget(this);
+    // The buttons head B's controls in the left dock: beside B's tabs they would squeeze the
+    // tabs of a third-of-the-window pane, and a row of their own would cost a stacked pane its
+    // picture's height.
+    m_controlsBox = new QWidget;
+    m_controlsBox->setObjectName(QStringLiteral("controlsBoxB"));
+    auto* box = new QVBoxLayout(m_controlsBox);
+    box->setContentsMargins(0, 0, 0, 0);
+    box->setSpacing(2);
+    auto* buttons = new QWidget(m_controlsBox);
     auto* top = new QHBoxLayout(buttons);
-    top->setContentsMargins(0, 0, 4, 0);
+    top->setContentsMargins(6, 2, 6, 2);
     top->setSpacing(4);
     // The model menu of run B (the window's Model menu acts on run A).
     m_modelActions = new ModelActions(b, this);
@@ -58,15 +64,16 @@ ComparePane::ComparePane(SessionPair* pair, QWidget* parent) : QWidget(parent), 
     m_reset->setObjectName(QStringLiteral("compareReset"));
     m_reset->setToolTip(tr("Set run B up exactly as run A again"));
     top->addWidget(m_reset);
-    m_close = new QPushButton(tr("Close"), buttons);
+    m_close = new QPushButton(tr("Close comparison"), buttons);
     m_close->setObjectName(QStringLiteral("compareClose"));
     m_close->setToolTip(tr("Close the comparison (Ctrl+Shift+B)"));
     top->addWidget(m_close);
+    top->addStretch(1);
+    box->addWidget(buttons);
 
     m_tabs = new QTabWidget(this);
     m_tabs->setObjectName(QStringLiteral("compareTabs"));
     m_tabs->setDocumentMode(true);
-    m_tabs->setCornerWidget(buttons, Qt::TopRightCorner);
     m_step = new StepView(b);
     m_lines = new LinesView(b);
     m_heads = new HeadGrid(b);
@@ -95,6 +102,7 @@ ComparePane::ComparePane(SessionPair* pair, QWidget* parent) : QWidget(parent), 
     m_controlsScroll->setMinimumWidth(m_controls->minimumSizeHint().width() +
                                       m_controlsScroll->verticalScrollBar()->sizeHint().width());
     m_controlsScroll->setMinimumHeight(120);
+    box->addWidget(m_controlsScroll, 1);
     // An example sentence of B that wants a model opens it for B only.
     connect(m_controls, &ControlsPanel::modelRequested, this, [this](const QString& spec) {
         if (spec == QLatin1String("untrained"))

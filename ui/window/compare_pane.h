@@ -29,7 +29,9 @@ public:
     explicit ComparePane(SessionPair* pair, QWidget* parent = nullptr);
 
     ControlsPanel* controls() const { return m_controls; }
-    /// B's controls in a scroll area, for the window's dock.
+    /// B's controls in a scroll area under B's buttons (model, copy A, close), for the
+    /// window's dock.
+    QWidget* controlsBox() const { return m_controlsBox; }
     QScrollArea* controlsScroll() const { return m_controlsScroll; }
     ModelActions* modelActions() const { return m_modelActions; }
     QTabWidget* tabs() const { return m_tabs; }
@@ -65,6 +67,7 @@ private:
     QWidget* m_diffTab = nullptr;
     ControlsPanel* m_controls = nullptr;
     QScrollArea* m_controlsScroll = nullptr;
+    QWidget* m_controlsBox = nullptr;
     ModelActions* m_modelActions = nullptr;
 };
 

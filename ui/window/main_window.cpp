@@ -858,7 +858,7 @@ void MainWindow::startComparison() {
         m_centre->addWidget(m_diffView);
         m_controlsDockB = new QDockWidget(tr("Run B controls"), this);
         m_controlsDockB->setObjectName(QStringLiteral("controlsDockB"));
-        m_controlsDockB->setWidget(m_comparePane->controlsScroll());
+        m_controlsDockB->setWidget(m_comparePane->controlsBox());
         m_controlsDockB->setFeatures(QDockWidget::DockWidgetMovable |
                                      QDockWidget::DockWidgetFloatable);
         addDockWidget(Qt::LeftDockWidgetArea, m_controlsDockB);
