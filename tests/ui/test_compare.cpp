@@ -18,6 +18,7 @@
 #include "session/session.h"
 #include "session/session_pair.h"
 #include "views/diff_view.h"
+#include "views/head_grid.h"
 #include "views/lines_view.h"
 #include "views/step_view.h"
 #include "widgets/heatmap_view.h"
@@ -252,4 +253,35 @@ TEST_F(CompareTest, ExportOfThePairIsOneFigureTitledWithWhatDiffers) {
     EXPECT_GE(img.height(), std::max(figA.height(), figB.height()));
     w->closeComparison();
     EXPECT_TRUE(w->comparisonImage().isNull());
+}
+
+TEST_F(CompareTest, HoveringATokenInLinesLightsItOnBothSides) {
+    w->tabs()->setCurrentIndex(w->tabIndex(QStringLiteral("Lines")));
+    QCoreApplication::processEvents();
+    auto* la = qobject_cast<LinesView*>(w->tabView(w->tabIndex(QStringLiteral("Lines"))));
+    ASSERT_NE(la, nullptr);
+    LinesCanvas* cb = w->comparePane()->linesView()->canvas();
+    la->canvas()->setHover(0, 2);
+    EXPECT_EQ(cb->hoverSide(), 0);
+    EXPECT_EQ(cb->hoverIndex(), 2);
+    cb->setHover(1, 3);
+    EXPECT_EQ(la->canvas()->hoverSide(), 1);
+    EXPECT_EQ(la->canvas()->hoverIndex(), 3);
+    la->canvas()->setHover(-1, -1);
+    EXPECT_EQ(cb->hoverIndex(), -1);
+}
+
+TEST_F(CompareTest, AHeadSwitchedOffInBIsOffInBOnly) {
+    // B's Heads tab in front: a hidden grid builds its thumbnails when first shown.
+    w->comparePane()->followTab(QStringLiteral("Heads"));
+    QCoreApplication::processEvents();
+    HeadThumb* t = w->comparePane()->headGrid()->thumb(0, 1);
+    ASSERT_NE(t, nullptr);
+    emit t->toggleRequested(0, 1);
+    b->waitForIdle();
+    QCoreApplication::processEvents();
+    ASSERT_EQ(b->disabledHeads().size(), 1u);
+    EXPECT_TRUE(a->disabledHeads().empty());
+    EXPECT_TRUE(w->sessionPair()->whatDiffers().contains(QStringLiteral("switched off")))
+        << w->sessionPair()->whatDiffers().toStdString();
 }
