@@ -208,6 +208,15 @@ TEST_F(CompareTest, NarrowWindowStacksThePanes) {
     EXPECT_LT(w->centreSplitter()->indexOf(w->diffView()), 0);
     EXPECT_GT(w->tabs()->height(), 200);
     EXPECT_GT(w->comparePane()->height(), 200);
+    // The difference tab of a wide, low pane puts its lists beside the picture, so the cells
+    // keep their height.
+    QTabWidget* tb = w->comparePane()->tabs();
+    tb->setCurrentIndex(tb->indexOf(w->diffView()));
+    QCoreApplication::processEvents();
+    a->setStep(stepIndex(*a, "L0.self.weights"));
+    w->diffView()->refresh();
+    QCoreApplication::processEvents();
+    EXPECT_GT(w->diffView()->heatmap()->height(), w->diffView()->height() * 2 / 3);
     w->resize(1920, 1080);
     QCoreApplication::processEvents();
     EXPECT_EQ(w->centreSplitter()->orientation(), Qt::Horizontal);

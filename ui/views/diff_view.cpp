@@ -1,5 +1,6 @@
 #include "views/diff_view.h"
 
+#include <QBoxLayout>
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -59,7 +60,11 @@ DiffView::DiffView(SessionPair* pair, QWidget* parent) : QWidget(parent), m_pair
     m_map->setSymmetricRange(true);
     m_map->setColorBarLabel(tr("Δ = B − A"));
     m_map->setAxisTitles(tr("query"), tr("key"));
-    v->addWidget(m_map, 3);
+    // The picture and the lists: one above the other in a tall panel, side by side in a wide
+    // one (the difference as a tab of a stacked 1024×768 pane), so the cells keep their height.
+    m_body = new QBoxLayout(QBoxLayout::TopToBottom);
+    m_body->addWidget(m_map, 3);
+    v->addLayout(m_body, 1);
 
     m_lists = new QTabWidget(this);
     m_lists->setDocumentMode(true);
@@ -80,7 +85,7 @@ DiffView::DiffView(SessionPair* pair, QWidget* parent) : QWidget(parent), m_pair
     }
     m_lists->addTab(m_changes, tr("Largest changes"));
     m_lists->addTab(m_rows, tr("Per query row"));
-    v->addWidget(m_lists, 2);
+    m_body->addWidget(m_lists, 2);
 
     connect(m_what, &QComboBox::currentIndexChanged, this, [this] {
         m_pair->setMatrix(static_cast<SessionPair::Matrix>(m_what->currentData().toInt()));
@@ -105,6 +110,13 @@ bool DiffView::pairValid() const { return m_pair->focusedDiff().valid; }
 void DiffView::showEvent(QShowEvent* event) {
     QWidget::showEvent(event);
     if (m_dirty) refresh();
+}
+
+void DiffView::resizeEvent(QResizeEvent* event) {
+    QWidget::resizeEvent(event);
+    const auto want =
+        width() > height() * 13 / 10 ? QBoxLayout::LeftToRight : QBoxLayout::TopToBottom;
+    if (m_body->direction() != want) m_body->setDirection(want);
 }
 
 void DiffView::onPairChanged() {

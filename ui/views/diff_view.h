@@ -5,6 +5,7 @@
 
 #include <QWidget>
 
+class QBoxLayout;
 class QComboBox;
 class QLabel;
 class QTableWidget;
@@ -32,6 +33,7 @@ public:
 
 protected:
     void showEvent(QShowEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
 
 private:
     void onPairChanged();
@@ -41,6 +43,7 @@ private:
     QComboBox* m_what = nullptr;
     QLabel* m_note = nullptr;
     HeatmapView* m_map = nullptr;
+    QBoxLayout* m_body = nullptr;
     QTabWidget* m_lists = nullptr;
     QTableWidget* m_changes = nullptr;
     QTableWidget* m_rows = nullptr;
