@@ -52,6 +52,69 @@ Result<Args> parseArgs(int argc, char** argv, int first,
     return a;
 }
 
+Result<std::vector<std::string>> splitWords(const std::string& text) {
+    std::vector<std::string> words;
+    std::string word;
+    bool inWord = false;
+    char quote = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (quote) {
+            if (c == quote)
+                quote = 0;
+            else if (c == '\\' && quote == '"' && i + 1 < text.size())
+                word += text[++i];
+            else
+                word += c;
+        } else if (c == '"' || c == '\'') {
+            quote = c;
+            inWord = true;
+        } else if (c == '\\' && i + 1 < text.size()) {
+            word += text[++i];
+            inWord = true;
+        } else if (c == ' ' || c == '\t' || c == '\n') {
+            if (inWord) words.push_back(std::move(word));
+            word.clear();
+            inWord = false;
+        } else {
+            word += c;
+            inWord = true;
+        }
+    }
+    if (quote) return makeError(std::string("Unclosed ") + quote + " in \"" + text + "\".");
+    if (inWord) words.push_back(std::move(word));
+    return words;
+}
+
+Result<Args> argsOnTop(const Args& a, const std::vector<std::string>& words,
+                       const std::vector<std::string>& allowedValues,
+                       const std::vector<std::string>& allowedFlags) {
+    std::vector<std::string> storage = words;
+    std::vector<char*> argv;
+    argv.reserve(storage.size());
+    for (std::string& w : storage) argv.push_back(w.data());
+    auto b = parseArgs(static_cast<int>(argv.size()), argv.data(), 0, allowedValues, allowedFlags);
+    if (!b) return b.error();
+    if (!b->positional.empty())
+        return makeError("Unexpected word '" + b->positional[0] +
+                         "' in the options of the second run (quote a text: --text \"...\").");
+    Args merged = a;
+    static const char* kTextOptions[] = {"text", "ids", "source", "target", "text-file"};
+    const bool newText = std::any_of(std::begin(kTextOptions), std::end(kTextOptions),
+                                     [&](const char* k) { return b->has(k); });
+    if (newText)
+        for (const char* k : kTextOptions) merged.values.erase(k);
+    for (const auto& [k, v] : b->values) merged.values[k] = v;
+    for (const std::string& f : b->flags) {
+        if (f == "scale") {
+            std::erase(merged.flags, std::string("no-scale"));
+            continue;
+        }
+        merged.flags.push_back(f);
+    }
+    return merged;
+}
+
 const std::vector<std::string>& modelOptionNames() {
     static const std::vector<std::string> names = {
         "layers", "heads",      "kv-heads",    "d-model", "mask",  "pe",
@@ -178,7 +241,14 @@ Result<std::shared_ptr<const Model>> resolveModel(const Args& a, bool wantSeq2Se
     return model;
 }
 
-Result<TracePtr> traceFromArgs(const Args& a) {
+bool namesModel(const Args& a) {
+    for (const char* k :
+         {"model", "layers", "heads", "kv-heads", "d-model", "pe", "seed", "decoder-layers"})
+        if (a.has(k)) return true;
+    return false;
+}
+
+Result<TracePtr> traceFromArgs(const Args& a, std::shared_ptr<const Model> given) {
     const bool seq2seq = a.has("source") || a.has("target");
     if (seq2seq && !(a.has("source") && a.has("target")))
         return makeError("Encoder–decoder attention needs both --source and --target.");
@@ -188,7 +258,8 @@ Result<TracePtr> traceFromArgs(const Args& a) {
     if (!seq2seq && !a.has("text") && !a.has("ids"))
         return makeError("Give the text with --text \"...\" (or token ids with --ids 1,2,3).");
     if (a.has("text") && a.has("ids")) return makeError("Give either --text or --ids, not both.");
-    auto model = resolveModel(a, seq2seq);
+    Result<std::shared_ptr<const Model>> model =
+        given ? Result<std::shared_ptr<const Model>>(std::move(given)) : resolveModel(a, seq2seq);
     if (!model) return model.error();
     auto opt = runOptionsFromArgs(a, **model);
     if (!opt) return opt.error();

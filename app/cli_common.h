@@ -43,6 +43,17 @@ Result<int> intOption(const Args& args, const std::string& k, int def,
 Result<int> oneBasedOption(const Args& args, const std::string& k, const std::string& noun,
                            int def1 = 1, int hi1 = 100000);
 
+/// The words of one option's value split as a shell splits plain words: blanks separate, "…"
+/// and '…' quote, a backslash escapes the next character. An unclosed quote is an error.
+Result<std::vector<std::string>> splitWords(const std::string& text);
+
+/// The options of a second run (`--compare "--no-scale"`): a's options with words on top,
+/// parsed by parseArgs with the same allowed options. A text option of the words (--text,
+/// --ids, --source, --target) replaces all of a's; --scale undoes a's --no-scale.
+Result<Args> argsOnTop(const Args& a, const std::vector<std::string>& words,
+                       const std::vector<std::string>& allowedValues,
+                       const std::vector<std::string>& allowedFlags);
+
 /// The options every command that builds a model takes.
 const std::vector<std::string>& modelOptionNames();
 
@@ -63,8 +74,13 @@ Result<RunOptions> runOptionsFromArgs(const Args& args, const Model& model);
 /// are an error: it keeps its own shape.
 Result<std::shared_ptr<const Model>> resolveModel(const Args& args, bool wantSeq2Seq);
 
-/// Runs the trace the options ask for (--text or --ids, or --source/--target).
-Result<TracePtr> traceFromArgs(const Args& args);
+/// Runs the trace the options ask for (--text or --ids, or --source/--target), with model when
+/// given (a second run of the same model object), else the model the options resolve to.
+Result<TracePtr> traceFromArgs(const Args& args, std::shared_ptr<const Model> model = nullptr);
+
+/// Whether args name the model or its shape (--model, --layers, --pe, --seed…), not only run
+/// options.
+bool namesModel(const Args& args);
 
 /// The text of --text or --text-file (exactly one of them; a file of at most 64 MB).
 Result<std::string> textFromArgs(const Args& args);

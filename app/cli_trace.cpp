@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "attn/analysis.h"
+#include "attn/compare.h"
 #include "attn/tokenizer.h"
 #include "cli_common.h"
 
@@ -223,7 +224,8 @@ void printTrace(const Trace& tr, std::ostream& out) {
     }
 }
 
-void printTraceJson(const Trace& tr, std::ostream& out) {
+// The document printTraceJson prints (also run A and run B of --compare).
+nlohmann::json traceJson(const Trace& tr) {
     const ModelConfig& c = tr.model->config;
     const AttentionKnobs& k = tr.attention;  // what this run used, in the model object as before
     nlohmann::json j;
@@ -261,13 +263,138 @@ void printTraceJson(const Trace& tr, std::ostream& out) {
     for (const Step& s : tr.steps)
         steps.push_back({{"id", s.id}, {"title", s.title}, {"formula", s.formula}});
     j["steps"] = steps;
-    out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    return j;
 }
+
+void printTraceJson(const Trace& tr, std::ostream& out) {
+    out << traceJson(tr).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
+
+namespace {
+
+// The heads two traces share: same stack, layer and head number (with weights of one shape
+// only does a difference mean anything; the others say same_shape false).
+template <typename F>
+void forSharedHeads(const Trace& a, const Trace& b, F&& f) {
+    for (int d = 0; d < 2; ++d) {
+        const bool decoder = d == 1;
+        const auto& la = decoder ? a.decoder_layers : a.layers;
+        const auto& lb = decoder ? b.decoder_layers : b.layers;
+        for (int l = 0; l < static_cast<int>(std::min(la.size(), lb.size())); ++l)
+            for (int c = 0; c < 2; ++c) {
+                const bool cross = c == 1;
+                if (cross && (!la[l].cross_attention || !lb[l].cross_attention)) continue;
+                const AttentionTrace& ba = cross ? *la[l].cross_attention : la[l].self_attention;
+                const AttentionTrace& bb = cross ? *lb[l].cross_attention : lb[l].self_attention;
+                const int heads = static_cast<int>(std::min(ba.heads.size(), bb.heads.size()));
+                for (int h = 0; h < heads; ++h) f(l, h, decoder, cross);
+            }
+    }
+}
+
+// What B's run changes against A's, in words ("scale on → off").
+std::vector<std::string> whatDiffers(const Trace& a, const Trace& b) {
+    std::vector<std::string> d;
+    const AttentionKnobs &ka = a.attention, &kb = b.attention;
+    auto onOff = [](bool on) { return on ? std::string("on") : std::string("off"); };
+    if (a.model != b.model && a.model->config.name != b.model->config.name)
+        d.push_back("model " + a.model->config.name + " → " + b.model->config.name);
+    else if (a.model != b.model)
+        d.push_back("another model");
+    if (a.text != b.text) d.push_back("text \"" + a.text + "\" → \"" + b.text + "\"");
+    if (a.target_text != b.target_text) d.push_back("target text");
+    if (ka.scale != kb.scale) d.push_back("scale " + onOff(ka.scale) + " → " + onOff(kb.scale));
+    if (ka.mask != kb.mask) d.push_back("mask " + toString(ka.mask) + " → " + toString(kb.mask));
+    if (ka.score != kb.score)
+        d.push_back("score " + toString(ka.score) + " → " + toString(kb.score));
+    if (ka.projection != kb.projection)
+        d.push_back("projection " + toString(ka.projection) + " → " + toString(kb.projection));
+    if (ka.temperature != kb.temperature) {
+        std::ostringstream t;
+        t << "temperature " << ka.temperature << " → " << kb.temperature;
+        d.push_back(t.str());
+    }
+    return d;
+}
+
+nlohmann::json differenceJson(const Trace& a, const Trace& b) {
+    nlohmann::json j;
+    j["what_differs"] = whatDiffers(a, b);
+    nlohmann::json heads = nlohmann::json::array();
+    forSharedHeads(a, b, [&](int l, int h, bool decoder, bool cross) {
+        const HeadTrace ha = a.headDetail(l, h, decoder, cross);
+        const HeadTrace hb = b.headDetail(l, h, decoder, cross);
+        nlohmann::json e = {{"layer", l}, {"head", h}, {"decoder", decoder}, {"cross", cross}};
+        const MatrixDiff w = diffMatrices(ha.weights, hb.weights, 5);
+        e["same_shape"] = w.same_shape;
+        if (w.same_shape) {
+            e["max_abs_delta"] = w.max_abs;
+            e["weights_delta"] = matrixJson(w.delta);
+            const MatrixDiff sc = diffMatrices(ha.scaled, hb.scaled, 0);
+            e["scaled_delta"] = matrixJson(sc.delta);
+            nlohmann::json largest = nlohmann::json::array();
+            for (const CellChange& c : w.largest)
+                largest.push_back(
+                    {{"query", c.row}, {"key", c.col}, {"a", c.a}, {"b", c.b}, {"delta", c.delta}});
+            e["largest"] = std::move(largest);
+            nlohmann::json rows = nlohmann::json::array();
+            for (const RowChange& r : weightRowChanges(ha.weights, hb.weights))
+                rows.push_back({{"query", r.row},
+                                {"entropy_a", r.entropy_a},
+                                {"entropy_b", r.entropy_b},
+                                {"entropy_delta", r.entropyDelta()},
+                                {"argmax_a", r.argmax_a},
+                                {"argmax_b", r.argmax_b}});
+            e["rows"] = std::move(rows);
+        }
+        heads.push_back(std::move(e));
+    });
+    j["heads"] = std::move(heads);
+    return j;
+}
+
+void printDifference(const Trace& a, const Trace& b, std::ostream& out) {
+    out << "\n══ Difference B − A";
+    const auto d = whatDiffers(a, b);
+    for (std::size_t i = 0; i < d.size(); ++i) out << (i ? ", " : " (") << d[i];
+    out << (d.empty() ? " (the runs are set up alike)" : ")") << " ══\n";
+    forSharedHeads(a, b, [&](int l, int h, bool decoder, bool cross) {
+        const HeadTrace ha = a.headDetail(l, h, decoder, cross);
+        const HeadTrace hb = b.headDetail(l, h, decoder, cross);
+        out << "\n  ── " << (decoder ? "decoder " : "") << "layer " << l + 1 << ", "
+            << (cross ? "cross-attention" : "self-attention") << ", head " << h + 1 << " ──\n";
+        const MatrixDiff w = diffMatrices(ha.weights, hb.weights, 5);
+        if (!w.same_shape) {
+            out << "  weights differ in shape: A " << ha.weights.rows() << "×" << ha.weights.cols()
+                << ", B " << hb.weights.rows() << "×" << hb.weights.cols() << '\n';
+            return;
+        }
+        const auto q = labels(decoder ? a.target_tokens : a.tokens);
+        const auto k = labels(decoder && !cross ? a.target_tokens : a.tokens);
+        printMatrix(out, "weights B − A", w.delta, q, k);
+        out << "  largest changes (query → key: A → B, Δ):\n";
+        for (const CellChange& c : w.largest)
+            out << "    " << q[c.row] << " → " << k[c.col] << ": " << std::fixed
+                << std::setprecision(3) << c.a << " → " << c.b << ", " << std::showpos << c.delta
+                << std::noshowpos << '\n';
+        for (const RowChange& r : weightRowChanges(ha.weights, hb.weights)) {
+            out << "    " << pad(q[r.row], 10) << " entropy " << std::fixed << std::setprecision(2)
+                << r.entropy_a << " → " << r.entropy_b;
+            if (r.argmaxMoved())
+                out << ", looks most at " << (r.argmax_a >= 0 ? k[r.argmax_a] : "—") << " → "
+                    << (r.argmax_b >= 0 ? k[r.argmax_b] : "—");
+            out << '\n';
+        }
+    });
+}
+
+}  // namespace
 
 int runTraceCommand(int argc, char** argv) {
     std::vector<std::string> values = modelOptionNames();
     for (const char* v : {"text", "ids", "source", "target"}) values.push_back(v);
-    auto args = parseArgs(argc, argv, 2, values, {"json", "no-scale", "help"});
+    values.push_back("compare");
+    auto args = parseArgs(argc, argv, 2, values, {"json", "no-scale", "scale", "help"});
     if (!args) {
         std::cerr << "attention-lab trace: " << args.message() << '\n';
         return 2;
@@ -279,7 +406,11 @@ int runTraceCommand(int argc, char** argv) {
                      "--mask none|causal|padding --pe sinusoidal|learned|rope|none --score "
                      "scaled-dot|dot|cosine|general|additive --projection embeddings|qk|qkv "
                      "--temperature T --seed S --no-scale --model untrained|builtin:NAME|PATH] "
-                     "[--json]\n       attention-lab trace --source \"...\" --target \"...\"\n";
+                     "[--json] [--compare \"OPTIONS OF RUN B\"]\n       attention-lab trace "
+                     "--source \"...\" --target \"...\"\n"
+                     "  --compare \"--no-scale\" runs a second time with these options on top "
+                     "(--scale undoes --no-scale; a --text replaces the text) and prints both "
+                     "runs and their difference B − A.\n";
         return 0;
     }
     if (!args->positional.empty()) {
@@ -294,10 +425,52 @@ int runTraceCommand(int argc, char** argv) {
         std::cerr << "attention-lab trace: " << trace.message() << '\n';
         return 2;
     }
-    if (args->flag("json"))
-        printTraceJson(**trace, std::cout);
-    else
+    if (!args->has("compare")) {
+        if (args->flag("json"))
+            printTraceJson(**trace, std::cout);
+        else
+            printTrace(**trace, std::cout);
+        return 0;
+    }
+    // Run B: A's options with the --compare ones on top, parsed by the same parser.
+    auto words = splitWords(args->get("compare"));
+    if (!words) {
+        std::cerr << "attention-lab trace: --compare: " << words.message() << '\n';
+        return 2;
+    }
+    std::vector<std::string> valuesB = values;
+    std::erase(valuesB, std::string("compare"));
+    auto argsB = argsOnTop(*args, *words, valuesB, {"no-scale", "scale"});
+    if (!argsB) {
+        std::cerr << "attention-lab trace: --compare: " << argsB.message() << '\n';
+        return 2;
+    }
+    argsB->values.erase("compare");
+    // Options that name no other model run A's model object again (never a second copy).
+    std::vector<std::string> storage = *words;
+    std::vector<char*> wordArgv;
+    for (std::string& w : storage) wordArgv.push_back(w.data());
+    auto own = parseArgs(static_cast<int>(wordArgv.size()), wordArgv.data(), 0, valuesB,
+                         {"no-scale", "scale"});
+    const bool sameModel = own && !namesModel(*own);
+    auto traceB = traceFromArgs(*argsB, sameModel ? (*trace)->model : nullptr);
+    if (!traceB) {
+        std::cerr << "attention-lab trace: --compare: " << traceB.message() << '\n';
+        return 2;
+    }
+    if (args->flag("json")) {
+        nlohmann::json j;
+        j["a"] = traceJson(**trace);
+        j["b"] = traceJson(**traceB);
+        j["difference"] = differenceJson(**trace, **traceB);
+        std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    } else {
+        std::cout << "═══ Run A ═══\n";
         printTrace(**trace, std::cout);
+        std::cout << "\n═══ Run B ═══\n";
+        printTrace(**traceB, std::cout);
+        printDifference(**trace, **traceB, std::cout);
+    }
     return 0;
 }
 

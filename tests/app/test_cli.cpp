@@ -985,5 +985,90 @@ TEST(CliTokenize, NeedsExactlyOneTextAndAReadableModel) {
     EXPECT_NE(r.err.find("/no/such/file.txt"), std::string::npos) << r.err;
 }
 
+// --- trace --compare: two runs and their difference (issue 16) ------------------------------
+
+TEST(CliSplitWords, SplitsAsAShellDoes) {
+    auto w = splitWords(R"(--no-scale --text "the cat sat" --mask='causal' a\ b)");
+    ASSERT_TRUE(w) << w.message();
+    const std::vector<std::string> want = {"--no-scale", "--text", "the cat sat", "--mask=causal",
+                                           "a b"};
+    EXPECT_EQ(*w, want);
+    EXPECT_TRUE(splitWords("").value().empty());
+    auto bad = splitWords("--text \"unclosed");
+    ASSERT_FALSE(bad);
+    EXPECT_TRUE(has(bad.message(), "Unclosed"));
+}
+
+TEST(CliArgsOnTop, BsOptionsOverrideAsAndANewTextReplacesTheOld) {
+    auto a = parse({"attention-lab", "trace", "--text", "the cat", "--layers", "2"});
+    ASSERT_TRUE(a) << a.message();
+    a->flags.push_back("no-scale");
+    auto b = argsOnTop(*a, {"--layers", "3", "--scale"}, {"text", "layers", "ids"},
+                       {"scale", "no-scale"});
+    ASSERT_TRUE(b) << b.message();
+    EXPECT_EQ(b->get("layers"), "3");
+    EXPECT_EQ(b->get("text"), "the cat");
+    EXPECT_FALSE(b->flag("no-scale")) << "--scale undoes A's --no-scale";
+    auto c = argsOnTop(*a, {"--ids", "1,2"}, {"text", "layers", "ids"}, {});
+    ASSERT_TRUE(c) << c.message();
+    EXPECT_FALSE(c->has("text")) << "B's --ids replaces A's --text";
+    EXPECT_EQ(c->get("ids"), "1,2");
+    auto d = argsOnTop(*a, {"--wavy"}, {"text"}, {});
+    ASSERT_FALSE(d);
+    EXPECT_TRUE(has(d.message(), "--wavy"));
+}
+
+TEST(CliTraceCompare, JsonHoldsBothRunsAndTheirDifference) {
+    const json j = traceJson(qargs({"--text", kSentence, "--compare", "--no-scale"}));
+    ASSERT_TRUE(j.contains("a") && j.contains("b") && j.contains("difference"));
+    EXPECT_EQ(j["a"]["model"]["scale"], true);
+    EXPECT_EQ(j["b"]["model"]["scale"], false);
+    EXPECT_EQ(j["a"]["text"], j["b"]["text"]);
+    const json& d = j["difference"];
+    ASSERT_EQ(d["what_differs"].size(), 1u);
+    EXPECT_EQ(d["what_differs"][0], "scale on → off");
+    // Every head of the untrained model's layer, with Δ = B − A of its weights.
+    const json& wa = j["a"]["layers"][0]["self_attention"]["heads"];
+    const json& wb = j["b"]["layers"][0]["self_attention"]["heads"];
+    ASSERT_EQ(d["heads"].size(), wa.size());
+    double largest = 0;
+    for (std::size_t h = 0; h < wa.size(); ++h) {
+        const json& e = d["heads"][h];
+        ASSERT_TRUE(e["same_shape"].get<bool>());
+        EXPECT_EQ(shape(e["weights_delta"]), Shape(6, 6));
+        double maxAbs = 0;
+        for (std::size_t r = 0; r < 6; ++r)
+            for (std::size_t c = 0; c < 6; ++c) {
+                const double want = cell(wb[h]["weights"][r][c]) - cell(wa[h]["weights"][r][c]);
+                EXPECT_NEAR(cell(e["weights_delta"][r][c]), want, 1e-5);
+                maxAbs = std::max(maxAbs, std::abs(want));
+            }
+        EXPECT_NEAR(e["max_abs_delta"].get<double>(), maxAbs, 1e-5);
+        ASSERT_FALSE(e["largest"].empty());
+        EXPECT_NEAR(std::abs(e["largest"][0]["delta"].get<double>()), maxAbs, 1e-5);
+        EXPECT_EQ(e["rows"].size(), 6u);
+        largest = std::max(largest, maxAbs);
+    }
+    EXPECT_GT(largest, 1e-4) << "without ÷√d_k the weights must change";
+}
+
+TEST(CliTraceCompare, TextNamesBothRunsAndWhatDiffers) {
+    const Outcome r =
+        runBinary(qargs({"trace", "--text", kSentence, "--compare", "--mask causal"}));
+    expectOk(r);
+    EXPECT_TRUE(has(r.out, "═══ Run A ═══"));
+    EXPECT_TRUE(has(r.out, "═══ Run B ═══"));
+    EXPECT_TRUE(has(r.out, "Difference B − A (mask none → causal)"));
+    EXPECT_TRUE(has(r.out, "weights B − A  (6×6)"));
+}
+
+TEST(CliTraceCompare, ABadOptionOfRunBExitsTwoAndIsNamed) {
+    const Outcome r = runBinary(qargs({"trace", "--text", kSentence, "--compare", "--mask wavy"}));
+    expectRefused(r, "trace", "--compare");
+    EXPECT_TRUE(has(r.err, "'wavy'"));
+    const Outcome u = runBinary(qargs({"trace", "--text", kSentence, "--compare", "--nope"}));
+    expectRefused(u, "trace", "--nope");
+}
+
 }  // namespace
 }  // namespace attn::cli

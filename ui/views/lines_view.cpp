@@ -67,6 +67,7 @@ void LinesCanvas::setHover(int side, int index) {
     m_hoverSide = side;
     m_hoverIndex = index;
     update();
+    emit hovered(side, index);
 }
 
 double LinesCanvas::rowY(int i, int n) const {

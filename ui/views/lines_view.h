@@ -62,6 +62,11 @@ public:
     QSize sizeHint() const override { return {520, 420}; }
     QSize minimumSizeHint() const override { return {200, 120}; }
 
+signals:
+    /// The token under the mouse changed (setHover's side and index; -1 = none). Two runs side
+    /// by side pass it to each other, so hovering a token lights it in both.
+    void hovered(int side, int index);
+
 protected:
     void paintEvent(QPaintEvent* event) override;
     void mouseMoveEvent(QMouseEvent* event) override;

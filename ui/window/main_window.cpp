@@ -11,8 +11,10 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPainter>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QResizeEvent>
 #include <QScreen>
 #include <QScrollArea>
 #include <QScrollBar>
@@ -21,6 +23,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTimer>
+#include <QToolButton>
 #include <QToolTip>
 #include <QVBoxLayout>
 #include <algorithm>
@@ -28,13 +31,16 @@
 
 #include "common/colormaps.h"
 #include "session/session.h"
+#include "session/session_pair.h"
 #include "views/compare_view.h"
+#include "views/diff_view.h"
 #include "views/head_grid.h"
 #include "views/lines_view.h"
 #include "views/model_view.h"
 #include "views/step_view.h"
 #include "widgets/heatmap_view.h"
 #include "widgets/overflow_tab_widget.h"
+#include "window/compare_pane.h"
 #include "window/controls_panel.h"
 
 // Views and services written beside the window; each is used once both its files exist.
@@ -198,7 +204,12 @@ MainWindow::MainWindow(QWidget* parent, bool persistent)
     resizeDocks({m_controlsDock, m_headsDock}, {640, 220}, Qt::Vertical);
 
     buildTabs();
-    setCentralWidget(m_tabs);
+    // The centre holds run A's tabs alone, or beside run B and the difference when comparing.
+    m_centre = new QSplitter(Qt::Horizontal, this);
+    m_centre->setObjectName(QStringLiteral("centreSplitter"));
+    m_centre->setChildrenCollapsible(false);
+    m_centre->addWidget(m_tabs);
+    setCentralWidget(m_centre);
 
     m_modelActions = new ModelActions(m_session, this);
     m_modelActions->setUntrainedConfig(defaultConfig());
@@ -259,6 +270,11 @@ MainWindow::MainWindow(QWidget* parent, bool persistent)
     m_statusStep->setTextFormat(Qt::PlainText);  // tokens such as "<s>" are not markup
     m_statusStep->setMinimumWidth(1);
     statusBar()->addPermanentWidget(m_statusStep);
+    auto* compareButton = new QToolButton(this);
+    compareButton->setObjectName(QStringLiteral("compareButton"));
+    compareButton->setDefaultAction(m_compareAction);
+    compareButton->setAutoRaise(true);
+    statusBar()->addPermanentWidget(compareButton);
     connect(m_session, &Session::changed, this, [this](const SessionChange& change) {
         if (change.has(SessionChange::Trace | SessionChange::Focus)) updateStatus();
         // After the controls have re-laid themselves out for the new model.
@@ -436,6 +452,10 @@ void MainWindow::buildMenus() {
     // Opening a model lives in the Model menu only.
     QAction* exp = file->addAction(tr("&Export…"), this, &MainWindow::exportView);
     exp->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    m_exportCompareAction =
+        file->addAction(tr("Export &comparison…"), this, &MainWindow::exportComparison);
+    m_exportCompareAction->setToolTip(tr("Runs A and B (and their difference) as one figure"));
+    m_exportCompareAction->setEnabled(false);
     QAction* expAll = file->addAction(tr("Export &all heads…"), this, &MainWindow::exportAllHeads);
     expAll->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
     file->addSeparator();
@@ -487,6 +507,22 @@ void MainWindow::buildMenus() {
     view->addSeparator();
     view->addAction(m_controlsDock->toggleViewAction());
     view->addAction(m_headsDock->toggleViewAction());
+    view->addSeparator();
+    // Two runs side by side (issue 16).
+    m_compareAction = view->addAction(tr("Compare &with…"), this, &MainWindow::startComparison);
+    m_compareAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_B));
+    m_compareAction->setToolTip(
+        tr("Open run B beside this one, as a copy: change one thing and see what it does"));
+    m_closeCompareAction =
+        view->addAction(tr("C&lose comparison"), this, &MainWindow::closeComparison);
+    m_closeCompareAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_B));
+    m_closeCompareAction->setEnabled(false);
+    m_diffAction = view->addAction(tr("&Difference B − A"));
+    m_diffAction->setCheckable(true);
+    m_diffAction->setChecked(true);
+    m_diffAction->setEnabled(false);
+    m_diffAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D));
+    connect(m_diffAction, &QAction::toggled, this, &MainWindow::setDifferenceShown);
     QMenu* tabsMenu = view->addMenu(tr("&Go to view"));
     QAction* nextTab = tabsMenu->addAction(tr("&Next view"), this, [this] {
         m_tabs->setCurrentIndex((m_tabs->currentIndex() + 1) % m_tabs->count());
@@ -809,6 +845,182 @@ void MainWindow::saveSettings() {
                                                  : m_modelSpec);
     // A loaded model remembers itself (Model menu); the controls remember the untrained one.
     writeConfig(s, m_controls->untrainedConfig(), m_session->attention());
+}
+
+void MainWindow::startComparison() {
+    if (!m_sessionB) {
+        m_sessionB = new Session(this);
+        m_pair = new SessionPair(m_session, m_sessionB, this);
+        m_pair->copyAToB();
+        m_comparePane = new ComparePane(m_pair, m_centre);
+        m_diffView = new DiffView(m_pair, m_centre);
+        m_centre->addWidget(m_comparePane);
+        m_centre->addWidget(m_diffView);
+        m_controlsDockB = new QDockWidget(tr("Run B controls"), this);
+        m_controlsDockB->setObjectName(QStringLiteral("controlsDockB"));
+        m_controlsDockB->setWidget(m_comparePane->controlsBox());
+        m_controlsDockB->setFeatures(QDockWidget::DockWidgetMovable |
+                                     QDockWidget::DockWidgetFloatable);
+        addDockWidget(Qt::LeftDockWidgetArea, m_controlsDockB);
+        // Beside A's controls as a second tab: the left column keeps its width.
+        tabifyDockWidget(m_controlsDock, m_controlsDockB);
+        connect(m_comparePane, &ComparePane::closeRequested, this, &MainWindow::closeComparison);
+        connect(m_tabs, &QTabWidget::currentChanged, this, [this](int i) {
+            if (m_comparing) m_comparePane->followTab(m_tabs->tabText(i));
+        });
+        // Hovering a token in Lines lights it on both sides (setHover stops at no change).
+        if (auto* la = qobject_cast<LinesView*>(tabView(tabIndex(tr("Lines"))))) {
+            LinesCanvas* ca = la->canvas();
+            LinesCanvas* cb = m_comparePane->linesView()->canvas();
+            connect(ca, &LinesCanvas::hovered, cb, &LinesCanvas::setHover);
+            connect(cb, &LinesCanvas::hovered, ca, &LinesCanvas::setHover);
+        }
+        // The appearance (presentation mode, colour map) is the window's, for both runs.
+        connect(m_session, &Session::changed, this, [this](const SessionChange& c) {
+            if (!c.has(SessionChange::Appearance) || !m_sessionB) return;
+            m_sessionB->setColorMap(m_session->colorMap());
+            m_sessionB->setFontScale(m_session->fontScale());
+            m_sessionB->setShowNumbers(m_session->showNumbers());
+        });
+    } else {
+        m_pair->copyAToB();
+        ControlsPanel* c = m_comparePane->controls();
+        c->syncFromSession();
+        c->setTargetText(m_sessionB->targetText());
+        c->setSourceText(m_sessionB->text());
+    }
+    m_comparing = true;
+    m_controlsDock->setWindowTitle(tr("Run A controls"));
+    m_comparePane->show();
+    m_controlsDockB->show();
+    m_closeCompareAction->setEnabled(true);
+    m_exportCompareAction->setEnabled(true);
+    m_diffAction->setEnabled(true);
+    m_comparePane->followTab(m_tabs->tabText(m_tabs->currentIndex()));
+    updateCentreOrientation();
+    placeDifference();
+    shareCentre();
+    // Before the window is shown (a start option) the centre has no size yet: share it again
+    // once it has.
+    QTimer::singleShot(0, this, &MainWindow::shareCentre);
+    statusBar()->showMessage(tr("Run B is a copy of run A: change any of its controls."), 6000);
+}
+
+void MainWindow::closeComparison() {
+    if (!m_comparing) return;
+    m_comparing = false;
+    m_comparePane->hide();
+    placeDifference();
+    m_controlsDockB->hide();
+    m_controlsDock->setWindowTitle(tr("Input and controls"));
+    m_controlsDock->raise();
+    m_closeCompareAction->setEnabled(false);
+    m_exportCompareAction->setEnabled(false);
+    m_diffAction->setEnabled(false);
+    // Run B stops listening while hidden: nothing of it runs until the next comparison.
+    m_sessionB->cancel();
+}
+
+void MainWindow::setDifferenceShown(bool) {
+    if (!m_diffView || !m_comparing) return;
+    placeDifference();
+    shareCentre();
+}
+
+void MainWindow::placeDifference() {
+    // Wide: a third pane beside the two runs. Narrow (stacked runs): a third pane would leave
+    // each picture a strip, so the difference is a tab of run B's pane.
+    const bool show = m_comparing && m_diffAction->isChecked();
+    const bool narrow = m_centre->orientation() == Qt::Vertical;
+    if (narrow && show) {
+        m_comparePane->setDifferenceTab(m_diffView);
+        m_diffView->show();
+        return;
+    }
+    m_comparePane->setDifferenceTab(nullptr);
+    if (m_centre->indexOf(m_diffView) < 0) m_centre->addWidget(m_diffView);
+    m_diffView->setVisible(show);
+}
+
+void MainWindow::shareCentre() {
+    if (!m_comparing) return;
+    // Equal room for the two runs; the difference a little less.
+    const bool vertical = m_centre->orientation() == Qt::Vertical;
+    const int total = vertical ? m_centre->height() : m_centre->width();
+    if (m_centre->indexOf(m_diffView) >= 0 && m_diffView->isVisibleTo(this))
+        m_centre->setSizes({total * 36 / 100, total * 36 / 100, total * 28 / 100});
+    else
+        m_centre->setSizes({total / 2, total / 2, 0});
+}
+
+QString MainWindow::comparisonTitle() const {
+    if (!m_pair) return {};
+    const QString d = m_pair->whatDiffers();
+    return d.isEmpty() ? tr("Run A · Run B (set up alike)") : tr("Run A · Run B: %1").arg(d);
+}
+
+QImage MainWindow::comparisonImage() {
+    if (!m_comparing) return {};
+    QList<QPair<QString, QImage>> parts;
+    parts << qMakePair(tr("A"), currentExportTarget()->grab().toImage());
+    parts << qMakePair(tr("B"), m_comparePane->currentFigure()->grab().toImage());
+    if (m_diffAction->isChecked() && m_diffView->pairValid())
+        parts << qMakePair(tr("B − A"), m_diffView->heatmap()->grab().toImage());
+    QFont titleFont = font();
+    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.3 * m_session->fontScale());
+    titleFont.setBold(true);
+    const QFontMetrics fm(titleFont);
+    const int gap = 12, head = fm.height() * 2 + gap;
+    int w = gap, h = 0;
+    for (const auto& p : parts) {
+        w += p.second.width() + gap;
+        h = std::max(h, p.second.height());
+    }
+    const QString title = comparisonTitle();
+    w = std::max(w, fm.horizontalAdvance(title) + 2 * gap);
+    QImage img(w, head + h + gap, QImage::Format_ARGB32);
+    img.fill(Qt::white);
+    QPainter painter(&img);
+    painter.setFont(titleFont);
+    painter.setPen(Qt::black);
+    painter.drawText(QRect(gap, 0, w - 2 * gap, fm.height() + gap / 2), Qt::AlignVCenter, title);
+    int x = gap;
+    for (const auto& p : parts) {
+        painter.drawText(QRect(x, fm.height() + gap / 2, p.second.width(), fm.height()),
+                         Qt::AlignLeft | Qt::AlignVCenter, p.first);
+        painter.drawImage(x, head, p.second);
+        x += p.second.width() + gap;
+    }
+    return img;
+}
+
+void MainWindow::exportComparison() {
+    const QImage img = comparisonImage();
+    if (img.isNull()) return;
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Export comparison"), QStringLiteral("comparison.png"), tr("PNG images (*.png)"));
+    if (path.isEmpty()) return;
+    if (!img.save(path, "PNG")) {
+        statusBar()->showMessage(tr("Could not write %1.").arg(path), 8000);
+        return;
+    }
+    statusBar()->showMessage(tr("Wrote %1.").arg(path), 8000);
+}
+
+void MainWindow::resizeEvent(QResizeEvent* event) {
+    QMainWindow::resizeEvent(event);
+    updateCentreOrientation();
+}
+
+void MainWindow::updateCentreOrientation() {
+    // Two matrices side by side need about 1300 pixels; below that (a 1024×768 projector) the
+    // runs are stacked, A above B.
+    const Qt::Orientation want = width() < stackBelowWidth() ? Qt::Vertical : Qt::Horizontal;
+    if (m_centre && m_centre->orientation() != want) {
+        m_centre->setOrientation(want);
+        if (m_comparing) placeDifference();
+        shareCentre();
+    }
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

@@ -10,11 +10,13 @@
 #include <functional>
 
 class QAction;
+class QImage;
 class QActionGroup;
 class QDockWidget;
 class QLabel;
 class QProgressBar;
 class QScrollArea;
+class QSplitter;
 class QTabWidget;
 
 namespace attn::ui {
@@ -26,6 +28,9 @@ class CompareView;
 class Session;
 class StepView;
 class ModelActions;
+class ComparePane;
+class DiffView;
+class SessionPair;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -69,6 +74,26 @@ public:
     /// What File → Export and Edit → Copy act on: the figure of the tab in front.
     QWidget* currentExportTarget();
 
+    // --- comparison of two runs (issue 16) -----------------------------------------------
+    /// Whether run B is on show beside run A.
+    bool comparing() const { return m_comparing; }
+    /// Run B (nullptr until the first comparison), the pair linking it to run A, its pane, the
+    /// difference panel and the dock of B's controls.
+    Session* sessionB() const { return m_sessionB; }
+    SessionPair* sessionPair() const { return m_pair; }
+    ComparePane* comparePane() const { return m_comparePane; }
+    DiffView* diffView() const { return m_diffView; }
+    QDockWidget* controlsDockB() const { return m_controlsDockB; }
+    /// The splitter in the centre: run A's tabs, run B's pane, the difference (vertical when
+    /// the window is narrower than stackBelowWidth()).
+    QSplitter* centreSplitter() const { return m_centre; }
+    static constexpr int stackBelowWidth() { return 1300; }
+    /// The pair as one figure: run A's figure and run B's side by side (and the difference when
+    /// it is on show), under a title that says what B changes. Null when not comparing.
+    QImage comparisonImage();
+    /// The title of that figure ("Run A · Run B: no ÷√d_k").
+    QString comparisonTitle() const;
+
 public slots:
     void setPresentationMode(bool on);
     void copyView();
@@ -81,9 +106,16 @@ public slots:
     /// Opens the model an example is meant for ("untrained", "builtin:…", a path) unless it is
     /// already open.
     void openExampleModel(const QString& spec);
+    /// "Compare with…": opens run B as a copy of run A beside it (again: copies A once more).
+    void startComparison();
+    void closeComparison();
+    void setDifferenceShown(bool on);
+    /// File → Export comparison…: writes comparisonImage() as a PNG.
+    void exportComparison();
 
 protected:
     void closeEvent(QCloseEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
 
 private:
     void buildTabs();
@@ -95,6 +127,9 @@ private:
     void updateStatus();
     void fitControlsWidth(bool shrink);
     void fitHeadsHeight();
+    void updateCentreOrientation();
+    void shareCentre();
+    void placeDifference();
 
     Session* m_session = nullptr;
     ControlsPanel* m_controls = nullptr;
@@ -123,6 +158,18 @@ private:
     QPalette m_normalPalette;
     QFont m_normalToolTipFont;
     QPalette m_normalToolTipPalette;
+    // Comparison: built on first use, hidden (not destroyed) when closed.
+    QSplitter* m_centre = nullptr;
+    Session* m_sessionB = nullptr;
+    SessionPair* m_pair = nullptr;
+    ComparePane* m_comparePane = nullptr;
+    DiffView* m_diffView = nullptr;
+    QDockWidget* m_controlsDockB = nullptr;
+    QAction* m_compareAction = nullptr;
+    QAction* m_closeCompareAction = nullptr;
+    QAction* m_diffAction = nullptr;
+    QAction* m_exportCompareAction = nullptr;
+    bool m_comparing = false;
 };
 
 }  // namespace attn::ui
