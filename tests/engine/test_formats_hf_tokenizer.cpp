@@ -215,7 +215,7 @@ TEST(HfTokenizerJson, RefusesWhatItDoesNotRead) {
         EXPECT_NE(tok.message().find("bad.json"), std::string::npos) << tok.message();
         EXPECT_NE(tok.message().find(part), std::string::npos) << tok.message();
     };
-    expectError(std::string(100, '[') + std::string(100, ']'), "nested 100 levels");
+    expectError(std::string(100, '[') + std::string(100, ']'), "nested more than 32 levels");
     expectError("{", "not valid JSON");
     expectError(R"({"model":{"type":"WordPiece","vocab":{"a":0}}})", "WordPiece");
     expectError(R"({"model":{"type":"BPE","vocab":{"a":-3}}})", "-3");

@@ -19,29 +19,6 @@ constexpr const char* kGpt2Pattern =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 constexpr long long kMaxId = 1 << 24;
 
-// The deepest nesting of arrays and objects in a JSON text, scanning outside strings only.
-int jsonDepth(std::string_view text) {
-    int depth = 0, deepest = 0;
-    bool in_string = false;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (in_string) {
-            if (c == '\\') {
-                ++i;
-            } else if (c == '"') {
-                in_string = false;
-            }
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            deepest = std::max(deepest, ++depth);
-        } else if (c == ']' || c == '}') {
-            --depth;
-        }
-    }
-    return deepest;
-}
-
 // Reads tokenizer.json into a BpeTokenizerConfig; every failure names the file and the part.
 class Reader {
 public:
@@ -360,13 +337,8 @@ Result<std::shared_ptr<const BpeTokenizer>> parseHfTokenizerJson(std::string_vie
                              " bytes, larger than any tokenizer.json we read",
                          ErrorCode::TooLarge);
     }
-    if (const int depth = jsonDepth(text); depth > kMaxTokenizerJsonDepth) {
-        return makeError(where + ": JSON nested " + std::to_string(depth) +
-                             " levels deep (at most " + std::to_string(kMaxTokenizerJsonDepth) +
-                             ")",
-                         ErrorCode::Corrupt);
-    }
-    auto j = detail::parseJsonText(text, where);  // NUL bytes and trailing garbage refused
+    // NUL bytes, nesting and trailing garbage refused before parsing.
+    auto j = detail::parseJsonText(text, where, ErrorCode::Corrupt, kMaxTokenizerJsonDepth);
     if (!j) return j.error();
     Config config;
     Reader reader(where);

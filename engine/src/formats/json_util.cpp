@@ -1,6 +1,6 @@
 #include "json_util.h"
 
-#include <unicode/utf8.h>
+#include "hf_common.h"  // sanitizeUtf8
 
 namespace attn::detail {
 
@@ -32,35 +32,17 @@ std::size_t tooDeepAt(std::string_view text, int max_depth) {
     return std::string_view::npos;
 }
 
-std::string validUtf8Prefix(std::string_view bytes) {
-    std::string out;
-    const auto* s = reinterpret_cast<const uint8_t*>(bytes.data());
-    const auto n = static_cast<int32_t>(bytes.size());
-    int32_t i = 0;
-    while (i < n) {
-        const int32_t start = i;
-        UChar32 c;
-        U8_NEXT(s, i, n, c);
-        if (c < 0) {
-            out += "\xEF\xBF\xBD";
-        } else {
-            out.append(bytes.data() + start, static_cast<std::size_t>(i - start));
-        }
-    }
-    return out;
-}
-
 }  // namespace
 
 Result<nlohmann::json> parseJsonText(std::string_view text, const std::string& where,
-                                     ErrorCode code) {
+                                     ErrorCode code, int max_depth) {
     if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
         return makeError(where + ": has a NUL byte at offset " + std::to_string(nul) +
                              " — JSON text has none (a damaged file, or not JSON)",
                          code);
     }
-    if (const std::size_t at = tooDeepAt(text, kMaxJsonDepth); at != std::string_view::npos) {
-        return makeError(where + ": JSON nested more than " + std::to_string(kMaxJsonDepth) +
+    if (const std::size_t at = tooDeepAt(text, max_depth); at != std::string_view::npos) {
+        return makeError(where + ": JSON nested more than " + std::to_string(max_depth) +
                              " levels deep (at offset " + std::to_string(at) +
                              ") — no model file nests like that",
                          code);
@@ -82,11 +64,11 @@ std::string jsonExcerpt(const nlohmann::json& value) {
 }
 
 std::string shortText(std::string_view text, std::size_t max_bytes) {
-    if (text.size() <= max_bytes) return validUtf8Prefix(text);
+    if (text.size() <= max_bytes) return sanitizeUtf8(text);
     // Cut on a character boundary so the excerpt itself stays valid UTF-8.
     std::size_t cut = max_bytes;
     while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-    return validUtf8Prefix(text.substr(0, cut)) + "… (" + std::to_string(text.size()) + " bytes)";
+    return sanitizeUtf8(text.substr(0, cut)) + "… (" + std::to_string(text.size()) + " bytes)";
 }
 
 }  // namespace attn::detail

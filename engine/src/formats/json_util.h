@@ -22,9 +22,11 @@ inline constexpr long long kVocabIdSlack = 1024;
 
 /// Parses text as one JSON value. Refused, with a message starting with where: a NUL byte
 /// anywhere (nlohmann would stop reading there and ignore the rest), nesting deeper than
-/// kMaxJsonDepth, invalid JSON or anything but white space after the value.
+/// max_depth (tokenizer.json allows less), invalid JSON or anything but white space after the
+/// value.
 Result<nlohmann::json> parseJsonText(std::string_view text, const std::string& where,
-                                     ErrorCode code = ErrorCode::Corrupt);
+                                     ErrorCode code = ErrorCode::Corrupt,
+                                     int max_depth = kMaxJsonDepth);
 
 /// A bad value as a message shows it: numbers, booleans and null as written, a string by its
 /// first 40 bytes in quotes (with its length when cut), an object or array by its kind and size.
