@@ -86,14 +86,20 @@ Result<std::vector<std::string>> splitWords(const std::string& text) {
     return words;
 }
 
-Result<Args> argsOnTop(const Args& a, const std::vector<std::string>& words,
-                       const std::vector<std::string>& allowedValues,
-                       const std::vector<std::string>& allowedFlags) {
-    std::vector<std::string> storage = words;
+Result<Args> parseWords(const std::vector<std::string>& words,
+                        const std::vector<std::string>& allowedValues,
+                        const std::vector<std::string>& allowedFlags) {
+    std::vector<std::string> storage = words;  // parseArgs takes char**
     std::vector<char*> argv;
     argv.reserve(storage.size());
     for (std::string& w : storage) argv.push_back(w.data());
-    auto b = parseArgs(static_cast<int>(argv.size()), argv.data(), 0, allowedValues, allowedFlags);
+    return parseArgs(static_cast<int>(argv.size()), argv.data(), 0, allowedValues, allowedFlags);
+}
+
+Result<Args> argsOnTop(const Args& a, const std::vector<std::string>& words,
+                       const std::vector<std::string>& allowedValues,
+                       const std::vector<std::string>& allowedFlags) {
+    auto b = parseWords(words, allowedValues, allowedFlags);
     if (!b) return b.error();
     if (!b->positional.empty())
         return makeError("Unexpected word '" + b->positional[0] +

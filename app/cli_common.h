@@ -47,6 +47,11 @@ Result<int> oneBasedOption(const Args& args, const std::string& k, const std::st
 /// and '…' quote, a backslash escapes the next character. An unclosed quote is an error.
 Result<std::vector<std::string>> splitWords(const std::string& text);
 
+/// parseArgs over words (from splitWords) instead of argv.
+Result<Args> parseWords(const std::vector<std::string>& words,
+                        const std::vector<std::string>& allowedValues,
+                        const std::vector<std::string>& allowedFlags);
+
 /// The options of a second run (`--compare "--no-scale"`): a's options with words on top,
 /// parsed by parseArgs with the same allowed options. A text option of the words (--text,
 /// --ids, --source, --target) replaces all of a's; --scale undoes a's --no-scale.

@@ -447,11 +447,7 @@ int runTraceCommand(int argc, char** argv) {
     }
     argsB->values.erase("compare");
     // Options that name no other model run A's model object again (never a second copy).
-    std::vector<std::string> storage = *words;
-    std::vector<char*> wordArgv;
-    for (std::string& w : storage) wordArgv.push_back(w.data());
-    auto own = parseArgs(static_cast<int>(wordArgv.size()), wordArgv.data(), 0, valuesB,
-                         {"no-scale", "scale"});
+    auto own = parseWords(*words, valuesB, {"no-scale", "scale"});
     const bool sameModel = own && !namesModel(*own);
     auto traceB = traceFromArgs(*argsB, sameModel ? (*trace)->model : nullptr);
     if (!traceB) {

@@ -26,13 +26,9 @@ namespace {
 Status startComparison(MainWindow& window, const std::string& options) {
     auto words = cli::splitWords(options);
     if (!words) return words.error();
-    std::vector<std::string> storage = *words;
-    std::vector<char*> argv;
-    for (std::string& w : storage) argv.push_back(w.data());
-    auto args =
-        cli::parseArgs(static_cast<int>(argv.size()), argv.data(), 0,
-                       {"mask", "score", "projection", "temperature", "text", "target", "model"},
-                       {"no-scale", "scale"});
+    auto args = cli::parseWords(
+        *words, {"mask", "score", "projection", "temperature", "text", "target", "model"},
+        {"no-scale", "scale"});
     if (!args) return args.error();
     if (!args->positional.empty())
         return makeError("unexpected word '" + args->positional[0] + "' (quote a text).");
