@@ -16,6 +16,19 @@
 
 namespace attn::ui {
 
+/// The difference of the focused head, with what a view shows beside it (SessionPair::HeadDiff).
+/// At namespace scope, not nested: clang then sees it complete when std::optional asks whether
+/// it is default-constructible.
+struct PairHeadDiff {
+    bool valid = false;
+    QString why;    ///< why there is no difference (valid = false): "B has 5 tokens, A 6"
+    QString title;  ///< "B − A · layer 1 · head 2 · weights"
+    attn::MatrixDiff diff;
+    std::vector<attn::RowChange> rows;  ///< weights only: per-row entropy and arg-max change
+    QStringList rowLabels;              ///< query tokens (A's)
+    QStringList colLabels;              ///< key tokens (A's)
+};
+
 class SessionPair : public QObject {
     Q_OBJECT
 public:
@@ -23,15 +36,7 @@ public:
     enum class Matrix { Weights, Scores, Scaled, Output };
 
     /// The difference of the focused head, with what a view shows beside it.
-    struct HeadDiff {
-        bool valid = false;
-        QString why;    ///< why there is no difference (valid = false): "B has 5 tokens, A 6"
-        QString title;  ///< "B − A · layer 1 · head 2 · weights"
-        attn::MatrixDiff diff;
-        std::vector<attn::RowChange> rows;  ///< weights only: per-row entropy and arg-max change
-        QStringList rowLabels;              ///< query tokens (A's)
-        QStringList colLabels;              ///< key tokens (A's)
-    };
+    using HeadDiff = PairHeadDiff;
 
     /// Links a and b (neither is owned). b is not touched until copyAToB().
     SessionPair(Session* a, Session* b, QObject* parent = nullptr);
