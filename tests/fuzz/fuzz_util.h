@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -69,5 +70,17 @@ inline std::vector<std::string_view> splitParts(const std::uint8_t* data, std::s
 
 /// The source tree (for fixed files a target needs beside the fuzzed one).
 inline std::filesystem::path sourceDir() { return ATTN_SOURCE_DIR; }
+
+/// Encodes text, checks every token's span lies inside it (abort: a finding) and decodes the
+/// ids again: what each tokenizer target does once its files have loaded.
+template <class Tokenizer>
+void encodeAndDecode(const Tokenizer& tok, std::string_view text) {
+    std::vector<int> ids;
+    for (const auto& t : tok.encode(text)) {
+        if (t.end > text.size()) std::abort();
+        ids.push_back(t.id);
+    }
+    (void)tok.decodeIds(ids);
+}
 
 }  // namespace attn::fuzz
